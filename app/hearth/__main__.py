@@ -1,0 +1,22 @@
+"""`python -m hearth` / `hearth`: the desktop app without arguments, the CLI with them."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hearth.offline import enforce_offline
+
+    enforce_offline()
+    args = sys.argv[1:] if argv is None else argv
+    from hearth.cli import run_cli
+
+    return run_cli(args)
+
+
+if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    sys.exit(main())

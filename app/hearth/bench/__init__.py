@@ -1,0 +1,1 @@
+"""Benchmarks behind scripts/bench_*: each measures Hearth against a baseline in the same run."""

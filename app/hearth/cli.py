@@ -1,0 +1,216 @@
+"""Headless commands: models, chat (and, as they land, index, search, ask, summarize).
+
+Every command's --json output is a contract other tools rely on. Errors the user can fix
+(a bad file, an unknown id) print one line naming the file and the reason, and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hearth import __version__
+from hearth.engine.errors import EngineError
+from hearth.logging_setup import setup_logging
+from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
+from hearth.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure to report in one line and exit with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _format_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def _catalogue() -> ModelCatalogue:
+    from hearth.models.bundled import ensure_bundled_model
+
+    catalogue = ModelCatalogue()
+    ensure_bundled_model(catalogue)
+    return catalogue
+
+
+# -- models ----------------------------------------------------------------------------
+def cmd_models_list(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    models = _catalogue().list()
+    if args.json:
+        _print_json([model.to_json(settings.n_ctx) for model in models])
+        return 0
+    if not models:
+        print("No models installed. Add one with: hearth models add PATH")
+        return 0
+    print(
+        f"{'':2}{'ID':<32} {'SIZE':>6} {'QUANT':<8} {'CONTEXT':>8} "
+        f"{'RAM @' + str(settings.n_ctx):>10}"
+    )
+    for model in models:
+        marker = "* " if model.is_default else "  "
+        ram = model.ram_estimate(settings.n_ctx).total_bytes
+        print(
+            f"{marker}{model.id:<32} {model.metadata.size_label:>6} "
+            f"{model.metadata.quantization:<8} {model.metadata.context_length:>8} "
+            f"{_format_bytes(ram):>10}"
+        )
+    return 0
+
+
+def cmd_models_add(args: argparse.Namespace) -> int:
+    catalogue = _catalogue()
+    try:
+        model = catalogue.add(Path(args.path))
+    except ModelError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    print(
+        f"Added {model.id} ({model.name}, {model.metadata.size_label}, "
+        f"{model.metadata.quantization})"
+    )
+    return 0
+
+
+def cmd_models_remove(args: argparse.Namespace) -> int:
+    try:
+        _catalogue().remove(args.id)
+    except ModelError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    print(f"Removed {args.id}")
+    return 0
+
+
+def cmd_models_default(args: argparse.Namespace) -> int:
+    try:
+        model = _catalogue().set_default(args.id)
+    except ModelError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    print(f"Default model: {model.id}")
+    return 0
+
+
+# -- chat ------------------------------------------------------------------------------
+def resolve_model(model_id: str | None) -> ModelInfo:
+    try:
+        return _catalogue().resolve(model_id)
+    except ModelError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from hearth.engine.client import EngineClient, SamplingOptions
+    from hearth.engine.prompts import ChatMessage
+
+    settings = load_settings()
+    model = resolve_model(args.model)
+    started = time.perf_counter()
+    messages: list[ChatMessage] = [
+        {"role": "system", "content": settings.system_prompt},
+        {"role": "user", "content": args.prompt},
+    ]
+    options = SamplingOptions(
+        max_tokens=args.max_tokens or settings.max_answer_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+    )
+    with EngineClient() as engine:
+        engine.load(model.path, settings.n_ctx, settings.n_threads, settings.n_gpu_layers)
+        stream = engine.stream_chat(messages, options)
+        pieces: list[str] = []
+        for piece in stream:
+            pieces.append(piece)
+            if not args.json:
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+    text = "".join(pieces).strip()
+    if args.json:
+        _print_json(
+            {
+                "model": model.id,
+                "text": text,
+                "prompt_tokens": stream.result.prompt_tokens,
+                "completion_tokens": stream.result.completion_tokens,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+    else:
+        print()
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth",
+        description="Hearth: a private, offline assistant for your documents.",
+    )
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    models = commands.add_parser("models", help="list, add, remove and choose GGUF models")
+    models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = models_commands.add_parser("list", help="installed models")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=cmd_models_list)
+    add = models_commands.add_parser("add", help="import a .gguf file")
+    add.add_argument("path")
+    add.set_defaults(handler=cmd_models_add)
+    remove = models_commands.add_parser("remove", help="delete an installed model")
+    remove.add_argument("id")
+    remove.set_defaults(handler=cmd_models_remove)
+    default = models_commands.add_parser("default", help="choose the default model")
+    default.add_argument("id")
+    default.set_defaults(handler=cmd_models_default)
+
+    chat = commands.add_parser("chat", help="one chat turn with a model (no documents)")
+    chat.add_argument("prompt")
+    chat.add_argument("--model", help="model id (default: the default model)")
+    chat.add_argument("--max-tokens", type=int, default=0, help="answer length limit")
+    chat.add_argument("--json", action="store_true", help="print JSON")
+    chat.set_defaults(handler=cmd_chat)
+
+    return parser
+
+
+def run_cli(argv: Sequence[str]) -> int:
+    setup_logging()
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return handler(args)
+    except CommandError as error:
+        log.info("command failed: %s", error)
+        print(f"hearth: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except (EngineError, ModelError) as error:
+        log.exception("command failed")
+        print(f"hearth: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Reading files: loaders per format, text decoding, chunking that keeps pages."""

@@ -1,0 +1,120 @@
+"""Split a loaded document into chunks of about 1,000-1,500 characters.
+
+Chunks never cross a page (so every citation names one page), prefer to end at a
+paragraph, then a sentence, then a space, never inside a word, and overlap the previous
+chunk a little so a fact split across the boundary is whole in one of them. Small
+neighbouring sections on the same page are merged so headings don't make tiny chunks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hearth.documents.loaders import SECTION_SEPARATOR, LoadedDocument, Section
+
+TARGET_CHARS = 1200
+MAX_CHARS = 1500
+MIN_CHARS = 1000
+OVERLAP_CHARS = 150
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    ordinal: int
+    text: str
+    page: int | None
+    heading: str | None
+    start: int  # character span in the document's joined text
+    end: int
+
+
+def _break_point(text: str, begin: int, limit: int) -> int:
+    """Best place to end a chunk that starts at ``begin`` and must end by ``limit``."""
+    if limit >= len(text):
+        return len(text)
+    low = begin + MIN_CHARS // 2
+    window = text[low:limit]
+    paragraph = window.rfind("\n\n")
+    if paragraph >= 0 and low + paragraph > begin + MIN_CHARS * 0.6:
+        return low + paragraph + 2
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    if sentence_ends:
+        return low + sentence_ends[-1]
+    newline = window.rfind("\n")
+    if newline >= 0:
+        return low + newline + 1
+    space = window.rfind(" ")
+    if space >= 0:
+        return low + space + 1
+    return limit  # one unbroken "word" longer than a chunk: nothing better exists
+
+
+def _overlap_start(text: str, end: int, floor: int) -> int:
+    """Start the next chunk a little before ``end``, on a word boundary."""
+    start = max(floor, end - OVERLAP_CHARS)
+    space = text.find(" ", start, end)
+    newline = text.find("\n", start, end)
+    candidates = [p for p in (space, newline) if p >= 0]
+    return min(candidates) + 1 if candidates else end
+
+
+def split_section(section: Section) -> list[tuple[int, int]]:
+    """(start, end) spans inside ``section.text``."""
+    text = section.text
+    if len(text) <= MAX_CHARS:
+        return [(0, len(text))]
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    while begin < len(text):
+        end = _break_point(text, begin, begin + TARGET_CHARS + (MAX_CHARS - TARGET_CHARS) // 2)
+        spans.append((begin, end))
+        if end >= len(text):
+            break
+        begin = _overlap_start(text, end, begin + 1)
+    return spans
+
+
+def _merge_small_sections(sections: list[Section]) -> list[Section]:
+    merged: list[Section] = []
+    for section in sections:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and previous.page == section.page
+            and len(previous.text) + len(section.text) + len(SECTION_SEPARATOR) <= TARGET_CHARS
+            and previous.start + len(previous.text) + len(SECTION_SEPARATOR) == section.start
+        ):
+            merged[-1] = Section(
+                previous.text + SECTION_SEPARATOR + section.text,
+                page=previous.page,
+                heading=previous.heading or section.heading,
+                start=previous.start,
+            )
+        else:
+            merged.append(section)
+    return merged
+
+
+def chunk_document(document: LoadedDocument) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for section in _merge_small_sections(document.sections):
+        for start, end in split_section(section):
+            text = section.text[start:end].strip()
+            if not text:
+                continue
+            leading = len(section.text[start:end]) - len(section.text[start:end].lstrip())
+            absolute = section.start + start + leading
+            chunks.append(
+                Chunk(
+                    ordinal=len(chunks),
+                    text=text,
+                    page=section.page,
+                    heading=section.heading,
+                    start=absolute,
+                    end=absolute + len(text),
+                )
+            )
+    return chunks

@@ -1,0 +1,1 @@
+"""Running a model: the engine host process, its client, prompt formats and grammars."""

@@ -1,0 +1,336 @@
+"""The one object the GUI and CLI use to talk to the model: EngineClient.
+
+It starts the engine host (a spawned child process) on first use, sends it requests
+over a pipe and turns its replies into return values, token iterators and typed errors.
+If the host dies, the pending call raises EngineCrashed; the next call starts a fresh
+host and reloads the model that was loaded before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import threading
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from hearth.engine.errors import ERROR_TYPES, EngineCrashed, EngineError
+from hearth.engine.prompts import ChatMessage
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    path: Path
+    n_ctx: int = 4096
+    n_threads: int = 4
+    n_gpu_layers: int = 0
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    loaded: bool
+    model_path: Path | None
+    n_ctx: int
+    has_chat_template: bool
+    pid: int
+    rss_bytes: int
+    load_seconds: float | None = None
+
+    @classmethod
+    def from_reply(cls, reply: dict[str, Any]) -> EngineStatus:
+        return cls(
+            loaded=bool(reply["loaded"]),
+            model_path=Path(reply["model_path"]) if reply.get("model_path") else None,
+            n_ctx=int(reply["n_ctx"]),
+            has_chat_template=bool(reply["has_chat_template"]),
+            pid=int(reply["pid"]),
+            rss_bytes=int(reply["rss_bytes"]),
+            load_seconds=reply.get("load_seconds"),
+        )
+
+
+@dataclass
+class GenerationResult:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""
+    seconds: float = 0.0
+    first_piece_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    max_tokens: int = 256
+    temperature: float = 0.2
+    top_p: float = 0.9
+    stop: list[str] = field(default_factory=list)
+    grammar: str | None = None  # llama.cpp GBNF text
+    seed: int | None = None
+
+
+class TokenStream:
+    """Iterator over generated text pieces; ``result`` is filled once it is exhausted.
+
+    Abandoning it half-way (break, close, garbage collection) cancels the generation and
+    drains the host's remaining replies, so the pipe is clean for the next request.
+    """
+
+    def __init__(self, client: EngineClient, request: dict[str, Any]) -> None:
+        self._client = client
+        self._request = request
+        self.result = GenerationResult()
+        self._generator = self._run()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._generator)
+
+    def close(self) -> None:
+        self._generator.close()
+
+    def text(self) -> str:
+        return "".join(self)
+
+    def _run(self) -> Generator[str, None, None]:
+        client = self._client
+        with client._request_lock:
+            conn = client._ensure_host()
+            client._send(conn, self._request)
+            finished = False
+            try:
+                while True:
+                    reply = client._receive(conn)
+                    if "piece" in reply:
+                        yield str(reply["piece"])
+                    elif reply.get("done"):
+                        finished = True
+                        self.result = GenerationResult(
+                            prompt_tokens=int(reply["prompt_tokens"]),
+                            completion_tokens=int(reply["completion_tokens"]),
+                            finish_reason=str(reply["finish_reason"]),
+                            seconds=float(reply["seconds"]),
+                            first_piece_seconds=float(reply["first_piece_seconds"]),
+                        )
+                        return
+                    else:
+                        finished = True
+                        client._raise_reply_error(reply)
+            finally:
+                if not finished and client._conn is conn:
+                    client._drain_cancelled_stream(conn)
+
+
+class EngineClient:
+    """Load, unload, stream, cancel, tokenize and status, against one engine host."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._request_lock = threading.RLock()
+        self._send_lock = threading.Lock()
+        self._loaded: LoadRequest | None = None
+
+    # -- host lifecycle -----------------------------------------------------------------
+    def _start_host(self) -> Connection:
+        from hearth.engine.host import host_main
+
+        parent_conn, child_conn = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=host_main, args=(child_conn,), name="hearth-engine-host", daemon=True
+        )
+        process.start()
+        child_conn.close()  # so the parent sees EOF the moment the child dies
+        self._process, self._conn = process, parent_conn
+        log.info("engine host started (pid %s)", process.pid)
+        return parent_conn
+
+    def _ensure_host(self, restore_model: bool = True) -> Connection:
+        if self._conn is not None and self._process is not None and self._process.is_alive():
+            return self._conn
+        self._discard_host()
+        conn = self._start_host()
+        if restore_model and self._loaded is not None:
+            # A fresh host after a crash: bring back the model the user had.
+            self._call(conn, self._load_message(self._loaded))
+        return conn
+
+    def _discard_host(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join(timeout=5)
+        self._conn, self._process = None, None
+
+    @property
+    def host_pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def close(self) -> None:
+        """Stop the host process (the model is freed with it)."""
+        with self._request_lock:
+            if self._conn is not None and self._process is not None and self._process.is_alive():
+                with contextlib.suppress(EngineError):
+                    self._call(self._conn, {"op": "shutdown"})
+                self._process.join(timeout=5)
+            self._discard_host()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _send(self, conn: Connection, message: dict[str, Any]) -> None:
+        try:
+            with self._send_lock:
+                conn.send(message)
+        except (OSError, EOFError, ValueError) as error:
+            self._host_died()
+            raise self._crash_error() from error
+
+    def _receive(self, conn: Connection) -> dict[str, Any]:
+        try:
+            while not conn.poll(POLL_SECONDS):
+                if self._process is None or not self._process.is_alive():
+                    raise EOFError
+            reply: dict[str, Any] = conn.recv()
+            return reply
+        except (OSError, EOFError, ValueError) as error:
+            crash = self._crash_error()
+            self._host_died()
+            raise crash from error
+
+    def _crash_error(self) -> EngineCrashed:
+        code = self._process.exitcode if self._process is not None else None
+        if self._process is not None and code is None:
+            self._process.join(timeout=2)
+            code = self._process.exitcode
+        how = f" (signal {-code})" if code is not None and code < 0 else ""
+        return EngineCrashed(
+            f"the model process stopped unexpectedly{how}; your next request will restart it"
+        )
+
+    def _host_died(self) -> None:
+        log.warning("engine host died")
+        self._discard_host()
+
+    def _raise_reply_error(self, reply: dict[str, Any]) -> None:
+        error_type = ERROR_TYPES.get(str(reply.get("error")), EngineError)
+        raise error_type(str(reply.get("message", "unknown engine error")))
+
+    def _call(self, conn: Connection, message: dict[str, Any]) -> dict[str, Any]:
+        self._send(conn, message)
+        reply = self._receive(conn)
+        if "error" in reply:
+            self._raise_reply_error(reply)
+        return reply
+
+    def _request(self, message: dict[str, Any]) -> dict[str, Any]:
+        with self._request_lock:
+            return self._call(self._ensure_host(), message)
+
+    def _drain_cancelled_stream(self, conn: Connection) -> None:
+        """After an abandoned stream: cancel it and read replies up to its end."""
+        try:
+            self._send(conn, {"op": "cancel"})
+            while True:
+                reply = self._receive(conn)
+                if reply.get("done") or "error" in reply:
+                    return
+        except EngineCrashed:
+            return
+
+    @staticmethod
+    def _load_message(request: LoadRequest) -> dict[str, Any]:
+        return {
+            "op": "load",
+            "path": str(request.path),
+            "n_ctx": request.n_ctx,
+            "n_threads": request.n_threads,
+            "n_gpu_layers": request.n_gpu_layers,
+        }
+
+    # -- public API ---------------------------------------------------------------------
+    def load(
+        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, n_gpu_layers: int = 0
+    ) -> EngineStatus:
+        """Load a model, unloading the previous one first. Raises ModelLoadError."""
+        request = LoadRequest(Path(path), n_ctx, n_threads, n_gpu_layers)
+        with self._request_lock:
+            conn = self._ensure_host(restore_model=False)
+            reply = self._call(conn, self._load_message(request))
+            self._loaded = request
+            return EngineStatus.from_reply(reply)
+
+    def unload(self) -> None:
+        with self._request_lock:
+            self._loaded = None
+            if self._conn is not None:
+                self._request({"op": "unload"})
+
+    @property
+    def loaded_request(self) -> LoadRequest | None:
+        return self._loaded
+
+    def status(self) -> EngineStatus:
+        return EngineStatus.from_reply(self._request({"op": "status"}))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes with the loaded model's own tokenizer."""
+        return int(self._request({"op": "tokenize", "text": text})["count"])
+
+    def count_chat_tokens(self, messages: list[ChatMessage]) -> int:
+        """Tokens the formatted conversation (with its answer prefix) takes."""
+        return int(self._request({"op": "count_chat", "messages": messages})["count"])
+
+    def format_chat(self, messages: list[ChatMessage]) -> str:
+        return str(self._request({"op": "format", "messages": messages})["text"])
+
+    def stream_chat(
+        self, messages: list[ChatMessage], options: SamplingOptions | None = None
+    ) -> TokenStream:
+        """Stream the answer to a conversation, formatted for the loaded model."""
+        return TokenStream(self, self._stream_message(options, messages=messages))
+
+    def stream_completion(self, prompt: str, options: SamplingOptions | None = None) -> TokenStream:
+        """Stream a continuation of raw prompt text (for grammar-constrained steps)."""
+        return TokenStream(self, self._stream_message(options, prompt=prompt))
+
+    def _stream_message(self, options: SamplingOptions | None, **prompt: Any) -> dict[str, Any]:
+        options = options or SamplingOptions()
+        return {
+            "op": "stream",
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            "top_p": options.top_p,
+            "stop": list(options.stop),
+            "grammar": options.grammar,
+            "seed": options.seed,
+            **prompt,
+        }
+
+    def cancel(self) -> None:
+        """Stop the running generation before its next token (safe from any thread)."""
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            with self._send_lock:
+                conn.send({"op": "cancel"})
+        except (OSError, ValueError):
+            pass

@@ -1,0 +1,28 @@
+"""Typed engine errors; str() of each is a plain one-line message for the user."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class for everything the engine reports."""
+
+
+class EngineCrashed(EngineError):
+    """The host process died (segfault, out of memory, killed). The next request restarts it."""
+
+
+class ModelLoadError(EngineError):
+    """llama.cpp could not load the model file."""
+
+
+class NoModelLoaded(EngineError):
+    """A request needs a model, but none is loaded."""
+
+
+class GenerationError(EngineError):
+    """The host reported an error while generating."""
+
+
+ERROR_TYPES: dict[str, type[EngineError]] = {
+    cls.__name__: cls for cls in (EngineError, ModelLoadError, NoModelLoaded, GenerationError)
+}

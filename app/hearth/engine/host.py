@@ -1,0 +1,297 @@
+"""The engine host: the only process that holds a llama.cpp model.
+
+It runs as a child process and serves one request at a time from its pipe. Keeping the
+model out of the GUI/CLI process means a llama.cpp crash (a bad file, out of memory)
+kills only this process; the client reports it and starts a fresh one.
+
+Requests are dicts with an "op"; replies are dicts with "ok" or "error". A stream
+replies with one {"piece": ...} per generated piece, then {"done": ...}. Between pieces
+the host polls its pipe, so a "cancel" takes effect before the next token.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import logging
+import os
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from hearth.engine.prompts import ChatMessage, FormattedPrompt, format_plain, format_with_template
+
+log = logging.getLogger(__name__)
+
+# The last lines llama.cpp logged: the reason a load failed is only ever written there.
+_recent_llama_log: collections.deque[str] = collections.deque(maxlen=40)
+_log_callback_ref: Any = None
+
+
+def install_llama_log_capture() -> None:
+    """Route llama.cpp's log into a ring buffer instead of the terminal."""
+    global _log_callback_ref
+    import llama_cpp
+
+    if _log_callback_ref is not None:
+        return
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def _capture(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        _recent_llama_log.append(text.decode("utf-8", errors="replace"))
+
+    _log_callback_ref = _capture
+    llama_cpp.llama_log_set(_capture, ctypes.c_void_p(0))
+
+
+def llama_failure_reason() -> str:
+    """The most telling recent llama.cpp log line, for a one-line error message."""
+    lines = [line.strip() for line in "".join(_recent_llama_log).splitlines() if line.strip()]
+    for keyword in ("unknown model architecture", "error", "failed", "invalid"):
+        for line in reversed(lines):
+            if keyword in line.lower():
+                return line.split(": ", 1)[-1] if line.startswith("llama_") else line
+    return lines[-1] if lines else "llama.cpp gave no reason"
+
+
+def open_llama(path: Path, **kwargs: Any) -> Any:
+    """Construct llama_cpp.Llama with the log captured; raise ValueError with the reason."""
+    import llama_cpp
+
+    install_llama_log_capture()
+    _recent_llama_log.clear()
+    try:
+        return llama_cpp.Llama(model_path=str(path), verbose=False, **kwargs)
+    except (ValueError, RuntimeError, OSError) as error:
+        raise ValueError(llama_failure_reason()) from error
+
+
+def current_rss_bytes() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+class EngineHost:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.llama: Any = None
+        self.model_path: Path | None = None
+        self.n_ctx = 0
+        self.chat_template: str | None = None
+        self.bos_token = ""
+        self.eos_token = ""
+        self.grammar_cache: dict[str, Any] = {}
+
+    # -- loop ---------------------------------------------------------------------------
+    def serve(self) -> None:
+        while True:
+            try:
+                request = self.conn.recv()
+            except (EOFError, OSError):
+                return
+            op = request.get("op")
+            if op == "cancel":
+                continue  # arrived after its stream had already finished
+            if op == "shutdown":
+                self.conn.send({"ok": True})
+                return
+            try:
+                if op == "stream":
+                    self.stream(request)
+                    continue
+                reply = self.handle(op, request)
+                self.conn.send({"ok": True, **reply})
+            except Exception as error:  # reported to the client, which raises a typed error
+                kind = "ModelLoadError" if op == "load" else "GenerationError"
+                if isinstance(error, LookupError) and str(error) == "no model loaded":
+                    kind = "NoModelLoaded"
+                self.conn.send({"error": kind, "message": str(error)})
+
+    def handle(self, op: str, request: dict[str, Any]) -> dict[str, Any]:
+        if op == "load":
+            return self.load(request)
+        if op == "unload":
+            self.unload()
+            return self.status()
+        if op == "status":
+            return self.status()
+        if op == "tokenize":
+            return {"count": len(self.tokenize_text(request["text"]))}
+        if op == "count_chat":
+            prompt = self.format(request["messages"])
+            return {"count": len(self.tokenize_prompt(prompt))}
+        if op == "format":
+            prompt = self.format(request["messages"])
+            return {"text": prompt.text, "stop": prompt.stop}
+        raise ValueError(f"unknown request {op!r}")
+
+    # -- model --------------------------------------------------------------------------
+    def load(self, request: dict[str, Any]) -> dict[str, Any]:
+        path = Path(request["path"])
+        n_ctx = int(request["n_ctx"])
+        same = self.llama is not None and self.model_path == path and self.n_ctx == n_ctx
+        if same:
+            return self.status()
+        self.unload()  # free the old model before the new one takes memory
+        started = time.perf_counter()
+        self.llama = open_llama(
+            path,
+            n_ctx=n_ctx,
+            n_threads=int(request["n_threads"]),
+            n_threads_batch=int(request["n_threads"]),
+            n_gpu_layers=int(request["n_gpu_layers"]),
+            seed=int(request.get("seed", 0xC0FFEE)),
+        )
+        self.model_path = path
+        self.n_ctx = n_ctx
+        metadata = self.llama.metadata
+        self.chat_template = metadata.get("tokenizer.chat_template") or None
+        self.bos_token = self._token_text(self.llama.token_bos())
+        self.eos_token = self._token_text(self.llama.token_eos())
+        self.grammar_cache.clear()
+        return {**self.status(), "load_seconds": time.perf_counter() - started}
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return bytes(self.llama.detokenize([token], special=True)).decode("utf-8", errors="ignore")
+
+    def unload(self) -> None:
+        if self.llama is not None:
+            self.llama.close()
+            self.llama = None
+            self.model_path = None
+            self.n_ctx = 0
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "loaded": self.llama is not None,
+            "model_path": str(self.model_path) if self.model_path else None,
+            "n_ctx": self.n_ctx,
+            "has_chat_template": self.chat_template is not None,
+            "pid": os.getpid(),
+            "rss_bytes": current_rss_bytes(),
+        }
+
+    def require_model(self) -> Any:
+        if self.llama is None:
+            raise LookupError("no model loaded")
+        return self.llama
+
+    # -- prompts ------------------------------------------------------------------------
+    def format(self, messages: list[ChatMessage]) -> FormattedPrompt:
+        self.require_model()
+        if self.chat_template:
+            return format_with_template(
+                messages, self.chat_template, self.bos_token, self.eos_token
+            )
+        return format_plain(messages)
+
+    def tokenize_text(self, text: str) -> list[int]:
+        llama = self.require_model()
+        return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def tokenize_prompt(self, prompt: FormattedPrompt) -> list[int]:
+        llama = self.require_model()
+        return list(
+            llama.tokenize(prompt.text.encode("utf-8"), add_bos=not prompt.has_bos, special=True)
+        )
+
+    def grammar(self, request: dict[str, Any]) -> Any:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        key = request.get("grammar")
+        if not key:
+            return None
+        if key not in self.grammar_cache:
+            self.grammar_cache[key] = LlamaGrammar.from_string(key, verbose=False)
+        return self.grammar_cache[key]
+
+    # -- generation ---------------------------------------------------------------------
+    def stream(self, request: dict[str, Any]) -> None:
+        try:
+            llama = self.require_model()
+            if request.get("messages") is not None:
+                prompt = self.format(request["messages"])
+            else:
+                prompt = FormattedPrompt(text=request["prompt"], stop=[], has_bos=False)
+            tokens = self.tokenize_prompt(prompt)
+            max_tokens = int(request["max_tokens"])
+            if len(tokens) >= self.n_ctx:
+                raise ValueError(
+                    f"the prompt is {len(tokens)} tokens, more than the context of {self.n_ctx}"
+                )
+            max_tokens = min(max_tokens, self.n_ctx - len(tokens))
+            stop = [*prompt.stop, *(request.get("stop") or [])]
+            grammar = self.grammar(request)
+        except Exception as error:
+            kind = "NoModelLoaded" if isinstance(error, LookupError) else "GenerationError"
+            self.conn.send({"error": kind, "message": str(error)})
+            return
+        started = time.perf_counter()
+        first_piece_at: float | None = None
+        generated: list[str] = []
+        finish_reason = "stop"
+        cancelled = False
+        try:
+            iterator = llama.create_completion(
+                prompt=tokens,
+                max_tokens=max_tokens,
+                temperature=float(request.get("temperature", 0.2)),
+                top_p=float(request.get("top_p", 0.9)),
+                stop=stop or None,
+                grammar=grammar,
+                seed=request.get("seed"),
+                stream=True,
+            )
+            for chunk in iterator:
+                choice = chunk["choices"][0]
+                piece = choice.get("text") or ""
+                if choice.get("finish_reason"):
+                    finish_reason = choice["finish_reason"]
+                if piece:
+                    if first_piece_at is None:
+                        first_piece_at = time.perf_counter()
+                    generated.append(piece)
+                    self.conn.send({"piece": piece})
+                if self.conn.poll() and self._cancel_requested():
+                    cancelled = True
+                    finish_reason = "cancelled"
+                    break
+        except Exception as error:
+            self.conn.send({"error": "GenerationError", "message": str(error)})
+            return
+        finally:
+            if cancelled:
+                iterator.close()
+        ended = time.perf_counter()
+        self.conn.send(
+            {
+                "done": True,
+                "prompt_tokens": len(tokens),
+                "completion_tokens": len(self.tokenize_text("".join(generated))),
+                "finish_reason": finish_reason,
+                "seconds": ended - started,
+                "first_piece_seconds": (first_piece_at or ended) - started,
+            }
+        )
+
+    def _cancel_requested(self) -> bool:
+        """Drain pending messages; only 'cancel' can arrive mid-stream."""
+        requested = False
+        while self.conn.poll():
+            message = self.conn.recv()
+            if message.get("op") == "cancel":
+                requested = True
+        return requested
+
+
+def host_main(conn: Connection) -> None:
+    """Entry point of the host process (multiprocessing spawn target)."""
+    from hearth.offline import enforce_offline
+
+    enforce_offline()
+    logging.basicConfig(level=logging.WARNING)
+    EngineHost(conn).serve()

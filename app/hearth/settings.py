@@ -1,0 +1,96 @@
+"""Typed user settings, persisted as JSON in the config folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from hearth.paths import hearth_paths
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Hearth, a helpful assistant running privately on the user's computer. "
+    "Answer clearly and briefly."
+)
+
+
+class InvalidSetting(ValueError):
+    """A settings value outside what Hearth accepts."""
+
+
+@dataclass
+class Settings:
+    n_threads: int = max(1, min(8, os.cpu_count() or 1))
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0
+    temperature: float = 0.2
+    top_p: float = 0.9
+    max_answer_tokens: int = 384
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    sources_per_answer: int = 6
+    tools_enabled: bool = True
+
+    def validate(self) -> None:
+        checks: list[tuple[bool, str]] = [
+            (1 <= self.n_threads <= 256, "threads must be between 1 and 256"),
+            (256 <= self.n_ctx <= 262144, "context size must be between 256 and 262144"),
+            (-1 <= self.n_gpu_layers <= 1000, "GPU layers must be between -1 (all) and 1000"),
+            (0.0 <= self.temperature <= 2.0, "temperature must be between 0 and 2"),
+            (0.0 < self.top_p <= 1.0, "top-p must be above 0 and at most 1"),
+            (16 <= self.max_answer_tokens <= 8192, "answer tokens must be between 16 and 8192"),
+            (1 <= self.sources_per_answer <= 20, "sources per answer must be between 1 and 20"),
+            (len(self.system_prompt) <= 4000, "system prompt must be at most 4000 characters"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InvalidSetting(message)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Settings:
+        defaults = cls()
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name not in known:
+                continue
+            expected = type(getattr(defaults, name))
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if isinstance(value, expected):
+                values[name] = value
+        settings = cls(**values)
+        try:
+            settings.validate()
+        except InvalidSetting as error:
+            log.warning("settings file has an invalid value (%s); using defaults", error)
+            return cls()
+        return settings
+
+
+def settings_path() -> Path:
+    return hearth_paths().settings_file
+
+
+def load_settings() -> Settings:
+    path = settings_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as error:
+        log.warning("could not read %s (%s); using defaults", path, error)
+        return Settings()
+    return Settings.from_dict(raw if isinstance(raw, dict) else {})
+
+
+def save_settings(settings: Settings) -> None:
+    settings.validate()
+    path = settings_path()
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+    os.replace(temporary, path)

@@ -1,0 +1,132 @@
+"""The engine client against the real bundled model through llama.cpp in its host process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.engine.errors import EngineCrashed, ModelLoadError, NoModelLoaded
+from hearth.engine.prompts import ChatMessage
+from hearth.models.gguf_metadata import read_gguf_metadata
+from hearth.models.ram import estimate_ram
+from tests.gguf_files import copy_with_string_field
+
+QUESTION: list[ChatMessage] = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Write a short story about a lighthouse keeper."},
+]
+LONG = SamplingOptions(max_tokens=200, temperature=0.0)
+
+
+def test_streaming_gives_pieces_and_counts(engine: EngineClient, installed_model: Path) -> None:
+    status = engine.load(installed_model, n_ctx=2048, n_threads=2)
+    assert status.loaded
+    assert status.model_path == installed_model
+    stream = engine.stream_chat(QUESTION, SamplingOptions(max_tokens=40, temperature=0.0))
+    pieces = list(stream)
+    assert len(pieces) > 3
+    assert "".join(pieces).strip()
+    assert stream.result.prompt_tokens == engine.count_chat_tokens(QUESTION)
+    assert 0 < stream.result.completion_tokens <= 41
+    assert stream.result.finish_reason in {"stop", "length"}
+
+
+def test_token_counting_uses_model_tokenizer(engine: EngineClient, installed_model: Path) -> None:
+    engine.load(installed_model, n_ctx=1024, n_threads=2)
+    short = engine.count_tokens("Hello")
+    longer = engine.count_tokens("Hello there, lighthouse keeper of the northern coast.")
+    assert 1 <= short < longer < 20
+
+
+def test_requests_without_a_model_raise_typed_error(engine: EngineClient) -> None:
+    with pytest.raises(NoModelLoaded):
+        engine.count_tokens("hello")
+
+
+def test_cancel_stops_before_next_token(engine: EngineClient, installed_model: Path) -> None:
+    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    stream = engine.stream_chat(QUESTION, LONG)
+    received: list[str] = []
+    for piece in stream:
+        received.append(piece)
+        if len(received) == 3:
+            # From another thread, as the GUI's Stop button does.
+            threading.Thread(target=engine.cancel).start()
+    assert stream.result.finish_reason == "cancelled"
+    # Pieces already on the wire may still arrive, but generation stops within a token or two.
+    assert len(received) <= 6
+    # The engine is ready for the next request straight away.
+    assert engine.count_tokens("still alive") > 0
+
+
+def test_abandoned_stream_leaves_pipe_clean(engine: EngineClient, installed_model: Path) -> None:
+    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    stream = engine.stream_chat(QUESTION, LONG)
+    next(stream)
+    stream.close()
+    again = engine.stream_chat(QUESTION, SamplingOptions(max_tokens=5, temperature=0.0))
+    assert "".join(again).strip()
+
+
+def test_ram_estimate_within_30_percent_of_measured(
+    engine: EngineClient, installed_model: Path
+) -> None:
+    n_ctx = 8192
+    baseline = engine.status().rss_bytes  # host up, llama.cpp imported, nothing loaded
+    engine.load(installed_model, n_ctx=n_ctx, n_threads=2)
+    # Generate once so every weight page and compute buffer has been touched.
+    "".join(engine.stream_chat(QUESTION, SamplingOptions(max_tokens=8, temperature=0.0)))
+    growth = engine.status().rss_bytes - baseline
+    estimate = estimate_ram(read_gguf_metadata(installed_model), n_ctx).total_bytes
+    assert abs(estimate - growth) / growth <= 0.30, (estimate, growth)
+
+
+def test_switching_models_unloads_the_previous_one(
+    engine: EngineClient, installed_model: Path, tmp_path: Path
+) -> None:
+    second = copy_with_string_field(
+        installed_model, tmp_path / "second.gguf", "general.name", "Second model"
+    )
+    assert read_gguf_metadata(second).name.startswith("Second model")
+    first_status = engine.load(installed_model, n_ctx=2048, n_threads=2)
+    switched = engine.load(second, n_ctx=2048, n_threads=2)
+    assert switched.model_path == second
+    assert switched.pid == first_status.pid
+    # The old model was freed before the new one loaded: memory did not double.
+    assert switched.rss_bytes < first_status.rss_bytes * 1.5
+    answer = "".join(engine.stream_chat(QUESTION, SamplingOptions(max_tokens=8)))
+    assert answer.strip()
+
+
+def test_killed_host_raises_typed_error_then_recovers(
+    engine: EngineClient, installed_model: Path
+) -> None:
+    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    host_pid = engine.host_pid
+    assert host_pid is not None
+    stream = engine.stream_chat(QUESTION, LONG)
+    next(stream)
+    os.kill(host_pid, signal.SIGKILL)
+    with pytest.raises(EngineCrashed, match="stopped unexpectedly"):
+        list(stream)
+    # The next request starts a fresh host and reloads the same model.
+    answer = "".join(engine.stream_chat(QUESTION, SamplingOptions(max_tokens=8)))
+    assert answer.strip()
+    assert engine.status().model_path == installed_model
+
+
+def test_loading_a_bad_file_is_a_typed_error(
+    engine: EngineClient, installed_model: Path, tmp_path: Path
+) -> None:
+    bad = copy_with_string_field(
+        installed_model, tmp_path / "alien.gguf", "general.architecture", "zzzzz9"
+    )
+    with pytest.raises(ModelLoadError, match="unknown model architecture"):
+        engine.load(bad, n_ctx=1024, n_threads=2)
+    # The host survived the failure and still serves a good model.
+    assert engine.load(installed_model, n_ctx=1024, n_threads=2).loaded
