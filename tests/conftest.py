@@ -51,3 +51,22 @@ def engine() -> Iterator[object]:
     client = EngineClient()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def shared_embedder() -> object:
+    """The real MiniLM embedder, loaded once per session (it takes seconds)."""
+    from hearth.index.embedder import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture
+def document_index(hearth_home: Path, shared_embedder: object) -> Iterator[object]:
+    from hearth.index.document_index import DocumentIndex
+    from hearth.index.embedder import Embedder
+
+    assert isinstance(shared_embedder, Embedder)
+    index = DocumentIndex(embedder=shared_embedder)
+    yield index
+    index.close()

@@ -13,13 +13,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hearth import __version__
 from hearth.engine.errors import EngineError
 from hearth.logging_setup import setup_logging
 from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
 from hearth.settings import load_settings
+
+if TYPE_CHECKING:
+    from hearth.index.document_index import DocumentIndex
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +163,146 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- documents -------------------------------------------------------------------------
+def _open_index() -> DocumentIndex:
+    from hearth.index.document_index import DocumentIndex
+
+    return DocumentIndex()
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled or total == 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    index = _open_index()
+    try:
+        report = index.index_paths([Path(p) for p in args.paths], progress=TerminalProgress())
+    finally:
+        index.close()
+    if args.json:
+        _print_json(report.to_json())
+        return 0
+    for skipped in report.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    print(
+        f"Indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, skipped "
+        f"{len(report.skipped)}: {report.chunks} chunks, {report.entities} entities "
+        f"in {report.seconds:.1f} s"
+    )
+    return 0
+
+
+def cmd_docs_list(args: argparse.Namespace) -> int:
+    index = _open_index()
+    try:
+        documents = index.documents()
+    finally:
+        index.close()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "path": d.path,
+                    "title": d.title,
+                    "kind": d.kind,
+                    "pages": d.page_count,
+                    "chunks": d.chunk_count,
+                    "entities": d.entity_count,
+                    "size_bytes": d.size_bytes,
+                    "indexed_at": d.indexed_at,
+                }
+                for d in documents
+            ]
+        )
+        return 0
+    if not documents:
+        print("No documents indexed yet. Add some with: hearth index PATH")
+    for d in documents:
+        pages = f"{d.page_count} pages, " if d.page_count else ""
+        print(f"{d.path}  ({d.kind}, {pages}{d.chunk_count} chunks)")
+    return 0
+
+
+def cmd_docs_remove(args: argparse.Namespace) -> int:
+    index = _open_index()
+    try:
+        removed = index.remove(args.path)
+    finally:
+        index.close()
+    if not removed:
+        raise CommandError(f"{args.path}: not in the index (see 'hearth docs list')", EXIT_USAGE)
+    print(f"Removed {args.path}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    index = _open_index()
+    try:
+        hits = index.search(args.query, k=args.k)
+    finally:
+        index.close()
+    if args.json:
+        _print_json([hit.to_json() for hit in hits])
+        return 0
+    if not hits:
+        print("Nothing found.")
+    for number, hit in enumerate(hits, start=1):
+        where = Path(hit.document).name + (f", p. {hit.page}" if hit.page else "")
+        snippet = " ".join(hit.chunk.text.split())[:160]
+        print(f"[{number}] {where}  (score {hit.score:.3f})\n    {snippet}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from hearth.assistant.grounded import GroundedAnswerer
+    from hearth.engine.client import EngineClient, SamplingOptions
+
+    settings = load_settings()
+    model = resolve_model(args.model)
+    index = _open_index()
+    options = SamplingOptions(
+        max_tokens=settings.max_answer_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+    )
+
+    def show(piece: str) -> None:
+        if not args.json:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+
+    try:
+        with EngineClient() as engine:
+            engine.load(model.path, settings.n_ctx, settings.n_threads, settings.n_gpu_layers)
+            answer = GroundedAnswerer(index, engine).ask(
+                args.question, options, max_sources=settings.sources_per_answer, on_piece=show
+            )
+    finally:
+        index.close()
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    print()
+    for source in answer.sources:
+        print(f"  [{source.n}] {source.label}")
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -190,6 +333,32 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-tokens", type=int, default=0, help="answer length limit")
     chat.add_argument("--json", action="store_true", help="print JSON")
     chat.set_defaults(handler=cmd_chat)
+
+    index = commands.add_parser("index", help="add files and folders to the document index")
+    index.add_argument("paths", nargs="+", metavar="PATH")
+    index.add_argument("--json", action="store_true", help="print JSON")
+    index.set_defaults(handler=cmd_index)
+
+    docs = commands.add_parser("docs", help="list or remove indexed documents")
+    docs_commands = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
+    docs_list = docs_commands.add_parser("list", help="indexed documents")
+    docs_list.add_argument("--json", action="store_true", help="print JSON")
+    docs_list.set_defaults(handler=cmd_docs_list)
+    docs_remove = docs_commands.add_parser("remove", help="remove a document from the index")
+    docs_remove.add_argument("path")
+    docs_remove.set_defaults(handler=cmd_docs_remove)
+
+    search = commands.add_parser("search", help="find passages in your documents (no model)")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(handler=cmd_search)
+
+    ask = commands.add_parser("ask", help="answer a question from your documents, with sources")
+    ask.add_argument("question")
+    ask.add_argument("--model", help="model id (default: the default model)")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.set_defaults(handler=cmd_ask)
 
     return parser
 

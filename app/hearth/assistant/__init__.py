@@ -1,0 +1,1 @@
+"""What answers: grounded QA with citations, summaries, the tool loop, conversations."""

@@ -1,0 +1,172 @@
+"""Grounded answers: retrieve, fit the best sources into the context, answer with citations.
+
+Sources are numbered [1], [2]... in the prompt and the model is asked to cite them. As
+many as fit are included, counted with the loaded model's own tokenizer, leaving room for
+the answer. When retrieval finds nothing relevant, Hearth says so instead of letting the
+model guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.engine.prompts import ChatMessage
+from hearth.index.document_index import DocumentIndex
+from hearth.index.retrieve import SearchHit
+
+log = logging.getLogger(__name__)
+
+NOTHING_FOUND = (
+    "I couldn't find anything about that in your documents, so I can't answer from them."
+)
+GROUNDED_SYSTEM_PROMPT = (
+    "You answer questions using only the numbered sources below. Cite the sources you use "
+    "like [1] or [2]. If the sources do not contain the answer, say that the documents do "
+    "not say."
+)
+# Below this cosine similarity, with no keyword in common, a hit is not about the question.
+MIN_RELEVANT_COSINE = 0.25
+# Tokens kept free for the prompt's framing beyond what is counted (template drift).
+PROMPT_SAFETY_TOKENS = 32
+MIN_SOURCE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Source:
+    n: int
+    document: str
+    page: int | None
+    text: str
+    score: float
+
+    @property
+    def label(self) -> str:
+        name = Path(self.document).name
+        return f"{name} · p. {self.page}" if self.page else name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "document": self.document,
+            "page": self.page,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class GroundedAnswer:
+    answer: str
+    sources: list[Source]
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "sources": [s.to_json() for s in self.sources],
+            "tool_calls": self.tool_calls,
+        }
+
+
+def relevant_hits(hits: list[SearchHit]) -> list[SearchHit]:
+    return [
+        h
+        for h in hits
+        if h.evidence.get("cosine", 0.0) >= MIN_RELEVANT_COSINE
+        or h.evidence.get("keyword_match", 0.0) > 0
+    ]
+
+
+def source_block(number: int, hit: SearchHit, text: str | None = None) -> str:
+    where = Path(hit.document).name + (f", page {hit.page}" if hit.page else "")
+    return f"[{number}] ({where})\n{text if text is not None else hit.chunk.text}"
+
+
+def grounded_messages(
+    question: str, blocks: list[str], history: list[ChatMessage] | None = None
+) -> list[ChatMessage]:
+    sources = "\n\n".join(blocks)
+    return [
+        {"role": "system", "content": GROUNDED_SYSTEM_PROMPT},
+        *(history or []),
+        {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {question}"},
+    ]
+
+
+class GroundedAnswerer:
+    def __init__(self, index: DocumentIndex, engine: EngineClient) -> None:
+        self.index = index
+        self.engine = engine
+
+    def fit_sources(
+        self,
+        question: str,
+        hits: list[SearchHit],
+        answer_tokens: int,
+        history: list[ChatMessage] | None = None,
+    ) -> tuple[list[Source], list[ChatMessage]]:
+        """As many top hits as the context holds, with ``answer_tokens`` left free."""
+        status = self.engine.status()
+        budget = status.n_ctx - answer_tokens - PROMPT_SAFETY_TOKENS
+        blocks: list[str] = []
+        sources: list[Source] = []
+        used = self.engine.count_chat_tokens(grounded_messages(question, [], history))
+        for hit in hits:
+            number = len(sources) + 1
+            text = hit.chunk.text
+            block = source_block(number, hit, text)
+            cost = self.engine.count_tokens(block + "\n\n")
+            if used + cost > budget:
+                # Trim the source to what fits, if a useful amount does.
+                room = budget - used
+                if room <= 0 or (not sources and room < 16):
+                    break
+                keep = int(len(text) * room / cost) - 20
+                if keep < MIN_SOURCE_CHARS:
+                    break
+                text = text[:keep].rsplit(" ", 1)[0] + " …"
+                block = source_block(number, hit, text)
+                cost = self.engine.count_tokens(block + "\n\n")
+                if used + cost > budget:
+                    break
+            blocks.append(block)
+            sources.append(Source(number, hit.document, hit.page, text, hit.score))
+            used += cost
+        return sources, grounded_messages(question, blocks, history)
+
+    def ask(
+        self,
+        question: str,
+        options: SamplingOptions,
+        max_sources: int = 6,
+        history: list[ChatMessage] | None = None,
+        documents: list[str] | None = None,
+        on_piece: Callable[[str], None] | None = None,
+    ) -> GroundedAnswer:
+        hits = relevant_hits(self.index.search(question, k=max_sources, documents=documents))
+        if not hits:
+            if on_piece:
+                on_piece(NOTHING_FOUND)
+            return GroundedAnswer(NOTHING_FOUND, [], finish_reason="nothing_found")
+        sources, messages = self.fit_sources(question, hits, options.max_tokens, history)
+        stream = self.engine.stream_chat(messages, options)
+        pieces: list[str] = []
+        for piece in stream:
+            pieces.append(piece)
+            if on_piece:
+                on_piece(piece)
+        return GroundedAnswer(
+            answer="".join(pieces).strip(),
+            sources=sources,
+            prompt_tokens=stream.result.prompt_tokens,
+            completion_tokens=stream.result.completion_tokens,
+            finish_reason=stream.result.finish_reason,
+        )

@@ -1,0 +1,159 @@
+"""End-to-end answer quality on LiHua-World with the bundled model, with and without
+retrieval, on a fixed seeded sample of 100 questions (all three types).
+
+Scoring rule (stated so figures compare over time): both answers are normalised
+(lowercase, accents and punctuation removed, English stop words dropped, digits kept);
+the score is the token F1 between them (as in SQuAD). An answer "matches" when it
+contains at least half of the gold answer's tokens. For Null questions (gold
+"Insufficient information"), an answer scores 1 when it declines (says the documents do
+not say, it does not know, or there is insufficient information) and 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import tempfile
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hearth.bench.common import machine_description, print_table, write_json
+from hearth.bench.lihua import DEFAULT_DATA, Question, extract_sessions, load_questions
+from hearth.index.keywords import STOP_WORDS
+
+SAMPLE_SIZE = 100
+SEED = 20260714
+DECLINES = re.compile(
+    r"do(?:es)? not (?:say|mention|contain|know)|don't know|not (?:mentioned|stated|say)|"
+    r"insufficient|no information|cannot (?:answer|find)|couldn't find|can't answer",
+    re.IGNORECASE,
+)
+
+
+def normalised_tokens(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKD", text.lower())
+    words = re.findall(r"[a-z0-9]+", text)
+    return [w for w in words if w not in STOP_WORDS]
+
+
+def score(answer: str, question: Question) -> tuple[float, bool]:
+    if question.kind == "Null":
+        declined = bool(DECLINES.search(answer))
+        return (1.0 if declined else 0.0), declined
+    gold = normalised_tokens(question.answer)
+    predicted = normalised_tokens(answer)
+    if not gold or not predicted:
+        return 0.0, False
+    common = sum((Counter(gold) & Counter(predicted)).values())
+    if common == 0:
+        return 0.0, False
+    precision, recall = common / len(predicted), common / len(gold)
+    return 2 * precision * recall / (precision + recall), recall >= 0.5
+
+
+def sample(questions: list[Question]) -> list[Question]:
+    ordered = sorted(questions, key=lambda q: int(q.id) if q.id.isdigit() else q.id)
+    return random.Random(SEED).sample(ordered, min(SAMPLE_SIZE, len(ordered)))
+
+
+def run(data: Path, work: Path, model: Path, n_ctx: int, max_tokens: int) -> dict[str, Any]:
+    from hearth.assistant.grounded import GroundedAnswerer
+    from hearth.engine.client import EngineClient, SamplingOptions
+    from hearth.index.document_index import DocumentIndex
+    from hearth.settings import DEFAULT_SYSTEM_PROMPT
+
+    extract_sessions(data, work / "sessions")
+    questions = sample(load_questions(data))
+    index = DocumentIndex(work / "index")
+    index.index_paths([work / "sessions"])
+    options = SamplingOptions(max_tokens=max_tokens, temperature=0.0)
+    rows: list[dict[str, Any]] = []
+    with EngineClient() as engine:
+        engine.load(model, n_ctx=n_ctx, n_threads=2)
+        answerer = GroundedAnswerer(index, engine)
+        for question in questions:
+            started = time.perf_counter()
+            grounded = answerer.ask(question.question, options).answer
+            grounded_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            plain = (
+                engine.stream_chat(
+                    [
+                        {"role": "system", "content": DEFAULT_SYSTEM_PROMPT},
+                        {"role": "user", "content": question.question},
+                    ],
+                    options,
+                )
+                .text()
+                .strip()
+            )
+            plain_seconds = time.perf_counter() - started
+            rows.append(
+                {
+                    "id": question.id,
+                    "type": question.kind,
+                    "question": question.question,
+                    "gold": question.answer,
+                    "with_retrieval": grounded,
+                    "without_retrieval": plain,
+                    "with_score": score(grounded, question),
+                    "without_score": score(plain, question),
+                    "with_seconds": grounded_seconds,
+                    "without_seconds": plain_seconds,
+                }
+            )
+    index.close()
+
+    def summary(key: str, seconds_key: str) -> dict[str, float]:
+        return {
+            "mean_f1": sum(r[key][0] for r in rows) / len(rows),
+            "match_rate": sum(r[key][1] for r in rows) / len(rows),
+            "mean_seconds": sum(r[seconds_key] for r in rows) / len(rows),
+        }
+
+    return {
+        "model": str(model),
+        "questions": len(rows),
+        "types": dict(Counter(r["type"] for r in rows)),
+        "with_retrieval": summary("with_score", "with_seconds"),
+        "without_retrieval": summary("without_score", "without_seconds"),
+        "rows": rows,
+        "machine": machine_description(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hearth.models.bundled import ensure_bundled_model
+    from hearth.models.catalogue import ModelCatalogue
+    from hearth.offline import enforce_offline
+
+    enforce_offline()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--model", type=Path, help="GGUF file (default: the bundled model)")
+    parser.add_argument("--ctx", type=int, default=2048)
+    parser.add_argument("--max-tokens", type=int, default=48)
+    args = parser.parse_args(argv)
+    model = args.model or ensure_bundled_model(ModelCatalogue())
+    with tempfile.TemporaryDirectory(prefix="hearth-answers-") as work:
+        result = run(args.data.resolve(), Path(work), model, args.ctx, args.max_tokens)
+    print_table(
+        ["mode", "mean F1", "match rate", "s/answer"],
+        [
+            [
+                mode,
+                result[mode]["mean_f1"],
+                result[mode]["match_rate"],
+                result[mode]["mean_seconds"],
+            ]
+            for mode in ("with_retrieval", "without_retrieval")
+        ],
+    )
+    print(f"{result['questions']} questions {result['types']}")
+    write_json(args.out, result)
+    return 0

@@ -1,0 +1,144 @@
+"""Retrieval benchmark on LiHua-World: Hearth against dense-only and BM25-only, same run.
+
+Recall@k is the share of answerable questions whose every evidence session is among the
+first k distinct files retrieved (the definition in the benchmark's README). Indexing
+throughput (chunks/s through the whole pipeline) is compared with a plain batch
+embedding of the very same chunks in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hearth.bench.common import machine_description, percentile, print_table, write_json
+from hearth.bench.lihua import DEFAULT_DATA, Question, answerable, extract_sessions, load_questions
+
+KS = (1, 3, 5, 10)
+FETCH_CHUNKS = 40
+
+
+def distinct_files(paths: list[str]) -> list[str]:
+    seen: list[str] = []
+    for path in paths:
+        stem = Path(path).stem
+        if stem not in seen:
+            seen.append(stem)
+    return seen
+
+
+def recall(ranked: dict[str, list[str]], questions: list[Question]) -> dict[str, float]:
+    def hit(question: Question, k: int) -> bool:
+        return set(question.evidence) <= set(ranked[question.id][:k])
+
+    result = {f"r{k}": sum(hit(q, k) for q in questions) / len(questions) for k in KS}
+    multi = [q for q in questions if q.kind == "Multi"]
+    result["multi_r5"] = sum(hit(q, 5) for q in multi) / max(1, len(multi))
+    return result
+
+
+def run(data: Path, work: Path, limit: int | None = None) -> dict[str, Any]:
+    from hearth.index.embedder import Embedder
+    from hearth.index.indexer import Indexer
+    from hearth.index.retrieve import Retriever
+    from hearth.index.store import IndexStore
+
+    files = extract_sessions(data, work / "sessions")
+    stems = {f.stem for f in files}
+    questions = answerable(load_questions(data), stems)
+    if limit:
+        questions = questions[:limit]
+    embedder = Embedder()
+    embedder.embed(["warm up the embedder before anything is timed"])
+    store = IndexStore(work / "index")
+    started = time.perf_counter()
+    report = Indexer(store, embedder).index_paths([work / "sessions"])
+    index_seconds = time.perf_counter() - started
+    chunk_texts = [str(r[0]) for r in store.db.execute("SELECT text FROM chunks ORDER BY rowid")]
+    started = time.perf_counter()
+    embedder.embed(chunk_texts)
+    raw_seconds = time.perf_counter() - started
+
+    retriever = Retriever(store, embedder)
+    latencies: list[float] = []
+
+    def hearth_search(question: str) -> list[str]:
+        begin = time.perf_counter()
+        hits = retriever.search(question, k=FETCH_CHUNKS)
+        latencies.append((time.perf_counter() - begin) * 1000)
+        return [hit.document for hit in hits]
+
+    def dense_search(question: str) -> list[str]:
+        ids = [c for c, _ in store.dense_search(embedder.embed_one(question), FETCH_CHUNKS)]
+        rowids = store.rowids_for_chunk_ids(ids)
+        records = store.chunks_by_rowid(rowids.values())
+        return [records[rowids[c]].document_path for c in ids if c in rowids]
+
+    def bm25_search(question: str) -> list[str]:
+        rows = store.keyword_search(question, FETCH_CHUNKS)
+        records = store.chunks_by_rowid(r for r, _ in rows)
+        return [records[r].document_path for r, _ in rows]
+
+    systems: dict[str, Callable[[str], list[str]]] = {
+        "hearth": hearth_search,
+        "dense": dense_search,
+        "bm25": bm25_search,
+    }
+    results: dict[str, Any] = {}
+    for name, search in systems.items():
+        ranked = {q.id: distinct_files(search(q.question)) for q in questions}
+        results[name] = recall(ranked, questions)
+    results.update(
+        {
+            "questions": len(questions),
+            "multi_questions": sum(q.kind == "Multi" for q in questions),
+            "sessions": len(files),
+            "chunks": report.chunks,
+            "entities": store.counts()["entities"],
+            "index_seconds": index_seconds,
+            "index_chunks_per_s": report.chunks / index_seconds,
+            "raw_embed_chunks_per_s": len(chunk_texts) / raw_seconds,
+            "search_p50_ms": percentile(latencies, 0.5),
+            "search_p95_ms": percentile(latencies, 0.95),
+            "machine": machine_description(),
+        }
+    )
+    results["throughput_ratio"] = results["index_chunks_per_s"] / results["raw_embed_chunks_per_s"]
+    store.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hearth.offline import enforce_offline
+
+    enforce_offline()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--limit", type=int, help="only the first N questions (quick runs)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="hearth-bench-") as work:
+        results = run(args.data.resolve(), Path(work), args.limit)
+    print_table(
+        ["retriever", "R@1", "R@3", "R@5", "R@10", "Multi R@5"],
+        [
+            [name, *(results[name][f"r{k}"] for k in KS), results[name]["multi_r5"]]
+            for name in ("hearth", "dense", "bm25")
+        ],
+    )
+    print(
+        f"\n{results['questions']} questions ({results['multi_questions']} Multi), "
+        f"{results['sessions']} sessions, {results['chunks']} chunks, "
+        f"{results['entities']} entities"
+    )
+    print(
+        f"indexing {results['index_chunks_per_s']:.1f} chunks/s vs raw embedding "
+        f"{results['raw_embed_chunks_per_s']:.1f} chunks/s: ratio {results['throughput_ratio']:.3f}"
+    )
+    print(f"search p50 {results['search_p50_ms']:.1f} ms, p95 {results['search_p95_ms']:.1f} ms")
+    write_json(args.out, results)
+    return 0

@@ -1,0 +1,511 @@
+"""The index's storage: SQLite for documents, chunks, keywords and the entity graph;
+chromadb for chunk and entity-name vectors (embedded by Hearth, never by chromadb).
+
+One document is written in one SQLite transaction, so a reader never sees half of one.
+Vectors are written before that transaction and stale ones deleted after it; a marker
+file brackets the whole write, and if a crash leaves it behind, the next open reconciles
+chromadb with SQLite (orphan vectors deleted, documents missing vectors dropped so they
+are indexed again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hearth.index.embedder import Vectors
+from hearth.index.entities import Entity, entity_token
+from hearth.index.keywords import fts_match_expression
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    page_count INTEGER,
+    chunk_count INTEGER NOT NULL,
+    entity_count INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
+    text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS entities (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entity_chunks (
+    entity_id INTEGER NOT NULL REFERENCES entities(id),
+    chunk_rowid INTEGER NOT NULL REFERENCES chunks(rowid) ON DELETE CASCADE,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (entity_id, chunk_rowid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_chunks_by_chunk ON entity_chunks(chunk_rowid);
+CREATE TABLE IF NOT EXISTS entity_edges (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    a INTEGER NOT NULL,
+    b INTEGER NOT NULL,
+    weight REAL NOT NULL,
+    PRIMARY KEY (document_id, a, b)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_edges_by_a ON entity_edges(a);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: int
+    path: str
+    content_hash: str
+    kind: str
+    title: str
+    page_count: int | None
+    chunk_count: int
+    entity_count: int
+    size_bytes: int
+    indexed_at: float
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    rowid: int
+    chunk_id: str
+    document_id: int
+    document_path: str
+    ordinal: int
+    page: int | None
+    heading: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class PreparedChunk:
+    """A chunk ready to store: text, position, vector and the entities it mentions."""
+
+    chunk_id: str
+    ordinal: int
+    page: int | None
+    heading: str | None
+    start: int
+    end: int
+    text: str
+    entities: dict[Entity, int]
+    # Where the chunk sits (document title, heading): indexed with it, never shown as its text.
+    context: str = ""
+
+    def keyword_text(self) -> str:
+        """What the keyword index sees: context, text, and one token per entity, so names
+        and dates match whatever way the query spells them."""
+        tokens = " ".join(sorted(entity_token(e.key) for e in self.entities))
+        return f"{self.context}\n{self.text}\n{tokens}"
+
+    def embedding_text(self) -> str:
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+def chunk_identity(path: str, content_hash: str, ordinal: int) -> str:
+    return hashlib.sha256(f"{path}\0{content_hash}\0{ordinal}".encode()).hexdigest()[:32]
+
+
+def entity_vector_id(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class IndexStore:
+    """Owner of the index folder. Use from one thread at a time per instance."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.marker = folder / "write-in-progress"
+        self.db = sqlite3.connect(
+            folder / "index.sqlite3", isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.executescript(SCHEMA)
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._lock = threading.RLock()
+        self._chroma: Any = None
+        self._chunk_vectors: Any = None
+        self._entity_vectors: Any = None
+        if self.marker.exists():
+            self.reconcile()
+
+    # -- chromadb (imported on first use: it is slow to import) -----------------------------
+    def _collections(self) -> tuple[Any, Any]:
+        if self._chroma is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            self._chroma = chromadb.PersistentClient(
+                path=str(self.folder / "vectors"),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+            space = {"hnsw:space": "cosine"}
+            self._chunk_vectors = self._chroma.get_or_create_collection(
+                "chunks", embedding_function=None, metadata=space
+            )
+            self._entity_vectors = self._chroma.get_or_create_collection(
+                "entities", embedding_function=None, metadata=space
+            )
+        return self._chunk_vectors, self._entity_vectors
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # -- documents -----------------------------------------------------------------------
+    def document(self, path: str) -> DocumentRecord | None:
+        row = self.db.execute(
+            "SELECT id, path, content_hash, kind, title, page_count, chunk_count, entity_count,"
+            " size_bytes, indexed_at FROM documents WHERE path = ?",
+            (path,),
+        ).fetchone()
+        return DocumentRecord(*row) if row else None
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self.db.execute(
+            "SELECT id, path, content_hash, kind, title, page_count, chunk_count, entity_count,"
+            " size_bytes, indexed_at FROM documents ORDER BY path"
+        ).fetchall()
+        return [DocumentRecord(*row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        def count(table: str) -> int:
+            return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+        return {
+            "documents": count("documents"),
+            "chunks": count("chunks"),
+            "entities": count("entities"),
+        }
+
+    def write_document(
+        self,
+        *,
+        path: str,
+        content_hash: str,
+        kind: str,
+        title: str,
+        page_count: int | None,
+        size_bytes: int,
+        chunks: list[PreparedChunk],
+        chunk_vectors: Vectors,
+        entity_vectors: dict[str, Vectors],
+        edges: dict[tuple[str, str], float],
+    ) -> DocumentRecord:
+        """Replace whatever was stored for ``path`` with this version, atomically."""
+        chunk_collection, entity_collection = self._collections()
+        self.marker.write_text(path, encoding="utf-8")
+        if chunks:
+            chunk_collection.upsert(
+                ids=[c.chunk_id for c in chunks],
+                embeddings=chunk_vectors,
+                metadatas=[{"document": path} for _ in chunks],
+            )
+        if entity_vectors:
+            keys = list(entity_vectors)
+            entity_collection.upsert(
+                ids=[entity_vector_id(k) for k in keys],
+                embeddings=np.stack([entity_vectors[k] for k in keys]),
+                metadatas=[{"key": k} for k in keys],
+            )
+        entities = {e.key: e for chunk in chunks for e in chunk.entities}
+        with self.transaction() as db:
+            old_chunk_ids, orphan_keys = self._delete_document_rows(db, path)
+            cursor = db.execute(
+                "INSERT INTO documents (path, content_hash, kind, title, page_count, chunk_count,"
+                " entity_count, size_bytes, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    path,
+                    content_hash,
+                    kind,
+                    title,
+                    page_count,
+                    len(chunks),
+                    len(entities),
+                    size_bytes,
+                    time.time(),
+                ),
+            )
+            document_id = int(cursor.lastrowid or 0)
+            db.executemany(
+                "INSERT OR IGNORE INTO entities (key, name, kind) VALUES (?, ?, ?)",
+                [(e.key, e.name, e.kind) for e in entities.values()],
+            )
+            entity_ids = self._entity_ids(db, list(entities))
+            for chunk in chunks:
+                cursor = db.execute(
+                    "INSERT INTO chunks (chunk_id, document_id, ordinal, page, heading, start, end,"
+                    " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        chunk.chunk_id,
+                        document_id,
+                        chunk.ordinal,
+                        chunk.page,
+                        chunk.heading,
+                        chunk.start,
+                        chunk.end,
+                        chunk.text,
+                    ),
+                )
+                rowid = int(cursor.lastrowid or 0)
+                db.execute(
+                    "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)",
+                    (rowid, chunk.keyword_text()),
+                )
+                db.executemany(
+                    "INSERT INTO entity_chunks (entity_id, chunk_rowid, count) VALUES (?, ?, ?)",
+                    [(entity_ids[e.key], rowid, n) for e, n in chunk.entities.items()],
+                )
+            db.executemany(
+                "INSERT INTO entity_edges (document_id, a, b, weight) VALUES (?, ?, ?, ?)",
+                [(document_id, entity_ids[a], entity_ids[b], w) for (a, b), w in edges.items()],
+            )
+            orphan_keys -= set(entities)
+        new_ids = {c.chunk_id for c in chunks}
+        stale = [chunk_id for chunk_id in old_chunk_ids if chunk_id not in new_ids]
+        self._delete_vectors(stale, orphan_keys)
+        self.marker.unlink(missing_ok=True)
+        record = self.document(path)
+        assert record is not None
+        return record
+
+    def remove_document(self, path: str) -> bool:
+        if self.document(path) is None:
+            return False
+        self._collections()
+        self.marker.write_text(path, encoding="utf-8")
+        with self.transaction() as db:
+            old_chunk_ids, orphan_keys = self._delete_document_rows(db, path)
+        self._delete_vectors(old_chunk_ids, orphan_keys)
+        self.marker.unlink(missing_ok=True)
+        return True
+
+    def _delete_document_rows(
+        self, db: sqlite3.Connection, path: str
+    ) -> tuple[list[str], set[str]]:
+        """Delete a document's rows; return its chunk ids and entity keys left with no chunk."""
+        row = db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            return [], set()
+        document_id = int(row[0])
+        chunk_rows = db.execute(
+            "SELECT rowid, chunk_id FROM chunks WHERE document_id = ?", (document_id,)
+        ).fetchall()
+        touched = {
+            int(r[0])
+            for r in db.execute(
+                "SELECT DISTINCT entity_id FROM entity_chunks WHERE chunk_rowid IN"
+                " (SELECT rowid FROM chunks WHERE document_id = ?)",
+                (document_id,),
+            )
+        }
+        db.executemany("DELETE FROM chunk_fts WHERE rowid = ?", [(r[0],) for r in chunk_rows])
+        db.execute(
+            "DELETE FROM entity_chunks WHERE chunk_rowid IN"
+            " (SELECT rowid FROM chunks WHERE document_id = ?)",
+            (document_id,),
+        )
+        db.execute("DELETE FROM entity_edges WHERE document_id = ?", (document_id,))
+        db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        orphan_keys: set[str] = set()
+        for entity_id in touched:
+            used = db.execute(
+                "SELECT 1 FROM entity_chunks WHERE entity_id = ? LIMIT 1", (entity_id,)
+            ).fetchone()
+            if used is None:
+                key_row = db.execute(
+                    "SELECT key FROM entities WHERE id = ?", (entity_id,)
+                ).fetchone()
+                db.execute("DELETE FROM entities WHERE id = ?", (entity_id,))
+                if key_row:
+                    orphan_keys.add(str(key_row[0]))
+        return [str(r[1]) for r in chunk_rows], orphan_keys
+
+    def _delete_vectors(self, chunk_ids: Iterable[str], entity_keys: Iterable[str]) -> None:
+        chunk_collection, entity_collection = self._collections()
+        chunk_ids = list(chunk_ids)
+        entity_ids = [entity_vector_id(k) for k in entity_keys]
+        if chunk_ids:
+            chunk_collection.delete(ids=chunk_ids)
+        if entity_ids:
+            entity_collection.delete(ids=entity_ids)
+
+    @staticmethod
+    def _entity_ids(db: sqlite3.Connection, keys: list[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for entity_id, key in db.execute(
+                f"SELECT id, key FROM entities WHERE key IN ({marks})", batch
+            ):
+                ids[str(key)] = int(entity_id)
+        return ids
+
+    def known_entity_keys(self, keys: Iterable[str]) -> set[str]:
+        return set(self._entity_ids(self.db, list(keys)))
+
+    # -- consistency -----------------------------------------------------------------------
+    def reconcile(self) -> dict[str, int]:
+        """Make chromadb agree with SQLite after an interrupted write."""
+        chunk_collection, entity_collection = self._collections()
+        stored_chunks = {str(r[0]) for r in self.db.execute("SELECT chunk_id FROM chunks")}
+        vector_ids = set(chunk_collection.get(include=[])["ids"])
+        orphan_vectors = sorted(vector_ids - stored_chunks)
+        missing = stored_chunks - vector_ids
+        dropped_documents = 0
+        if missing:
+            marks = ",".join("?" * len(missing))
+            paths = [
+                str(r[0])
+                for r in self.db.execute(
+                    "SELECT DISTINCT d.path FROM documents d JOIN chunks c ON c.document_id = d.id"
+                    f" WHERE c.chunk_id IN ({marks})",
+                    sorted(missing),
+                )
+            ]
+            for path in paths:
+                with self.transaction() as db:
+                    self._delete_document_rows(db, path)
+                dropped_documents += 1
+        stored_entities = {
+            entity_vector_id(str(r[0])) for r in self.db.execute("SELECT key FROM entities")
+        }
+        entity_vector_ids = set(entity_collection.get(include=[])["ids"])
+        orphan_entities = sorted(entity_vector_ids - stored_entities)
+        if orphan_vectors:
+            chunk_collection.delete(ids=orphan_vectors)
+        if orphan_entities:
+            entity_collection.delete(ids=orphan_entities)
+        self.marker.unlink(missing_ok=True)
+        report = {
+            "orphan_chunk_vectors": len(orphan_vectors),
+            "orphan_entity_vectors": len(orphan_entities),
+            "documents_dropped": dropped_documents,
+        }
+        log.info("index reconciled after an interrupted write: %s", report)
+        return report
+
+    # -- reading for retrieval ---------------------------------------------------------------
+    def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, ChunkRecord]:
+        rowids = list(rowids)
+        found: dict[int, ChunkRecord] = {}
+        for start in range(0, len(rowids), 500):
+            batch = rowids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.db.execute(
+                "SELECT c.rowid, c.chunk_id, c.document_id, d.path, c.ordinal, c.page, c.heading,"
+                " c.start, c.end, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+                f" WHERE c.rowid IN ({marks})",
+                batch,
+            ):
+                found[int(row[0])] = ChunkRecord(*row)
+        return found
+
+    def rowids_for_chunk_ids(self, chunk_ids: list[str]) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for rowid, chunk_id in self.db.execute(
+                f"SELECT rowid, chunk_id FROM chunks WHERE chunk_id IN ({marks})", batch
+            ):
+                result[str(chunk_id)] = int(rowid)
+        return result
+
+    def keyword_search(
+        self, query: str, limit: int, entity_tokens: list[str] | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk rowid, BM25 score; higher is better) for the query's content words."""
+        expression = fts_match_expression(query, entity_tokens)
+        if expression is None:
+            return []
+        rows = self.db.execute(
+            "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"
+            " ORDER BY bm25(chunk_fts) LIMIT ?",
+            (expression, limit),
+        ).fetchall()
+        return [(int(rowid), -float(score)) for rowid, score in rows]
+
+    def dense_search(
+        self, vector: Vectors, limit: int, documents: list[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the nearest chunk vectors."""
+        chunk_collection, _ = self._collections()
+        total = chunk_collection.count()
+        if total == 0:
+            return []
+        where = {"document": {"$in": documents}} if documents else None
+        result = chunk_collection.query(
+            query_embeddings=[vector],
+            n_results=min(limit, total),
+            where=where,
+            include=["distances"],
+        )
+        return [
+            (str(chunk_id), 1.0 - float(distance))
+            for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def nearest_entities(self, vector: Vectors, limit: int) -> list[tuple[str, float]]:
+        """(entity key, cosine similarity) of the entity names nearest to ``vector``."""
+        _, entity_collection = self._collections()
+        total = entity_collection.count()
+        if total == 0:
+            return []
+        result = entity_collection.query(
+            query_embeddings=[vector],
+            n_results=min(limit, total),
+            include=["metadatas", "distances"],
+        )
+        return [
+            (str(meta["key"]), 1.0 - float(distance))
+            for meta, distance in zip(result["metadatas"][0], result["distances"][0], strict=True)
+        ]

@@ -1,0 +1,91 @@
+"""Grounded answers with the real bundled model through llama.cpp."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hearth.assistant.grounded import NOTHING_FOUND, GroundedAnswerer
+from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.index.document_index import DocumentIndex
+from tests.document_factory import report_pages, write_pdf
+from tests.models.test_catalogue import run_hearth
+
+OPTIONS = SamplingOptions(max_tokens=48, temperature=0.0)
+
+
+def test_answer_cites_the_right_page(
+    document_index: DocumentIndex, engine: EngineClient, installed_model: Path, tmp_path: Path
+) -> None:
+    report = write_pdf(tmp_path / "report.pdf", report_pages())
+    document_index.index_paths([report])
+    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    pieces: list[str] = []
+    answer = GroundedAnswerer(document_index, engine).ask(
+        "How much did the restoration of the lantern room cost?", OPTIONS, on_piece=pieces.append
+    )
+    assert answer.answer
+    assert "".join(pieces).strip() == answer.answer  # streamed as it was generated
+    assert answer.sources[0].n == 1
+    assert (answer.sources[0].document, answer.sources[0].page) == (str(report), 2)
+    assert "48,500" in answer.sources[0].text
+
+
+def test_sources_fit_the_context_window(
+    document_index: DocumentIndex, engine: EngineClient, installed_model: Path, tmp_path: Path
+) -> None:
+    pages = [
+        f"Page {n}. " + "The harbour log records tides, winds and ships. " * 25 for n in range(30)
+    ]
+    document_index.index_paths([write_pdf(tmp_path / "log.pdf", pages)])
+    engine.load(installed_model, n_ctx=1024, n_threads=2)
+    answerer = GroundedAnswerer(document_index, engine)
+    hits = document_index.search("harbour log tides", k=20)
+    sources, messages = answerer.fit_sources("harbour log tides?", hits, answer_tokens=200)
+    assert 0 < len(sources) < 20
+    assert engine.count_chat_tokens(messages) <= 1024 - 200
+
+
+def test_empty_index_says_nothing_was_found(
+    document_index: DocumentIndex, engine: EngineClient, installed_model: Path
+) -> None:
+    engine.load(installed_model, n_ctx=1024, n_threads=2)
+    answer = GroundedAnswerer(document_index, engine).ask("Who is the keeper?", OPTIONS)
+    assert answer.answer == NOTHING_FOUND
+    assert answer.sources == []
+
+
+def test_cli_index_search_ask_json(installed_model: Path, tmp_path: Path) -> None:
+    report = write_pdf(tmp_path / "report.pdf", report_pages())
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    indexed = run_hearth("index", str(tmp_path), "--json")
+    assert indexed.returncode == 0, indexed.stderr
+    summary = json.loads(indexed.stdout)
+    assert set(summary) == {"indexed", "unchanged", "skipped", "chunks", "entities", "seconds"}
+    assert summary["indexed"] == [str(report)]
+    assert summary["skipped"][0]["path"] == str(bad)
+    assert summary["chunks"] > 0
+
+    found = run_hearth("search", "museum of fog signals", "-k", "2", "--json")
+    hits = json.loads(found.stdout)
+    assert [set(h) for h in hits] == [{"document", "page", "score", "text"}] * 2
+    assert (hits[0]["document"], hits[0]["page"]) == (str(report), 4)
+
+    asked = run_hearth("ask", "Who opened the museum of fog signals?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert set(answer) == {"answer", "sources", "tool_calls"}
+    assert answer["tool_calls"] == []
+    assert answer["sources"][0]["n"] == 1
+    assert {"n", "document", "page", "text", "score"} == set(answer["sources"][0])
+    assert any(s["page"] == 4 for s in answer["sources"])
+
+    listed = json.loads(run_hearth("docs", "list", "--json").stdout)
+    assert [d["path"] for d in listed] == [str(report)]
+    assert listed[0]["pages"] == 5
+    assert run_hearth("docs", "remove", str(report)).returncode == 0
+    assert json.loads(run_hearth("docs", "list", "--json").stdout) == []
+    missing = run_hearth("docs", "remove", str(report))
+    assert missing.returncode == 2
+    assert "not in the index" in missing.stderr

@@ -1,0 +1,175 @@
+"""The index end to end: real loaders, real MiniLM embeddings, chromadb and SQLite on disk."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hearth.index.document_index import DocumentIndex
+from hearth.index.store import IndexStore
+from hearth.paths import hearth_paths
+from tests.document_factory import FILLER, report_pages, write_docx, write_pdf
+
+
+def make_library(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_pdf(folder / "lighthouse-report.pdf", report_pages())
+    (folder / "garden.md").write_text(
+        "# Garden diary\n\nThe quince tree was planted by Tobias Fenwick on 2026-03-02.\n\n"
+        "## Pests\n\nAphids on the roses; ladybirds released in April.\n",
+        "utf-8",
+    )
+    write_docx(folder / "boiler.docx", "Boiler", ["The boiler pressure must stay near 1.5 bar."])
+    (folder / "notes.txt").write_bytes(
+        "Café receipts: the espresso machine costs €420.".encode("cp1252")
+    )
+    (folder / "binary.bin").write_bytes(os.urandom(512) + b"\x00")
+    return folder
+
+
+def consistent(store: IndexStore) -> None:
+    """Every stored chunk has a vector and no vector lacks a chunk; counts agree."""
+    chunk_ids = {str(r[0]) for r in store.db.execute("SELECT chunk_id FROM chunks")}
+    chunk_vectors, entity_vectors = store._collections()
+    assert set(chunk_vectors.get(include=[])["ids"]) == chunk_ids
+    for document in store.documents():
+        (count,) = store.db.execute(
+            "SELECT count(*) FROM chunks WHERE document_id = ?", (document.id,)
+        ).fetchone()
+        assert count == document.chunk_count
+    (fts,) = store.db.execute("SELECT count(*) FROM chunk_fts").fetchone()
+    assert fts == len(chunk_ids)
+    (orphans,) = store.db.execute(
+        "SELECT count(*) FROM entities e WHERE NOT EXISTS"
+        " (SELECT 1 FROM entity_chunks ec WHERE ec.entity_id = e.id)"
+    ).fetchone()
+    assert orphans == 0
+    (entities,) = store.db.execute("SELECT count(*) FROM entities").fetchone()
+    assert entity_vectors.count() == entities
+
+
+def test_index_folder_and_cite_the_right_page(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "library")
+    report = document_index.index_paths([library])
+    assert len(report.indexed) == 4
+    assert [s.path for s in report.skipped] == [str(library / "binary.bin")]
+    assert "binary" in report.skipped[0].reason
+    hits = document_index.search("How much did the lantern room restoration cost?", k=3)
+    assert hits[0].document == str(library / "lighthouse-report.pdf")
+    assert hits[0].page == 2
+    hits = document_index.search("Who opened the museum of fog signals?", k=3)
+    assert (hits[0].document, hits[0].page) == (str(library / "lighthouse-report.pdf"), 4)
+    consistent(document_index.store)
+
+
+def test_dates_and_names_in_any_form(document_index: DocumentIndex, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "library")
+    document_index.index_paths([library])
+    report = str(library / "lighthouse-report.pdf")
+    for query in (
+        "What happened on 20260714?",
+        "What happened on 2026-07-14?",
+        "What happened on July 14?",
+    ):
+        hits = document_index.search(query, k=3)
+        assert (hits[0].document, hits[0].page) == (report, 4), query
+    for query in ("what did marguerite okonkwo do", "What did MargueriteOkonkwo do?"):
+        hits = document_index.search(query, k=3)
+        assert (hits[0].document, hits[0].page) == (report, 4), query
+    hits = document_index.search("tobias fenwick planted what", k=2)
+    assert hits[0].document == str(library / "garden.md")
+
+
+def test_reindex_is_incremental(document_index: DocumentIndex, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "library")
+    document_index.index_paths([library])
+    again = document_index.index_paths([library])
+    assert again.indexed == []
+    assert len(again.unchanged) == 4
+    garden = library / "garden.md"
+    garden.write_text("# Garden diary\n\nThe medlar replaced the quince in autumn.\n", "utf-8")
+    changed = document_index.index_paths([library])
+    assert changed.indexed == [str(garden)]
+    texts = " ".join(h.chunk.text for h in document_index.search("garden diary tree", k=10))
+    assert "medlar" in texts
+    assert "quince tree was planted" not in texts
+    consistent(document_index.store)
+
+
+def test_remove_purges_every_store(document_index: DocumentIndex, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "library")
+    document_index.index_paths([library])
+    before = document_index.store.counts()
+    assert document_index.remove(library / "lighthouse-report.pdf")
+    after = document_index.store.counts()
+    assert after["documents"] == before["documents"] - 1
+    assert after["chunks"] < before["chunks"]
+    assert after["entities"] < before["entities"]  # its own names and dates went with it
+    assert all("lighthouse" not in h.document for h in document_index.search("lantern room", k=10))
+    consistent(document_index.store)
+    assert not document_index.remove(library / "lighthouse-report.pdf")
+
+
+def test_kill_during_indexing_leaves_a_consistent_index(hearth_home: Path, tmp_path: Path) -> None:
+    library = tmp_path / "many"
+    library.mkdir()
+    for number in range(120):
+        (library / f"note-{number:03d}.txt").write_text(
+            f"Note {number}. "
+            + FILLER * 12
+            + f"\n\nPerson{number} Example visited on day {number}.",
+            "utf-8",
+        )
+    database = hearth_paths().index / "index.sqlite3"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hearth", "index", str(library), "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if database.exists():
+                try:
+                    with sqlite3.connect(database) as db:
+                        (count,) = db.execute("SELECT count(*) FROM documents").fetchone()
+                except sqlite3.OperationalError:
+                    count = 0
+                if count > 0:
+                    break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("indexing never started writing")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    store = IndexStore(hearth_paths().index)  # reconciles if the kill landed mid-write
+    try:
+        consistent(store)
+        partial = len(store.documents())
+        assert 0 < partial < 120
+    finally:
+        store.close()
+    resumed = subprocess.run(
+        [sys.executable, "-m", "hearth", "index", str(library), "--json"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=600,
+        check=True,
+    )
+    assert '"skipped": []' in resumed.stdout
+    store = IndexStore(hearth_paths().index)
+    try:
+        assert len(store.documents()) == 120
+        consistent(store)
+    finally:
+        store.close()

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from hearth.index.entities import extract_entities
+
+
+def keys(text: str) -> set[str]:
+    return {entity.key for entity in extract_entities(text)}
+
+
+def test_dates_in_any_spelling_meet() -> None:
+    for spelling in ("20260714", "2026-07-14", "July 14", "14 July 2026", "Jul 14th, 2026"):
+        assert "date:07-14" in keys(f"We met on {spelling} at noon."), spelling
+    assert "date:2026-07-14" in keys("Time: 20260714_10:00")
+    assert "date:2026-02-30" not in keys("20260230")  # not a date
+
+
+def test_names_are_case_and_space_insensitive() -> None:
+    assert "name:lihua" in keys("Yesterday LiHua went to the market.")
+    assert "name:lihua" in keys("Yesterday Li Hua went to the market.")
+    assert "name:wolfgangschulz" in keys("WolfgangSchulz: See you at the gym!")
+
+
+def test_sentence_initial_words_are_not_names() -> None:
+    found = keys("Sounds good. Awesome! Thanks, Marguerite will bring the lamp.")
+    assert "name:marguerite" in found
+    assert "name:sounds" not in found
+    assert "name:awesome" not in found
+
+
+def test_quantities_times_and_titles() -> None:
+    found = keys('The "Viva la Vida" cover cost $300 and we played at 3pm for 2 hours.')
+    assert {"title:vivalavida", "quantity:300", "time:15:00", "quantity:2hours"} <= found
