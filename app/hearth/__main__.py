@@ -1,4 +1,7 @@
-"""`python -m hearth` / `hearth`: the desktop app without arguments, the CLI with them."""
+"""`python -m hearth` / `hearth`: the desktop app without arguments, the CLI with them.
+
+The CLI never imports Qt; the GUI path imports it only here.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,10 @@ def main(argv: list[str] | None = None) -> int:
 
     enforce_offline()
     args = sys.argv[1:] if argv is None else argv
+    if not args:
+        from hearth.ui.app import run_gui
+
+        return run_gui(args)
     from hearth.cli import run_cli
 
     return run_cli(args)

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from hearth.assistant.grounded import NOTHING_FOUND, GroundedAnswerer
+from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.engine.client import EngineClient, SamplingOptions
 from hearth.index.document_index import DocumentIndex
-from tests.document_factory import report_pages, write_pdf
 from tests.models.test_catalogue import run_hearth
 
 OPTIONS = SamplingOptions(max_tokens=48, temperature=0.0)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.documents.chunking import MAX_CHARS, chunk_document
 from hearth.documents.loaders import LoadedDocument, Section, _finish, load_document
-from tests.document_factory import report_pages, write_pdf
 
 
 def test_chunks_respect_pages_and_sizes(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hearth.bench.sample_documents import report_pages, write_docx, write_pdf
 from hearth.documents.loaders import UnsupportedDocument, load_document
-from tests.document_factory import report_pages, write_docx, write_pdf
 
 
 def test_pdf_keeps_page_numbers(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from hearth.documents.chunking import chunk_document
 from hearth.documents.loaders import UnsupportedDocument, load_document
 from hearth.index.embedder import Embedder
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
-from hearth.index.store import IndexStore, PreparedChunk, chunk_identity
+from hearth.index.store import DocumentWrite, IndexStore, PreparedChunk, chunk_identity
 from hearth.paths import hearth_paths
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ EMBED_BATCH_CHUNKS = 128
 # the edge table linear in the number of chunks.
 EDGE_ENTITIES_PER_CHUNK = 10
 EDGE_KINDS = frozenset({NAME, DATE, TITLE})
+EMBEDDED_ENTITY_KINDS = frozenset({NAME, TITLE})
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv"})
 
 
@@ -239,29 +240,32 @@ class Indexer:
         entities: dict[str, Entity] = {
             e.key: e for document in documents for chunk in document.chunks for e in chunk.entities
         }
-        known = self.store.known_entity_keys(entities)
-        new_keys = [key for key in entities if key not in known]
+        # Names and titles are matched by meaning too; dates, times and quantities only by
+        # their normalised key, so embedding them would cost time and add nothing.
+        embeddable = [key for key, e in entities.items() if e.kind in EMBEDDED_ENTITY_KINDS]
+        known = self.store.known_entity_keys(embeddable)
+        new_keys = [key for key in embeddable if key not in known]
         new_vectors = self.embedder.embed([entities[key].name for key in new_keys])
-        entity_vectors = dict(zip(new_keys, new_vectors, strict=True))
+        writes: list[DocumentWrite] = []
         offset = 0
         for document in documents:
             count = len(document.chunks)
-            own_keys = {e.key for chunk in document.chunks for e in chunk.entities}
-            self.store.write_document(
-                path=document.path,
-                content_hash=document.content_hash,
-                kind=document.kind,
-                title=document.title,
-                page_count=document.page_count,
-                size_bytes=document.size_bytes,
-                chunks=document.chunks,
-                chunk_vectors=vectors[offset : offset + count],
-                entity_vectors={k: v for k, v in entity_vectors.items() if k in own_keys},
-                edges=cooccurrence_edges(document.chunks),
+            writes.append(
+                DocumentWrite(
+                    path=document.path,
+                    content_hash=document.content_hash,
+                    kind=document.kind,
+                    title=document.title,
+                    page_count=document.page_count,
+                    size_bytes=document.size_bytes,
+                    chunks=document.chunks,
+                    chunk_vectors=vectors[offset : offset + count],
+                    edges=cooccurrence_edges(document.chunks),
+                )
             )
-            # Later documents in this batch find these entities stored already.
-            entity_vectors = {k: v for k, v in entity_vectors.items() if k not in own_keys}
             offset += count
+        self.store.write_documents(writes, dict(zip(new_keys, new_vectors, strict=True)))
+        for document in documents:
             report.indexed.append(document.path)
-            report.chunks += count
-            report.entities += len(own_keys)
+            report.chunks += len(document.chunks)
+            report.entities += len({e.key for chunk in document.chunks for e in chunk.entities})

@@ -135,6 +135,21 @@ class PreparedChunk:
         return f"{self.context}\n{self.text}" if self.context else self.text
 
 
+@dataclass
+class DocumentWrite:
+    """One document's new version, ready to replace whatever is stored for its path."""
+
+    path: str
+    content_hash: str
+    kind: str
+    title: str
+    page_count: int | None
+    size_bytes: int
+    chunks: list[PreparedChunk]
+    chunk_vectors: Vectors
+    edges: dict[tuple[str, str], float]
+
+
 def chunk_identity(path: str, content_hash: str, ordinal: int) -> str:
     return hashlib.sha256(f"{path}\0{content_hash}\0{ordinal}".encode()).hexdigest()[:32]
 
@@ -224,28 +239,24 @@ class IndexStore:
             "entities": count("entities"),
         }
 
-    def write_document(
-        self,
-        *,
-        path: str,
-        content_hash: str,
-        kind: str,
-        title: str,
-        page_count: int | None,
-        size_bytes: int,
-        chunks: list[PreparedChunk],
-        chunk_vectors: Vectors,
-        entity_vectors: dict[str, Vectors],
-        edges: dict[tuple[str, str], float],
-    ) -> DocumentRecord:
-        """Replace whatever was stored for ``path`` with this version, atomically."""
+    def write_documents(
+        self, documents: list[DocumentWrite], entity_vectors: dict[str, Vectors]
+    ) -> None:
+        """Replace what was stored for each document's path with this version.
+
+        Vectors for the whole batch go to chromadb in one call first; then each document
+        is written in its own SQLite transaction (a reader sees it whole or not at all);
+        then vectors nothing refers to any more are deleted. The marker file covers the
+        span in which chromadb and SQLite may disagree.
+        """
         chunk_collection, entity_collection = self._collections()
-        self.marker.write_text(path, encoding="utf-8")
+        self.marker.write_text("\n".join(d.path for d in documents), encoding="utf-8")
+        chunks = [chunk for document in documents for chunk in document.chunks]
         if chunks:
             chunk_collection.upsert(
                 ids=[c.chunk_id for c in chunks],
-                embeddings=chunk_vectors,
-                metadatas=[{"document": path} for _ in chunks],
+                embeddings=np.concatenate([d.chunk_vectors for d in documents if d.chunks]),
+                metadatas=[{"document": d.path} for d in documents for _ in d.chunks],
             )
         if entity_vectors:
             keys = list(entity_vectors)
@@ -254,21 +265,34 @@ class IndexStore:
                 embeddings=np.stack([entity_vectors[k] for k in keys]),
                 metadatas=[{"key": k} for k in keys],
             )
-        entities = {e.key: e for chunk in chunks for e in chunk.entities}
+        stale_chunk_ids: list[str] = []
+        maybe_orphaned: set[str] = set()
+        for document in documents:
+            old_chunk_ids, orphan_keys = self._write_document_rows(document)
+            new_ids = {c.chunk_id for c in document.chunks}
+            stale_chunk_ids += [c for c in old_chunk_ids if c not in new_ids]
+            maybe_orphaned |= orphan_keys
+        # A key orphaned by one document may have been stored again by a later one.
+        orphaned = maybe_orphaned - self.known_entity_keys(maybe_orphaned)
+        self._delete_vectors(stale_chunk_ids, orphaned)
+        self.marker.unlink(missing_ok=True)
+
+    def _write_document_rows(self, document: DocumentWrite) -> tuple[list[str], set[str]]:
+        entities = {e.key: e for chunk in document.chunks for e in chunk.entities}
         with self.transaction() as db:
-            old_chunk_ids, orphan_keys = self._delete_document_rows(db, path)
+            old_chunk_ids, orphan_keys = self._delete_document_rows(db, document.path)
             cursor = db.execute(
                 "INSERT INTO documents (path, content_hash, kind, title, page_count, chunk_count,"
                 " entity_count, size_bytes, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    path,
-                    content_hash,
-                    kind,
-                    title,
-                    page_count,
-                    len(chunks),
+                    document.path,
+                    document.content_hash,
+                    document.kind,
+                    document.title,
+                    document.page_count,
+                    len(document.chunks),
                     len(entities),
-                    size_bytes,
+                    document.size_bytes,
                     time.time(),
                 ),
             )
@@ -278,7 +302,7 @@ class IndexStore:
                 [(e.key, e.name, e.kind) for e in entities.values()],
             )
             entity_ids = self._entity_ids(db, list(entities))
-            for chunk in chunks:
+            for chunk in document.chunks:
                 cursor = db.execute(
                     "INSERT INTO chunks (chunk_id, document_id, ordinal, page, heading, start, end,"
                     " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -304,16 +328,12 @@ class IndexStore:
                 )
             db.executemany(
                 "INSERT INTO entity_edges (document_id, a, b, weight) VALUES (?, ?, ?, ?)",
-                [(document_id, entity_ids[a], entity_ids[b], w) for (a, b), w in edges.items()],
+                [
+                    (document_id, entity_ids[a], entity_ids[b], w)
+                    for (a, b), w in document.edges.items()
+                ],
             )
-            orphan_keys -= set(entities)
-        new_ids = {c.chunk_id for c in chunks}
-        stale = [chunk_id for chunk_id in old_chunk_ids if chunk_id not in new_ids]
-        self._delete_vectors(stale, orphan_keys)
-        self.marker.unlink(missing_ok=True)
-        record = self.document(path)
-        assert record is not None
-        return record
+        return old_chunk_ids, orphan_keys - set(entities)
 
     def remove_document(self, path: str) -> bool:
         if self.document(path) is None:

@@ -1,4 +1,5 @@
-"""Documents the tests write themselves: multi-page PDFs, DOCX, Markdown, odd encodings."""
+"""Sample documents written on the fly (tests, the screenshot, benchmarks): a five-page
+PDF report with facts on known pages, and a small DOCX. Needs fpdf2 (a dev dependency)."""
 
 from __future__ import annotations
 

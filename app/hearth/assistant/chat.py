@@ -1,0 +1,75 @@
+"""One chat turn: the question, the conversation so far, and the answer (grounded in the
+documents when the conversation uses them). Shared by the desktop app; no Qt here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hearth.assistant.conversations import Conversation, Message
+from hearth.assistant.grounded import GroundedAnswerer
+from hearth.assistant.workspace import Workspace
+from hearth.engine.client import SamplingOptions
+from hearth.engine.prompts import ChatMessage
+
+HISTORY_MESSAGES = 8
+
+
+@dataclass
+class TurnResult:
+    text: str
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str = "stop"
+
+
+def history_from(messages: list[Message]) -> list[ChatMessage]:
+    """Completed user/assistant turns, most recent last (failed answers are left out)."""
+    history: list[ChatMessage] = []
+    for message in messages[-HISTORY_MESSAGES:]:
+        if message.status == "error" or message.role not in ("user", "assistant"):
+            continue
+        role: Any = message.role
+        history.append({"role": role, "content": message.content})
+    return history
+
+
+def answer_turn(
+    workspace: Workspace,
+    conversation: Conversation,
+    question: str,
+    history: list[ChatMessage],
+    on_piece: Callable[[str], None],
+) -> TurnResult:
+    workspace.ensure_model_loaded()
+    engine = workspace.engine
+    settings = workspace.settings
+    options = SamplingOptions(
+        max_tokens=settings.max_answer_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+    )
+    if conversation.use_documents and workspace.index.documents():
+        answer = GroundedAnswerer(workspace.index, engine).ask(
+            question,
+            options,
+            max_sources=settings.sources_per_answer,
+            history=history,
+            documents=conversation.documents or None,
+            on_piece=on_piece,
+        )
+        return TurnResult(
+            answer.answer, [s.to_json() for s in answer.sources], answer.finish_reason
+        )
+    system: ChatMessage = {"role": "system", "content": settings.system_prompt}
+    question_message: ChatMessage = {"role": "user", "content": question}
+    budget = engine.status().n_ctx - options.max_tokens
+    kept = list(history)
+    while kept and engine.count_chat_tokens([system, *kept, question_message]) > budget:
+        kept.pop(0)  # the oldest turns go first
+    stream = engine.stream_chat([system, *kept, question_message], options)
+    pieces = []
+    for piece in stream:
+        pieces.append(piece)
+        on_piece(piece)
+    return TurnResult("".join(pieces).strip(), [], stream.result.finish_reason)

@@ -1,0 +1,109 @@
+"""Workspace: the core services one Hearth window (or CLI session) works with.
+
+Everything is created on first use, so opening the window costs nothing heavy: the
+engine host starts when a model is first needed, the embedder and chromadb when the
+index is first searched or written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from hearth.assistant.conversations import ConversationStore
+from hearth.models.catalogue import ModelCatalogue, ModelInfo
+from hearth.paths import HearthPaths, hearth_paths
+from hearth.settings import Settings, load_settings, save_settings
+
+if TYPE_CHECKING:
+    from hearth.engine.client import EngineClient
+    from hearth.index.document_index import DocumentIndex
+    from hearth.index.embedder import Embedder
+
+
+class Workspace:
+    def __init__(self, paths: HearthPaths | None = None, embedder: Embedder | None = None) -> None:
+        self.paths = paths or hearth_paths()
+        self._embedder = embedder
+        self.settings: Settings = load_settings()
+        self.catalogue = ModelCatalogue(self.paths)
+        self.conversations = ConversationStore(self.paths.conversations_db)
+        self._index: DocumentIndex | None = None
+        self._engine: EngineClient | None = None
+        self._lock = threading.Lock()
+        self._load_lock = threading.RLock()  # one model load at a time
+        self.active_model: ModelInfo | None = None
+
+    def ensure_default_model(self) -> ModelInfo:
+        from hearth.models.bundled import ensure_bundled_model
+
+        ensure_bundled_model(self.catalogue)
+        return self.catalogue.default()
+
+    @property
+    def index(self) -> DocumentIndex:
+        with self._lock:
+            if self._index is None:
+                from hearth.index.document_index import DocumentIndex
+
+                self._index = DocumentIndex(self.paths.index, embedder=self._embedder)
+            return self._index
+
+    @property
+    def engine(self) -> EngineClient:
+        with self._lock:
+            if self._engine is None:
+                from hearth.engine.client import EngineClient
+
+                self._engine = EngineClient()
+            return self._engine
+
+    def load_model(self, model: ModelInfo, on_ready: Callable[[], None] | None = None) -> None:
+        """Load ``model`` in a second engine host while the current one keeps answering;
+        swap when it is ready. If the load fails, the current model stays."""
+        from hearth.engine.client import EngineClient
+
+        with self._load_lock:
+            self._load_and_swap(EngineClient(), model)
+        if on_ready:
+            on_ready()
+
+    def _load_and_swap(self, incoming: EngineClient, model: ModelInfo) -> None:
+        try:
+            incoming.load(
+                model.path,
+                self.settings.n_ctx,
+                self.settings.n_threads,
+                self.settings.n_gpu_layers,
+            )
+        except BaseException:
+            incoming.close()
+            raise
+        with self._lock:
+            outgoing, self._engine = self._engine, incoming
+            self.active_model = model
+        if outgoing is not None:
+            outgoing.close()
+
+    def ensure_model_loaded(self) -> ModelInfo:
+        """The active model, loading the default one first if nothing is loaded yet."""
+        with self._load_lock:
+            if self.active_model is None:
+                self.load_model(self.ensure_default_model())
+            assert self.active_model is not None
+            return self.active_model
+
+    def save_settings(self, settings: Settings) -> None:
+        save_settings(settings)
+        self.settings = settings
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+        self.conversations.close()

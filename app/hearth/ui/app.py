@@ -1,0 +1,52 @@
+"""Starting the desktop app. Only Qt and Hearth's light modules load before the window
+shows; the model, the embedder and chromadb load in the background afterwards."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from importlib import resources
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from hearth import __version__
+
+log = logging.getLogger(__name__)
+
+# Set by scripts/bench_startup: print when the window is on screen, then quit.
+EXIT_WHEN_SHOWN_ENV = "HEARTH_EXIT_WHEN_SHOWN"
+
+
+def stylesheet() -> str:
+    return resources.files("hearth.resources").joinpath("hearth.qss").read_text("utf-8")
+
+
+def run_gui(argv: list[str]) -> int:
+    from hearth.assistant.workspace import Workspace
+    from hearth.logging_setup import setup_logging
+    from hearth.ui.main_window import MainWindow
+
+    setup_logging()
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Hearth")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("hearth")
+    app.setStyleSheet(stylesheet())
+    workspace = Workspace()
+    window = MainWindow(workspace)
+    window.show()
+    if os.environ.get(EXIT_WHEN_SHOWN_ENV):
+
+        def report_shown() -> None:
+            print(f"shown {time.time():.6f}", flush=True)
+            os._exit(0)  # the measurement is done; skip teardown on purpose
+
+        QTimer.singleShot(0, report_shown)
+    try:
+        return app.exec()
+    finally:
+        workspace.close()

@@ -1,0 +1,234 @@
+"""The conversation: message bubbles rendered as Markdown, source chips, and the input box."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+EMPTY_STATE = (
+    "<h2>Welcome to Hearth</h2>"
+    "<p>Drop documents (PDF, Word, Markdown, text, HTML) anywhere on this window, or use "
+    "<b>Add…</b> in the Documents pane.</p>"
+    "<p>Then ask a question below. Answers cite the page they come from; click a source "
+    "to see the passage.</p>"
+    "<p>Everything stays on this computer.</p>"
+)
+
+
+def source_label(source: dict[str, Any]) -> str:
+    from pathlib import Path
+
+    name = Path(str(source["document"])).name
+    page = f" · p. {source['page']}" if source.get("page") else ""
+    return f"[{source['n']}] {name}{page}"
+
+
+class MessageWidget(QFrame):
+    """One message. Assistant messages stream in piece by piece, then get source chips."""
+
+    source_clicked = Signal(dict)
+    copy_requested = Signal()
+    regenerate_requested = Signal()
+    edit_requested = Signal()
+
+    def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.text = text
+        self.status = "complete"
+        self.sources: list[dict[str, Any]] = []
+        self.setObjectName("userMessage" if role == "user" else "assistantMessage")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        self.speaker = QLabel("You" if role == "user" else "Hearth")
+        self.speaker.setObjectName("speaker")
+        layout.addWidget(self.speaker)
+        self.body = QLabel()
+        self.body.setTextFormat(Qt.TextFormat.MarkdownText)
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.body.setOpenExternalLinks(False)
+        layout.addWidget(self.body)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("messageError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        self.chips = QHBoxLayout()
+        self.chips.setSpacing(6)
+        self.chip_row = QWidget()
+        self.chip_row.setLayout(self.chips)
+        self.chip_row.hide()
+        layout.addWidget(self.chip_row)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setFlat(True)
+        self.copy_button.clicked.connect(self.copy_to_clipboard)
+        actions.addWidget(self.copy_button)
+        self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button.setFlat(True)
+        self.regenerate_button.clicked.connect(self.regenerate_requested)
+        self.regenerate_button.setVisible(role == "assistant")
+        actions.addWidget(self.regenerate_button)
+        self.edit_button = QPushButton("Edit")
+        self.edit_button.setFlat(True)
+        self.edit_button.clicked.connect(self.edit_requested)
+        self.edit_button.setVisible(role == "user")
+        actions.addWidget(self.edit_button)
+        layout.addLayout(actions)
+        self._render()
+
+    def _render(self) -> None:
+        shown = self.text if self.text or self.status != "streaming" else "…"
+        self.body.setText(shown)
+
+    def append(self, piece: str) -> None:
+        self.text += piece
+        self._render()
+
+    def set_streaming(self, streaming: bool) -> None:
+        self.status = "streaming" if streaming else "complete"
+        self.copy_button.setEnabled(not streaming)
+        self.regenerate_button.setEnabled(not streaming)
+        self._render()
+
+    def finish(
+        self,
+        text: str | None,
+        sources: list[dict[str, Any]],
+        status: str = "complete",
+        error: str | None = None,
+    ) -> None:
+        if text is not None:
+            self.text = text
+        self.status = status
+        self.set_sources(sources)
+        self.copy_button.setEnabled(True)
+        self.regenerate_button.setEnabled(True)
+        if status == "stopped":
+            self.error_label.setText("Stopped.")
+            self.error_label.show()
+        elif status == "error":
+            self.error_label.setText(f"⚠ {error}")
+            self.error_label.show()
+        self._render()
+
+    def set_sources(self, sources: list[dict[str, Any]]) -> None:
+        self.sources = sources
+        while self.chips.count():
+            item = self.chips.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for source in sources:
+            chip = QPushButton(source_label(source))
+            chip.setObjectName("sourceChip")
+            chip.setToolTip(str(source.get("text", ""))[:400])
+            chip.setCursor(Qt.CursorShape.PointingHandCursor)
+            chip.clicked.connect(lambda _=False, s=source: self.source_clicked.emit(s))
+            self.chips.addWidget(chip)
+        self.chips.addStretch(1)
+        self.chip_row.setVisible(bool(sources))
+
+    def chip_buttons(self) -> list[QPushButton]:
+        buttons = []
+        for number in range(self.chips.count()):
+            item = self.chips.itemAt(number)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QPushButton):
+                buttons.append(widget)
+        return buttons
+
+    def copy_to_clipboard(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(self.text)
+
+
+class ChatView(QScrollArea):
+    """A column of messages that follows new text unless the user has scrolled up."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.container = QWidget()
+        self.column = QVBoxLayout(self.container)
+        self.column.setContentsMargins(16, 16, 16, 16)
+        self.column.setSpacing(10)
+        self.empty_state = QLabel(EMPTY_STATE)
+        self.empty_state.setObjectName("emptyState")
+        self.empty_state.setWordWrap(True)
+        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.column.addWidget(self.empty_state)
+        self.column.addStretch(1)
+        self.setWidget(self.container)
+        self.messages: list[MessageWidget] = []
+        self._follow = True
+        scrollbar = self.verticalScrollBar()
+        scrollbar.valueChanged.connect(self._remember_position)
+        scrollbar.rangeChanged.connect(self._keep_following)
+
+    def _remember_position(self, value: int) -> None:
+        scrollbar = self.verticalScrollBar()
+        self._follow = value >= scrollbar.maximum() - 24
+
+    def _keep_following(self, _minimum: int, maximum: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    @property
+    def following(self) -> bool:
+        return self._follow
+
+    def clear(self) -> None:
+        for message in self.messages:
+            message.setParent(None)
+            message.deleteLater()
+        self.messages = []
+        self.empty_state.show()
+        self._follow = True
+
+    def add_message(self, widget: MessageWidget) -> MessageWidget:
+        self.empty_state.hide()
+        self.column.insertWidget(self.column.count() - 1, widget)
+        self.messages.append(widget)
+        widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        if self._follow:
+            QTimer.singleShot(
+                0, lambda: self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+            )
+        return widget
+
+
+class ChatInput(QPlainTextEdit):
+    """Enter sends; Shift+Enter adds a line."""
+
+    send_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText("Ask about your documents…  (Enter sends, Shift+Enter adds a line)")
+        self.setMaximumHeight(110)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.send_requested.emit()
+            return
+        super().keyPressEvent(event)

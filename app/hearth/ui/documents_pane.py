@@ -1,0 +1,121 @@
+"""The documents pane: what is indexed, what is being indexed, and what failed and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hearth.index.store import DocumentRecord
+
+QUEUED, INDEXING, READY, FAILED = "queued", "indexing", "ready", "failed"
+STATE_COLOURS = {FAILED: "#b3261e", INDEXING: "#0b57d0", QUEUED: "#6b6b6b", READY: "#1e6b34"}
+
+
+class DocumentsPane(QWidget):
+    add_requested = Signal()
+    remove_requested = Signal(list)
+    reindex_requested = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        header = QHBoxLayout()
+        title = QLabel("Documents")
+        title.setObjectName("paneTitle")
+        header.addWidget(title)
+        header.addStretch(1)
+        self.add_button = QPushButton("Add…")
+        self.add_button.clicked.connect(self.add_requested)
+        header.addWidget(self.add_button)
+        layout.addLayout(header)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Document", "State", "Pages", "Chunks"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        self.tree.setColumnWidth(0, 170)
+        layout.addWidget(self.tree)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+        buttons = QHBoxLayout()
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(
+            lambda: self.remove_requested.emit(self.selected_paths())
+        )
+        self.reindex_button = QPushButton("Re-index")
+        self.reindex_button.clicked.connect(
+            lambda: self.reindex_requested.emit(self.selected_paths())
+        )
+        buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.reindex_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.items: dict[str, QTreeWidgetItem] = {}
+
+    def selected_paths(self) -> list[str]:
+        return [str(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.tree.selectedItems()]
+
+    def _item(self, path: str) -> QTreeWidgetItem:
+        item = self.items.get(path)
+        if item is None:
+            item = QTreeWidgetItem([Path(path).name, "", "", ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, path)
+            item.setToolTip(0, path)
+            self.tree.addTopLevelItem(item)
+            self.items[path] = item
+        return item
+
+    def set_state(self, path: str, state: str, reason: str = "") -> None:
+        item = self._item(path)
+        item.setText(1, state)
+        item.setForeground(1, QBrush(QColor(STATE_COLOURS.get(state, "#000000"))))
+        tip = f"{state}: {reason}" if reason else state
+        item.setToolTip(1, tip)
+        item.setToolTip(0, f"{path}\n{reason}" if reason else path)
+
+    def state(self, path: str) -> str | None:
+        item = self.items.get(path)
+        return item.text(1) if item is not None else None
+
+    def show_documents(self, records: list[DocumentRecord]) -> None:
+        """The indexed documents as stored; failed and queued rows are kept."""
+        stored = {record.path for record in records}
+        for path in list(self.items):
+            if path not in stored and self.items[path].text(1) == READY:
+                index = self.tree.indexOfTopLevelItem(self.items.pop(path))
+                self.tree.takeTopLevelItem(index)
+        for record in records:
+            item = self._item(record.path)
+            if item.text(1) not in (QUEUED, INDEXING):
+                self.set_state(record.path, READY)
+            item.setText(2, str(record.page_count or ""))
+            item.setText(3, str(record.chunk_count))
+
+    def remove_rows(self, paths: list[str]) -> None:
+        for path in paths:
+            item = self.items.pop(path, None)
+            if item is not None:
+                self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+
+    def show_progress(self, done: int, total: int, label: str) -> None:
+        self.progress.show()
+        self.progress.setMaximum(max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"Indexing {done}/{total}  {label}")
+
+    def hide_progress(self) -> None:
+        self.progress.hide()

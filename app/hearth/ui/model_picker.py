@@ -1,0 +1,98 @@
+"""The toolbar's model picker: installed GGUFs with size, quantisation, context and RAM.
+
+Entries whose estimated RAM passes WARN_SHARE of available memory are shown in amber;
+above 100% the window asks before loading (the user may insist).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from hearth.models.catalogue import ModelInfo, memory_fit
+
+WARN_SHARE = 0.7
+AMBER = "#b06000"
+RED = "#b3261e"
+ADD_MODEL = "__add__"
+
+
+def format_gb(count: int) -> str:
+    return f"{count / 1024**3:.1f} GB"
+
+
+def describe(model: ModelInfo, n_ctx: int) -> str:
+    ram = model.ram_estimate(n_ctx).total_bytes
+    context = model.metadata.context_length
+    context_label = f"{context // 1024}k" if context >= 1024 else str(context)
+    return (
+        f"{model.name} · {model.metadata.size_label} · {model.metadata.quantization} · "
+        f"{context_label} ctx · ~{format_gb(ram)}"
+    )
+
+
+class ModelPicker(QComboBox):
+    model_chosen = Signal(object)  # ModelInfo
+    add_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(380)
+        self.models: list[ModelInfo] = []
+        self._active_id: str | None = None
+        self._quiet = False
+        self.activated.connect(self._on_activated)
+
+    def show_models(
+        self,
+        models: list[ModelInfo],
+        active_id: str | None,
+        n_ctx: int,
+        available: int | None = None,
+    ) -> None:
+        self._quiet = True
+        self.clear()
+        self.models = models
+        for model in models:
+            share = memory_fit(model.ram_estimate(n_ctx), available)
+            self.addItem(describe(model, n_ctx), model.id)
+            row = self.count() - 1
+            if share > 1.0:
+                self.setItemData(row, QBrush(QColor(RED)), Qt.ItemDataRole.ForegroundRole)
+                self.setItemData(
+                    row, "Needs more memory than is available now", Qt.ItemDataRole.ToolTipRole
+                )
+            elif share > WARN_SHARE:
+                self.setItemData(row, QBrush(QColor(AMBER)), Qt.ItemDataRole.ForegroundRole)
+                self.setItemData(
+                    row, f"Uses about {share:.0%} of available memory", Qt.ItemDataRole.ToolTipRole
+                )
+        self.insertSeparator(self.count())
+        self.addItem("Add model…", ADD_MODEL)
+        self.set_active(active_id)
+        self._quiet = False
+
+    def set_active(self, model_id: str | None) -> None:
+        self._active_id = model_id
+        index = self.findData(model_id) if model_id else -1
+        if index >= 0:
+            was = self._quiet
+            self._quiet = True
+            self.setCurrentIndex(index)
+            self._quiet = was
+
+    def revert(self) -> None:
+        self.set_active(self._active_id)
+
+    def _on_activated(self, index: int) -> None:
+        if self._quiet:
+            return
+        data = self.itemData(index)
+        if data == ADD_MODEL:
+            self.revert()
+            self.add_requested.emit()
+            return
+        for model in self.models:
+            if model.id == data and model.id != self._active_id:
+                self.model_chosen.emit(model)

@@ -1,0 +1,104 @@
+"""Settings: generation and retrieval options, validated before they are saved."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hearth.settings import InvalidSetting, Settings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.original = settings
+        self.result_settings: Settings | None = None
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.threads = self._spin(1, 256, settings.n_threads)
+        self.context = self._spin(256, 262144, settings.n_ctx, step=256)
+        self.gpu_layers = self._spin(-1, 1000, settings.n_gpu_layers)
+        self.temperature = self._double(0.0, 2.0, settings.temperature, 0.05)
+        self.top_p = self._double(0.01, 1.0, settings.top_p, 0.05)
+        self.max_tokens = self._spin(16, 8192, settings.max_answer_tokens, step=16)
+        self.sources = self._spin(1, 20, settings.sources_per_answer)
+        self.tools = QCheckBox("Let the model use tools (search, calculator, …)")
+        self.tools.setChecked(settings.tools_enabled)
+        self.system_prompt = QPlainTextEdit(settings.system_prompt)
+        self.system_prompt.setMaximumHeight(90)
+        form.addRow("CPU threads", self.threads)
+        form.addRow("Context size (tokens)", self.context)
+        form.addRow("GPU layers (-1 = all)", self.gpu_layers)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Max answer tokens", self.max_tokens)
+        form.addRow("Sources per answer", self.sources)
+        form.addRow("", self.tools)
+        form.addRow("System prompt", self.system_prompt)
+        layout.addLayout(form)
+        self.error = QLabel()
+        self.error.setObjectName("formError")
+        self.error.setStyleSheet("color: #b3261e")
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    @staticmethod
+    def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(low, high)
+        box.setSingleStep(step)
+        box.setValue(value)
+        return box
+
+    @staticmethod
+    def _double(low: float, high: float, value: float, step: float) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(low, high)
+        box.setSingleStep(step)
+        box.setDecimals(2)
+        box.setValue(value)
+        return box
+
+    def edited_settings(self) -> Settings:
+        return replace(
+            self.original,
+            n_threads=self.threads.value(),
+            n_ctx=self.context.value(),
+            n_gpu_layers=self.gpu_layers.value(),
+            temperature=self.temperature.value(),
+            top_p=self.top_p.value(),
+            max_answer_tokens=self.max_tokens.value(),
+            sources_per_answer=self.sources.value(),
+            tools_enabled=self.tools.isChecked(),
+            system_prompt=self.system_prompt.toPlainText().strip(),
+        )
+
+    def accept(self) -> None:
+        settings = self.edited_settings()
+        try:
+            settings.validate()
+        except InvalidSetting as error:
+            self.error.setText(str(error))
+            self.error.show()
+            return
+        self.result_settings = settings
+        super().accept()

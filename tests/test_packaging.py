@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_pyproject_lists_every_package() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT / "app").parts)
+        for init in (ROOT / "app" / "hearth").rglob("__init__.py")
+    }
+    assert on_disk | {"hearth.resources"} == listed
+
+
+def test_resources_ship_as_a_package() -> None:
+    stylesheet = resources.files("hearth.resources").joinpath("hearth.qss").read_text("utf-8")
+    assert "QMainWindow" in stylesheet

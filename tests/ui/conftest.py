@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThreadPool
+
+from hearth.assistant.workspace import Workspace
+from hearth.index.embedder import Embedder
+from hearth.ui.main_window import MainWindow
+
+WindowFactory = Callable[[], MainWindow]
+
+
+@pytest.fixture
+def make_window(
+    qtbot: object, installed_model: Path, shared_embedder: Embedder
+) -> Iterator[WindowFactory]:
+    """Open main windows on this test's HEARTH_HOME; each is closed and its engine stopped."""
+    opened: list[tuple[MainWindow, Workspace]] = []
+
+    def factory() -> MainWindow:
+        workspace = Workspace(embedder=shared_embedder)
+        window = MainWindow(workspace)
+        qtbot.addWidget(window)  # type: ignore[attr-defined]
+        window.show()
+        qtbot.waitUntil(  # type: ignore[attr-defined]
+            lambda: workspace.active_model is not None and not window.model_busy_action.isVisible(),
+            timeout=60_000,
+        )
+        opened.append((window, workspace))
+        return window
+
+    yield factory
+    for window, workspace in opened:
+        window.close()
+        QThreadPool.globalInstance().waitForDone(60_000)
+        workspace.close()
+
+
+def wait_for_answer(qtbot: object, window: MainWindow, timeout: int = 120_000) -> None:
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: (
+            window.answer_task is not None
+            and not window.answer_task.running
+            and window.send_button.isEnabled()
+        ),
+        timeout=timeout,
+    )
+
+
+def wait_for_indexing(qtbot: object, window: MainWindow, timeout: int = 120_000) -> None:
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: window.index_task is None and not window.index_queue, timeout=timeout
+    )

@@ -1,0 +1,223 @@
+"""The desktop window, offscreen, with the real engine, model, embedder and index."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from pytestqt.qtbot import QtBot
+
+from hearth.bench.sample_documents import report_pages, write_pdf
+from hearth.settings import Settings, load_settings
+from hearth.ui.main_window import MainWindow
+from hearth.ui.settings_dialog import SettingsDialog
+from tests.gguf_files import copy_with_string_field
+from tests.ui.conftest import WindowFactory, wait_for_answer, wait_for_indexing
+
+
+def index_report(qtbot: QtBot, window: MainWindow, folder: Path) -> Path:
+    report = write_pdf(folder / "report.pdf", report_pages())
+    window.handle_dropped([report])
+    wait_for_indexing(qtbot, window)
+    return report
+
+
+def test_first_start_is_ready_and_explains_what_to_do(make_window: WindowFactory) -> None:
+    window = make_window()
+    assert window.chat_view.empty_state.isVisible()
+    assert "Drop documents" in window.chat_view.empty_state.text()
+    assert window.workspace.active_model is not None
+    assert window.workspace.active_model.id == "gemma-3-270m-q4_k_m"
+    assert "Q4_K_M" in window.model_picker.currentText()
+    assert "GB" in window.model_picker.currentText()  # the RAM estimate is shown
+
+
+def test_dropped_document_is_indexed_with_pages_and_chunks(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    report = index_report(qtbot, window, tmp_path)
+    item = window.documents_pane.items[str(report)]
+    assert item.text(1) == "ready"
+    assert item.text(2) == "5"
+    assert int(item.text(3)) >= 5
+
+
+def test_ask_streams_an_answer_with_a_source_chip_that_opens_the_page(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    report = index_report(qtbot, window, tmp_path)
+    pieces: list[str] = []
+    window.send("How much did the restoration of the lantern room cost?")
+    assert window.answer_task is not None
+    window.answer_task.piece.connect(pieces.append)
+    wait_for_answer(qtbot, window)
+    answer = window.chat_view.messages[-1]
+    assert answer.role == "assistant"
+    assert answer.status == "complete"
+    assert answer.text
+    assert len(pieces) > 1  # it arrived in pieces, not all at once
+    chips = answer.chip_buttons()
+    assert chips
+    assert chips[0].text() == "[1] report.pdf · p. 2"
+    qtbot.mouseClick(chips[0], Qt.MouseButton.LeftButton)
+    viewer = window.source_viewer
+    assert viewer.isVisible()
+    assert viewer.path == report
+    assert viewer.page == 2
+    assert viewer.highlighted
+    assert "48,500" in viewer.highlighted_text()
+    viewer.close()
+
+
+def test_stop_keeps_the_partial_answer(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.use_documents.setChecked(False)
+    window.workspace.settings.max_answer_tokens = 400
+    pieces: list[str] = []
+    window.send("Write a long story about a lighthouse keeper and the sea.")
+    assert window.answer_task is not None
+    window.answer_task.piece.connect(pieces.append)
+    qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
+    qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    wait_for_answer(qtbot, window)
+    answer = window.chat_view.messages[-1]
+    assert answer.status == "stopped"
+    assert window.workspace.engine.status().loaded  # the model is still there
+    assert window.conversation is not None
+    stored = window.workspace.conversations.messages(window.conversation.id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[-1].status == "stopped"
+    assert stored[-1].content == answer.text
+
+
+def test_switching_model_loads_in_background_and_keeps_answering(
+    qtbot: QtBot, make_window: WindowFactory, installed_model: Path, tmp_path: Path
+) -> None:
+    window = make_window()
+    copy_with_string_field(
+        installed_model,
+        installed_model.parent / "second-model.gguf",
+        "general.name",
+        "Second model",
+    )
+    window.refresh_models()
+    second = next(m for m in window.model_picker.models if m.id == "second-model")
+    old_engine = window.workspace.engine
+    window.switch_model(second)
+    assert window.model_busy_action.isVisible()
+    qtbot.waitUntil(lambda: window.workspace.active_model is second, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.model_busy_action.isVisible(), timeout=10_000)
+    assert window.workspace.engine is not old_engine
+    assert window.model_picker.currentData() == "second-model"
+    window.use_documents.setChecked(False)
+    window.send("Say hello.")
+    wait_for_answer(qtbot, window)
+    assert window.chat_view.messages[-1].status == "complete"
+
+
+def test_restart_keeps_conversations(qtbot: QtBot, make_window: WindowFactory) -> None:
+    first = make_window()
+    first.use_documents.setChecked(False)
+    first.send("Remember the word marmalade.")
+    wait_for_answer(qtbot, first)
+    answer_text = first.chat_view.messages[-1].text
+    first.close()
+    second = make_window()
+    titles = [
+        second.conversation_list.item(i).text() for i in range(second.conversation_list.count())
+    ]
+    assert titles == ["Remember the word marmalade."]
+    second.conversation_list.setCurrentRow(0)
+    texts = [(m.role, m.text) for m in second.chat_view.messages]
+    assert texts == [("user", "Remember the word marmalade."), ("assistant", answer_text)]
+    markdown = second.workspace.conversations.export_markdown(second.conversation.id)
+    assert "marmalade" in markdown
+
+
+def test_corrupt_model_and_document_show_errors_and_window_stays_usable(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    bad_model = tmp_path / "broken.gguf"
+    bad_model.write_bytes(os.urandom(4096))
+    bad_document = tmp_path / "scan.pdf"
+    bad_document.write_bytes(os.urandom(4096))
+    window.handle_dropped([bad_model, bad_document])
+    qtbot.waitUntil(lambda: getattr(window, "last_error", None) is not None, timeout=60_000)
+    assert "broken.gguf" in window.last_error
+    assert "not a GGUF model" in window.last_error
+    wait_for_indexing(qtbot, window)
+    assert window.documents_pane.state(str(bad_document)) == "failed"
+    tooltip = window.documents_pane.items[str(bad_document)].toolTip(1)
+    assert "not a readable PDF" in tooltip
+    assert [m.id for m in window.workspace.catalogue.list()] == ["gemma-3-270m-q4_k_m"]
+    window.use_documents.setChecked(False)
+    window.send("Still there?")
+    wait_for_answer(qtbot, window)
+    assert window.chat_view.messages[-1].status == "complete"
+
+
+def test_event_loop_keeps_turning_while_indexing_and_generating(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    folder = tmp_path / "library"
+    folder.mkdir()
+    for number in range(12):
+        write_pdf(folder / f"report-{number}.pdf", report_pages())
+    window.handle_dropped([folder])
+    window.use_documents.setChecked(False)
+    window.send("Tell me about lighthouses.")  # generating while indexing runs
+    wait_for_answer(qtbot, window)
+    wait_for_indexing(qtbot, window)
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 50
+    # The GUI thread never blocked for long: no gap of half a second between ticks.
+    assert max(gaps) < 0.5, max(gaps)
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.use_documents.setChecked(False)
+    qtbot.keyClicks(window.input, "first line")
+    qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.input, "second line")
+    assert window.input.toPlainText() == "first line\nsecond line"
+    assert window.answer_task is None
+    qtbot.keyClick(window.input, Qt.Key.Key_Return)
+    assert window.input.toPlainText() == ""
+    assert window.chat_view.messages[0].text == "first line\nsecond line"
+    wait_for_answer(qtbot, window)
+
+
+def test_settings_are_validated_and_persisted(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    dialog = SettingsDialog(window.workspace.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.temperature.setValue(0.7)
+    dialog.sources.setValue(4)
+    dialog.system_prompt.setPlainText("x" * 5000)  # too long
+    dialog.accept()
+    assert dialog.result_settings is None
+    assert "4000" in dialog.error.text()
+    dialog.system_prompt.setPlainText("Be brief.")
+    dialog.accept()
+    assert isinstance(dialog.result_settings, Settings)
+    window.apply_settings(dialog.result_settings)
+    saved = load_settings()
+    assert (saved.temperature, saved.sources_per_answer, saved.system_prompt) == (
+        0.7,
+        4,
+        "Be brief.",
+    )
