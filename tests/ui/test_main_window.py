@@ -221,3 +221,63 @@ def test_settings_are_validated_and_persisted(qtbot: QtBot, make_window: WindowF
         4,
         "Be brief.",
     )
+
+
+def test_regenerate_replaces_the_last_answer(qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    window.use_documents.setChecked(False)
+    window.workspace.settings.temperature = 1.0
+    window.send("Name a colour.")
+    wait_for_answer(qtbot, window)
+    assert window.conversation is not None
+    first_answer = window.workspace.conversations.messages(window.conversation.id)[-1]
+    window.regenerate(window.chat_view.messages[-1])
+    wait_for_answer(qtbot, window)
+    stored = window.workspace.conversations.messages(window.conversation.id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[0].content == "Name a colour."
+    assert stored[1].created_at > first_answer.created_at  # a new answer replaced the old
+    assert [w.role for w in window.chat_view.messages] == ["user", "assistant"]
+
+
+def test_failed_model_switch_keeps_the_previous_model(
+    qtbot: QtBot, make_window: WindowFactory, installed_model: Path
+) -> None:
+    window = make_window()
+    previous = window.workspace.active_model
+    # A file whose header reads fine but which llama.cpp cannot load.
+    copy_with_string_field(
+        installed_model, installed_model.parent / "alien.gguf", "general.architecture", "zzzzz9"
+    )
+    window.refresh_models()
+    alien = next(m for m in window.model_picker.models if m.id == "alien")
+    window.switch_model(alien)
+    qtbot.waitUntil(lambda: getattr(window, "last_error", None) is not None, timeout=60_000)
+    assert "unknown model architecture" in window.last_error
+    assert f"{previous.name} is still in use" in window.last_error
+    assert window.workspace.active_model is previous
+    assert window.model_picker.currentData() == previous.id
+    window.use_documents.setChecked(False)
+    window.send("Hello?")
+    wait_for_answer(qtbot, window)
+    assert window.chat_view.messages[-1].status == "complete"
+
+
+def test_view_follows_new_text_unless_scrolled_up(qtbot: QtBot, make_window: WindowFactory) -> None:
+    from hearth.ui.chat_view import MessageWidget
+
+    window = make_window()
+    view = window.chat_view
+    for number in range(30):
+        view.add_message(MessageWidget("user", f"message {number}\n\nwith a second paragraph"))
+    qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 0, timeout=5_000)
+    scrollbar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: scrollbar.value() == scrollbar.maximum(), timeout=5_000)
+    assert view.following
+    scrollbar.setValue(0)  # the user scrolls up to read
+    assert not view.following
+    view.messages[-1].append("\n\nmore text " * 20)
+    qtbot.wait(50)
+    assert scrollbar.value() == 0
+    scrollbar.setValue(scrollbar.maximum())
+    assert view.following

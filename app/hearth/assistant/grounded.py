@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +90,36 @@ def source_block(number: int, hit: SearchHit, text: str | None = None) -> str:
     return f"[{number}] ({where})\n{text if text is not None else hit.chunk.text}"
 
 
+def grounded_user_message(question: str, blocks: list[str]) -> ChatMessage:
+    sources = "\n\n".join(blocks)
+    return {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {question}"}
+
+
+# One worked example before the real question: a base model without a chat template
+# learns the shape of a good answer (short, cited) from it; instruction-tuned models lose
+# nothing. It names no real document and never becomes a source.
+WORKED_EXAMPLE: list[ChatMessage] = [
+    grounded_user_message(
+        "When does the library open on Saturdays?",
+        [
+            "[1] (opening-hours.txt)\nThe library opens at 9 am on weekdays and at 10 am on "
+            "Saturdays. It is closed on Sundays."
+        ],
+    ),
+    {"role": "assistant", "content": "On Saturdays the library opens at 10 am [1]."},
+]
+# Where a base model would start inventing the next question or more sources.
+GROUNDED_STOP = ["\nQuestion:", "\nSources:", "\n[1] ("]
+
+
 def grounded_messages(
     question: str, blocks: list[str], history: list[ChatMessage] | None = None
 ) -> list[ChatMessage]:
-    sources = "\n\n".join(blocks)
     return [
         {"role": "system", "content": GROUNDED_SYSTEM_PROMPT},
+        *WORKED_EXAMPLE,
         *(history or []),
-        {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {question}"},
+        grounded_user_message(question, blocks),
     ]
 
 
@@ -157,6 +179,7 @@ class GroundedAnswerer:
                 on_piece(NOTHING_FOUND)
             return GroundedAnswer(NOTHING_FOUND, [], finish_reason="nothing_found")
         sources, messages = self.fit_sources(question, hits, options.max_tokens, history)
+        options = replace(options, stop=[*options.stop, *GROUNDED_STOP])
         stream = self.engine.stream_chat(messages, options)
         pieces: list[str] = []
         for piece in stream:

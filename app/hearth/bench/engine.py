@@ -46,7 +46,9 @@ def run(
     client_load = time.perf_counter() - started
 
     measured: dict[str, list[tuple[float, float]]] = {"client": [], "direct": []}
-    options = SamplingOptions(max_tokens=max_tokens, temperature=0.0, seed=1)
+    options = SamplingOptions(
+        max_tokens=max_tokens, temperature=0.0, top_p=1.0, seed=1, repeat_penalty=1.0
+    )
     for repeat in range(repeats):
         for side in ("direct", "client") if repeat % 2 == 0 else ("client", "direct"):
             prompt = f"Report {repeat}-{side}. {BASE_PROMPT}"
@@ -60,6 +62,7 @@ def run(
                     max_tokens=max_tokens,
                     temperature=0.0,
                     top_p=1.0,
+                    repeat_penalty=1.0,
                     seed=1,
                     stream=True,
                 )

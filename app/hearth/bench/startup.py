@@ -15,17 +15,24 @@ from typing import Any
 
 from hearth.bench.common import machine_description, print_table, write_json
 
+# Both windows report at the same point: the first paint of the main window.
 BARE_WINDOW = """
 import os, time
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
-app = QApplication([])
-window = QMainWindow()
-window.show()
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(0, shown)
+        return False
 def shown():
     print(f"shown {time.time():.6f}", flush=True)
     os._exit(0)
-QTimer.singleShot(0, shown)
+app = QApplication([])
+window = QMainWindow()
+first_paint = FirstPaint(window)  # parented, so it lives as long as the window
+window.installEventFilter(first_paint)
+window.show()
 app.exec()
 """
 
@@ -33,7 +40,7 @@ app.exec()
 def time_to_window(command: list[str], env: dict[str, str]) -> float:
     started = time.time()
     completed = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=120, check=False
+        command, capture_output=True, text=True, env=env, timeout=60, check=False
     )
     for line in completed.stdout.splitlines():
         if line.startswith("shown "):

@@ -75,6 +75,8 @@ class SamplingOptions:
     stop: list[str] = field(default_factory=list)
     grammar: str | None = None  # llama.cpp GBNF text
     seed: int | None = None
+    # Small models loop on their own words without it; 1.0 turns it off.
+    repeat_penalty: float = 1.1
 
 
 class TokenStream:
@@ -321,6 +323,7 @@ class EngineClient:
             "stop": list(options.stop),
             "grammar": options.grammar,
             "seed": options.seed,
+            "repeat_penalty": options.repeat_penalty,
             **prompt,
         }
 

@@ -241,6 +241,7 @@ class EngineHost:
                 max_tokens=max_tokens,
                 temperature=float(request.get("temperature", 0.2)),
                 top_p=float(request.get("top_p", 0.9)),
+                repeat_penalty=float(request.get("repeat_penalty", 1.0)),
                 stop=stop or None,
                 grammar=grammar,
                 seed=request.get("seed"),

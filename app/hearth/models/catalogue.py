@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.models.gguf_metadata import GGUFFormatError, GGUFMetadata, read_gguf_metadata
+from hearth.models.metadata_cache import MetadataCache
 from hearth.models.ram import RamEstimate, available_memory_bytes, estimate_ram
 from hearth.paths import HearthPaths, hearth_paths
 
@@ -83,6 +84,7 @@ class ModelCatalogue:
     def __init__(self, paths: HearthPaths | None = None) -> None:
         self.paths = paths or hearth_paths()
         self.folder = self.paths.models
+        self.metadata_cache = MetadataCache(self.paths.cache / "gguf-metadata.json")
 
     # -- state file -------------------------------------------------------------------
     def _read_state(self) -> dict[str, Any]:
@@ -107,8 +109,8 @@ class ModelCatalogue:
         models: list[ModelInfo] = []
         for path in sorted(self.folder.glob("*.gguf")):
             try:
-                metadata = read_gguf_metadata(path)
-            except GGUFFormatError as error:
+                metadata = self.metadata_cache.read(path)
+            except (GGUFFormatError, OSError) as error:
                 log.warning("skipping %s: %s", path, error)
                 continue
             models.append(ModelInfo(path.stem, path, metadata, path.stem == default))
@@ -176,6 +178,7 @@ class ModelCatalogue:
     def remove(self, model_id: str) -> None:
         model = self.get(model_id)
         model.path.unlink()
+        self.metadata_cache.forget(model.path)
         state = self._read_state()
         if state.get("default") == model_id:
             state.pop("default")

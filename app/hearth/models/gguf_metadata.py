@@ -10,11 +10,9 @@ from __future__ import annotations
 import mmap
 import struct
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -60,6 +58,8 @@ class TensorInfo:
 
     @property
     def n_bytes(self) -> int:
+        from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
         try:
             block_size, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(self.ggml_type)]
         except (ValueError, KeyError) as error:
@@ -69,13 +69,18 @@ class TensorInfo:
 
 @dataclass
 class GGUFMetadata:
+    """What Hearth needs to know about a model file. Derived values (parameter count,
+    weight bytes, quantisation) are computed once at parse time, so a cached copy needs
+    neither the tensor list nor the gguf package."""
+
     path: Path
     version: int
     fields: dict[str, Any]
     array_lengths: dict[str, int]
-    tensors: list[TensorInfo] = field(repr=False)
-    data_offset: int
     file_size: int
+    parameter_count: int
+    weights_bytes: int
+    quantization: str
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.fields.get(key, default)
@@ -93,32 +98,11 @@ class GGUFMetadata:
         return str(name) if name else self.path.stem
 
     @property
-    def parameter_count(self) -> int:
-        return sum(tensor.n_elements for tensor in self.tensors)
-
-    @property
     def size_label(self) -> str:
         label = self.fields.get("general.size_label")
         if label:
             return str(label)
         return format_parameter_count(self.parameter_count)
-
-    @property
-    def quantization(self) -> str:
-        file_type = self.fields.get("general.file_type")
-        if isinstance(file_type, int):
-            try:
-                return LlamaFileType(file_type).name.removeprefix("MOSTLY_").removeprefix("ALL_")
-            except ValueError:
-                pass
-        # Older files: name the most common type among the large tensors.
-        counts = Counter(t.ggml_type for t in self.tensors if len(t.shape) >= 2)
-        if not counts:
-            return "unknown"
-        try:
-            return GGMLQuantizationType(counts.most_common(1)[0][0]).name
-        except ValueError:
-            return "unknown"
 
     @property
     def context_length(self) -> int:
@@ -130,12 +114,51 @@ class GGUFMetadata:
         return str(template) if template else None
 
     @property
-    def weights_bytes(self) -> int:
-        return sum(tensor.n_bytes for tensor in self.tensors)
-
-    @property
     def vocab_size(self) -> int:
         return self.array_lengths.get("tokenizer.ggml.tokens", 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "fields": self.fields,
+            "array_lengths": self.array_lengths,
+            "file_size": self.file_size,
+            "parameter_count": self.parameter_count,
+            "weights_bytes": self.weights_bytes,
+            "quantization": self.quantization,
+        }
+
+    @classmethod
+    def from_json(cls, path: Path, raw: dict[str, Any]) -> GGUFMetadata:
+        return cls(
+            path=path,
+            version=int(raw["version"]),
+            fields=dict(raw["fields"]),
+            array_lengths={str(k): int(v) for k, v in raw["array_lengths"].items()},
+            file_size=int(raw["file_size"]),
+            parameter_count=int(raw["parameter_count"]),
+            weights_bytes=int(raw["weights_bytes"]),
+            quantization=str(raw["quantization"]),
+        )
+
+
+def quantization_name(fields: dict[str, Any], tensors: list[TensorInfo]) -> str:
+    from gguf.constants import GGMLQuantizationType, LlamaFileType
+
+    file_type = fields.get("general.file_type")
+    if isinstance(file_type, int):
+        try:
+            return LlamaFileType(file_type).name.removeprefix("MOSTLY_").removeprefix("ALL_")
+        except ValueError:
+            pass
+    # Older files: name the most common type among the large tensors.
+    counts = Counter(t.ggml_type for t in tensors if len(t.shape) >= 2)
+    if not counts:
+        return "unknown"
+    try:
+        return GGMLQuantizationType(counts.most_common(1)[0][0]).name
+    except ValueError:
+        return "unknown"
 
 
 def format_parameter_count(count: int) -> str:
@@ -256,15 +279,6 @@ def _parse(path: Path, buffer: mmap.mmap, file_size: int) -> GGUFMetadata:
         tensors.append(TensorInfo(name, shape, ggml_type, offset))
     alignment = int(fields.get("general.alignment", DEFAULT_ALIGNMENT)) or DEFAULT_ALIGNMENT
     data_offset = (cursor.pos + alignment - 1) // alignment * alignment
-    metadata = GGUFMetadata(
-        path=path,
-        version=version,
-        fields=fields,
-        array_lengths=lengths,
-        tensors=tensors,
-        data_offset=data_offset,
-        file_size=file_size,
-    )
     if "general.architecture" not in fields:
         raise GGUFFormatError("the GGUF header names no model architecture")
     if not tensors:
@@ -276,4 +290,13 @@ def _parse(path: Path, buffer: mmap.mmap, file_size: int) -> GGUFMetadata:
             f"the file is truncated ({missing:,} bytes of weights are missing; "
             "the download may be incomplete)"
         )
-    return metadata
+    return GGUFMetadata(
+        path=path,
+        version=version,
+        fields=fields,
+        array_lengths=lengths,
+        file_size=file_size,
+        parameter_count=sum(t.n_elements for t in tensors),
+        weights_bytes=sum(t.n_bytes for t in tensors),
+        quantization=quantization_name(fields, tensors),
+    )

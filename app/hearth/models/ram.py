@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import psutil
-
 from hearth.models.gguf_metadata import GGUFMetadata
 
 KV_BYTES_PER_VALUE = 2  # llama.cpp's default KV cache type is f16
@@ -72,4 +70,6 @@ def estimate_ram(metadata: GGUFMetadata, n_ctx: int) -> RamEstimate:
 
 
 def available_memory_bytes() -> int:
+    import psutil  # imported here: it is not needed to list models, only to compare
+
     return int(psutil.virtual_memory().available)

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.ui.flow_layout import FlowLayout
+
 EMPTY_STATE = (
     "<h2>Welcome to Hearth</h2>"
     "<p>Drop documents (PDF, Word, Markdown, text, HTML) anywhere on this window, or use "
@@ -68,8 +70,7 @@ class MessageWidget(QFrame):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         layout.addWidget(self.error_label)
-        self.chips = QHBoxLayout()
-        self.chips.setSpacing(6)
+        self.chips = FlowLayout()
         self.chip_row = QWidget()
         self.chip_row.setLayout(self.chips)
         self.chip_row.hide()
@@ -142,7 +143,6 @@ class MessageWidget(QFrame):
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
             chip.clicked.connect(lambda _=False, s=source: self.source_clicked.emit(s))
             self.chips.addWidget(chip)
-        self.chips.addStretch(1)
         self.chip_row.setVisible(bool(sources))
 
     def chip_buttons(self) -> list[QPushButton]:
@@ -167,6 +167,8 @@ class ChatView(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # Messages wrap to the view's width; nothing may scroll sideways.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.container = QWidget()
         self.column = QVBoxLayout(self.container)
         self.column.setContentsMargins(16, 16, 16, 16)

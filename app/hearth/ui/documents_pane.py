@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -17,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.index.store import DocumentRecord
+if TYPE_CHECKING:
+    from hearth.index.store import DocumentRecord
 
 QUEUED, INDEXING, READY, FAILED = "queued", "indexing", "ready", "failed"
 STATE_COLOURS = {FAILED: "#b3261e", INDEXING: "#0b57d0", QUEUED: "#6b6b6b", READY: "#1e6b34"}

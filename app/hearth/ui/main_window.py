@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -29,16 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from hearth import __version__
-from hearth.assistant.chat import TurnResult, answer_turn, history_from
 from hearth.assistant.conversations import Conversation
 from hearth.assistant.workspace import Workspace
 from hearth.models.catalogue import ModelError, ModelInfo, memory_fit
 from hearth.ui.chat_view import ChatInput, ChatView, MessageWidget
 from hearth.ui.documents_pane import FAILED, INDEXING, QUEUED, READY, DocumentsPane
 from hearth.ui.model_picker import ModelPicker, format_gb
-from hearth.ui.settings_dialog import SettingsDialog
-from hearth.ui.source_viewer import SourceViewer
 from hearth.ui.tasks import BackgroundTask, TaskContext
+
+if TYPE_CHECKING:
+    # The answering code pulls in the index (numpy, rapidfuzz); it loads on first use,
+    # not on the way to the first window.
+    from hearth.assistant.chat import TurnResult
+    from hearth.ui.source_viewer import SourceViewer
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,19 @@ class MainWindow(QMainWindow):
         self._build_body()
         self._restore_geometry()
         self.refresh_conversations()
-        self.refresh_documents()
         self.refresh_models()
-        QTimer.singleShot(0, self.load_default_model)
+        self._first_paint_done = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._first_paint_done:
+            self._first_paint_done = True
+            # Opening the index and loading the model wait until the window is on screen.
+            QTimer.singleShot(0, self.after_first_paint)
+
+    def after_first_paint(self) -> None:
+        self.refresh_documents()
+        self.load_default_model()
 
     # -- layout ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -277,6 +290,8 @@ class MainWindow(QMainWindow):
 
     # -- settings --------------------------------------------------------------------------
     def open_settings(self) -> None:
+        from hearth.ui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(self.workspace.settings, self)
         if dialog.exec() and dialog.result_settings is not None:
             self.apply_settings(dialog.result_settings)
@@ -497,6 +512,8 @@ class MainWindow(QMainWindow):
             return
         self.input.clear()
         conversation = self.conversation or self.new_conversation()
+        from hearth.assistant.chat import history_from
+
         store = self.workspace.conversations
         history = history_from(store.messages(conversation.id))
         if not history and conversation.title == "New chat":
@@ -514,6 +531,8 @@ class MainWindow(QMainWindow):
         workspace = self.workspace
 
         def answer(context: TaskContext) -> TurnResult:
+            from hearth.assistant.chat import answer_turn
+
             return answer_turn(workspace, conversation, question, history, context.piece)
 
         task = BackgroundTask("answer", answer, on_cancel=lambda: workspace.engine.cancel())
@@ -583,6 +602,8 @@ class MainWindow(QMainWindow):
             self._resend_from(self.chat_view.messages.index(widget), text.strip())
 
     def open_source(self, source: dict[str, Any]) -> SourceViewer:
+        from hearth.ui.source_viewer import SourceViewer
+
         viewer = SourceViewer(source, self)
         viewer.setModal(False)
         viewer.show()
