@@ -109,7 +109,7 @@ WORKED_EXAMPLE: list[ChatMessage] = [
     {"role": "assistant", "content": "On Saturdays the library opens at 10 am [1]."},
 ]
 # Where a base model would start inventing the next question or more sources.
-GROUNDED_STOP = ["\nQuestion:", "\nSources:", "\n[1] ("]
+GROUNDED_STOP = ["\nQuestion:", "\nSources:", *(f"\n[{n}] (" for n in range(1, 21))]
 
 
 def grounded_messages(

@@ -34,20 +34,46 @@ FILLER = (
     "footpaths, the hedges along the lane and the opening hours of the reading room. "
 )
 
+REPORT_PAGES = [
+    (
+        "Annual report of the Millbrook Lighthouse Trust, 2026.\n\n"
+        "The Trust looks after the old lighthouse on Millbrook Point, its keeper's cottage and "
+        "the small harbour below it. This report covers the year from January to December. "
+        "Membership grew from 212 to 264 households, and the board met eleven times. "
+        "Storms in February closed the coastal path for three weeks; volunteers cleared the "
+        "fallen stones by hand once the council had checked the cliff edge."
+    ),
+    (
+        "Finances.\n\n"
+        "Income came mostly from membership fees, the summer open days and a legacy left by a "
+        "former harbour master. The largest single cost of the year was the lantern room. "
+        "The restoration of the lantern room cost 48,500 pounds, paid by the Harbour Fund. "
+        "The work replaced the corroded glazing bars, re-leaded the roof and repaired the brass "
+        "rail around the lens. Insurance rose by nine per cent after the February storms."
+    ),
+    (
+        "Volunteers.\n\n"
+        "Thirty-one volunteers gave about 2,900 hours. They guided visitors on open days, kept "
+        "the logbook archive in order and repainted the cottage shutters. Two new guides "
+        "joined from the sailing club, and the school's history group transcribed the keepers' "
+        "logs from 1890 to 1910, which are now searchable in the reading room."
+    ),
+    (
+        "Events.\n\n"
+        "On 14 July 2026 the keeper, Marguerite Okonkwo, opened the museum of fog signals to "
+        "the public. The museum shows the diaphone, two hand-cranked horns and a recording of "
+        "the last foghorn sounded on the point. About 600 people came on the first weekend. "
+        "The lantern was lit again for one night in September to mark the restoration."
+    ),
+    (
+        "Outlook.\n\n"
+        "Next year the Trust plans to rebuild the harbour steps, digitise the remaining "
+        "logbooks and open the cottage garden to visitors on Sundays. The board thanks every "
+        "member, volunteer and neighbour who helped the lighthouse through a difficult winter."
+    ),
+]
+
 
 def report_pages() -> list[str]:
     """Five pages; the facts the tests ask about sit on pages 2 and 4."""
-    return [
-        "Annual report of the Millbrook Lighthouse Trust.\n\n" + FILLER * 6,
-        "Finances.\n\n"
-        + FILLER * 3
-        + "The restoration of the lantern room cost 48,500 pounds, paid by the Harbour Fund.\n\n"
-        + FILLER * 2,
-        "Volunteers.\n\n" + FILLER * 6,
-        "Events.\n\n"
-        + FILLER * 2
-        + "On 14 July 2026 the keeper, Marguerite Okonkwo, opened the museum of fog signals "
-        + "to the public.\n\n"
-        + FILLER * 3,
-        "Outlook.\n\n" + FILLER * 6,
-    ]
+    return list(REPORT_PAGES)
