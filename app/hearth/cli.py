@@ -22,6 +22,7 @@ from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
 from hearth.settings import load_settings
 
 if TYPE_CHECKING:
+    from hearth.assistant.workspace import Workspace
     from hearth.index.document_index import DocumentIndex
 
 log = logging.getLogger(__name__)
@@ -268,38 +269,74 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from hearth.assistant.grounded import GroundedAnswerer
-    from hearth.engine.client import EngineClient, SamplingOptions
+def _workspace(model_id: str | None) -> Workspace:
+    """A Workspace with the requested (or default) model loaded."""
+    from hearth.assistant.workspace import Workspace
 
-    settings = load_settings()
-    model = resolve_model(args.model)
-    index = _open_index()
-    options = SamplingOptions(
-        max_tokens=settings.max_answer_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-    )
+    model = resolve_model(model_id)
+    workspace = Workspace()
+    try:
+        workspace.load_model(model)
+    except BaseException:
+        workspace.close()
+        raise
+    return workspace
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from hearth.assistant.chat import answer_turn
+    from hearth.assistant.conversations import Conversation
 
     def show(piece: str) -> None:
         if not args.json:
             sys.stdout.write(piece)
             sys.stdout.flush()
 
+    workspace = _workspace(args.model)
+    if args.no_tools:
+        workspace.settings.tools_enabled = False
     try:
-        with EngineClient() as engine:
-            engine.load(model.path, settings.n_ctx, settings.n_threads, settings.n_gpu_layers)
-            answer = GroundedAnswerer(index, engine).ask(
-                args.question, options, max_sources=settings.sources_per_answer, on_piece=show
-            )
+        # A one-off question: a conversation that is never stored.
+        conversation = Conversation(id=0, title="", created_at=0.0, updated_at=0.0)
+        result = answer_turn(workspace, conversation, args.question, [], show)
     finally:
-        index.close()
+        workspace.close()
     if args.json:
-        _print_json(answer.to_json())
+        _print_json(
+            {"answer": result.text, "sources": result.sources, "tool_calls": result.tool_calls}
+        )
         return 0
     print()
-    for source in answer.sources:
-        print(f"  [{source.n}] {source.label}")
+    for call in result.tool_calls:
+        print(f"  tool {call['tool']}({json.dumps(call['arguments'])}) -> {call['result'][:80]}")
+    for source in result.sources:
+        page = f" · p. {source['page']}" if source.get("page") else ""
+        print(f"  [{source['n']}] {Path(str(source['document'])).name}{page}")
+    return 0
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from hearth.tools.builtin import resolve_document
+    from hearth.tools.registry import ToolError
+
+    workspace = _workspace(args.model)
+    try:
+        try:
+            path = resolve_document(workspace.index, args.document)
+        except ToolError as error:
+            raise CommandError(f"{args.document}: {error}", EXIT_USAGE) from error
+        summary = workspace.summarizer().summarize(path, progress=TerminalProgress())
+    finally:
+        workspace.close()
+    if args.json:
+        _print_json(summary.to_json())
+        return 0
+    print(summary.text)
+    covered = len(summary.covered_entities)
+    print(
+        f"\n({summary.parts} parts, {summary.cached_parts} from cache, {summary.rounds} rounds, "
+        f"{covered}/{len(summary.key_entities)} key entities, {summary.seconds:.1f} s)"
+    )
     return 0
 
 
@@ -358,7 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--model", help="model id (default: the default model)")
     ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.add_argument("--no-tools", action="store_true", help="answer without tools")
     ask.set_defaults(handler=cmd_ask)
+
+    summarize = commands.add_parser("summarize", help="summarise an indexed document")
+    summarize.add_argument("document", help="path, file name or part of it")
+    summarize.add_argument("--model", help="model id (default: the default model)")
+    summarize.add_argument("--json", action="store_true", help="print JSON")
+    summarize.set_defaults(handler=cmd_summarize)
 
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -281,3 +282,45 @@ def test_view_follows_new_text_unless_scrolled_up(qtbot: QtBot, make_window: Win
     assert scrollbar.value() == 0
     scrollbar.setValue(scrollbar.maximum())
     assert view.following
+
+
+def test_tool_calls_show_inline_and_tools_can_be_switched_off(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    window.use_documents.setChecked(False)
+    window.send("What is 23 times 19?")
+    wait_for_answer(qtbot, window)
+    answer = window.chat_view.messages[-1]
+    assert answer.tools_toggle.isVisible()
+    assert answer.tools_toggle.text() == "Used 1 tool"
+    assert not answer.tool_details.isVisible()  # collapsed until asked for
+    qtbot.mouseClick(answer.tools_toggle, Qt.MouseButton.LeftButton)
+    assert answer.tool_details.isVisible()
+    assert "calculator" in answer.tool_details.text()
+    assert "437" in answer.tool_details.text()
+    assert window.conversation is not None
+    stored = window.workspace.conversations.messages(window.conversation.id)[-1]
+    assert stored.tool_calls[0]["tool"] == "calculator"
+
+    settings = replace(window.workspace.settings, tools_enabled=False)
+    window.apply_settings(settings)
+    window.send("What is 23 times 19?")
+    wait_for_answer(qtbot, window)
+    assert not window.chat_view.messages[-1].tools_toggle.isVisible()
+
+
+def test_summarise_action_adds_a_summary(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    report = index_report(qtbot, window, tmp_path)
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    window.summarize_documents([str(report)])
+    wait_for_answer(qtbot, window)
+    answer = window.chat_view.messages[-1]
+    assert answer.status == "complete"
+    assert "key names and dates covered" in answer.text
+    assert any(m.startswith("Summarising") for m in messages)  # progress was shown
+    assert window.chat_view.messages[-2].text == "Summarise report.pdf"

@@ -1,5 +1,6 @@
-"""One chat turn: the question, the conversation so far, and the answer (grounded in the
-documents when the conversation uses them). Shared by the desktop app; no Qt here."""
+"""One chat turn: the question, the conversation so far, the tools, and the answer
+(grounded in the documents when the conversation uses them). The desktop app and the
+CLI both answer through answer_turn; no Qt here."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hearth.assistant.conversations import Conversation, Message
-from hearth.assistant.grounded import GroundedAnswerer
+from hearth.assistant.grounded import GroundedAnswerer, tool_notes
 from hearth.assistant.workspace import Workspace
 from hearth.engine.client import SamplingOptions
 from hearth.engine.prompts import ChatMessage
+from hearth.tools.registry import ToolCall
 
 HISTORY_MESSAGES = 8
 
@@ -21,6 +23,7 @@ class TurnResult:
     text: str
     sources: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str = "stop"
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 def history_from(messages: list[Message]) -> list[ChatMessage]:
@@ -32,6 +35,16 @@ def history_from(messages: list[Message]) -> list[ChatMessage]:
         role: Any = message.role
         history.append({"role": role, "content": message.content})
     return history
+
+
+def run_tools(workspace: Workspace, question: str) -> list[ToolCall]:
+    from hearth.assistant.tool_loop import ToolRouter, ToolRunner
+    from hearth.tools.registry import ToolContext
+
+    engine = workspace.engine
+    context = ToolContext(index=workspace.index, summarize=workspace.summarize_text)
+    router = ToolRouter(workspace.index.embedder, workspace.tools, workspace.index)
+    return ToolRunner(engine, workspace.tools, router).run(question, context)
 
 
 def answer_turn(
@@ -49,6 +62,7 @@ def answer_turn(
         temperature=settings.temperature,
         top_p=settings.top_p,
     )
+    calls = run_tools(workspace, question) if settings.tools_enabled else []
     if conversation.use_documents and workspace.index.documents():
         answer = GroundedAnswerer(workspace.index, engine).ask(
             question,
@@ -57,12 +71,16 @@ def answer_turn(
             history=history,
             documents=conversation.documents or None,
             on_piece=on_piece,
+            tool_calls=calls,
         )
         return TurnResult(
-            answer.answer, [s.to_json() for s in answer.sources], answer.finish_reason
+            answer.answer,
+            [s.to_json() for s in answer.sources],
+            answer.finish_reason,
+            answer.tool_calls,
         )
     system: ChatMessage = {"role": "system", "content": settings.system_prompt}
-    question_message: ChatMessage = {"role": "user", "content": question}
+    question_message: ChatMessage = {"role": "user", "content": tool_notes(calls) + question}
     budget = engine.status().n_ctx - options.max_tokens
     kept = list(history)
     while kept and engine.count_chat_tokens([system, *kept, question_message]) > budget:
@@ -72,4 +90,6 @@ def answer_turn(
     for piece in stream:
         pieces.append(piece)
         on_piece(piece)
-    return TurnResult("".join(pieces).strip(), [], stream.result.finish_reason)
+    return TurnResult(
+        "".join(pieces).strip(), [], stream.result.finish_reason, [call.to_json() for call in calls]
+    )

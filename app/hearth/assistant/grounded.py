@@ -8,6 +8,7 @@ model guess.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from hearth.engine.client import EngineClient, SamplingOptions
 from hearth.engine.prompts import ChatMessage
 from hearth.index.document_index import DocumentIndex
 from hearth.index.retrieve import SearchHit
+from hearth.tools.registry import ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +92,17 @@ def source_block(number: int, hit: SearchHit, text: str | None = None) -> str:
     return f"[{number}] ({where})\n{text if text is not None else hit.chunk.text}"
 
 
-def grounded_user_message(question: str, blocks: list[str]) -> ChatMessage:
-    sources = "\n\n".join(blocks)
-    return {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {question}"}
+def tool_notes(calls: list[ToolCall]) -> str:
+    """Tool results as the model sees them, ahead of the sources."""
+    if not calls:
+        return ""
+    lines = [f"- {c.tool}({json.dumps(c.arguments)}) -> {c.result}" for c in calls]
+    return "Tool results:\n" + "\n".join(lines) + "\n\n"
+
+
+def grounded_user_message(question: str, blocks: list[str], notes: str = "") -> ChatMessage:
+    sources = "\n\n".join(blocks) if blocks else "(none)"
+    return {"role": "user", "content": f"{notes}Sources:\n{sources}\n\nQuestion: {question}"}
 
 
 # One worked example before the real question: a base model without a chat template
@@ -113,13 +123,16 @@ GROUNDED_STOP = ["\nQuestion:", "\nSources:", *(f"\n[{n}] (" for n in range(1, 2
 
 
 def grounded_messages(
-    question: str, blocks: list[str], history: list[ChatMessage] | None = None
+    question: str,
+    blocks: list[str],
+    history: list[ChatMessage] | None = None,
+    notes: str = "",
 ) -> list[ChatMessage]:
     return [
         {"role": "system", "content": GROUNDED_SYSTEM_PROMPT},
         *WORKED_EXAMPLE,
         *(history or []),
-        grounded_user_message(question, blocks),
+        grounded_user_message(question, blocks, notes),
     ]
 
 
@@ -134,13 +147,14 @@ class GroundedAnswerer:
         hits: list[SearchHit],
         answer_tokens: int,
         history: list[ChatMessage] | None = None,
+        notes: str = "",
     ) -> tuple[list[Source], list[ChatMessage]]:
         """As many top hits as the context holds, with ``answer_tokens`` left free."""
         status = self.engine.status()
         budget = status.n_ctx - answer_tokens - PROMPT_SAFETY_TOKENS
         blocks: list[str] = []
         sources: list[Source] = []
-        used = self.engine.count_chat_tokens(grounded_messages(question, [], history))
+        used = self.engine.count_chat_tokens(grounded_messages(question, [], history, notes))
         for hit in hits:
             number = len(sources) + 1
             text = hit.chunk.text
@@ -162,7 +176,7 @@ class GroundedAnswerer:
             blocks.append(block)
             sources.append(Source(number, hit.document, hit.page, text, hit.score))
             used += cost
-        return sources, grounded_messages(question, blocks, history)
+        return sources, grounded_messages(question, blocks, history, notes)
 
     def ask(
         self,
@@ -172,13 +186,17 @@ class GroundedAnswerer:
         history: list[ChatMessage] | None = None,
         documents: list[str] | None = None,
         on_piece: Callable[[str], None] | None = None,
+        tool_calls: list[ToolCall] | None = None,
     ) -> GroundedAnswer:
+        calls = tool_calls or []
         hits = relevant_hits(self.index.search(question, k=max_sources, documents=documents))
-        if not hits:
+        if not hits and not any(call.ok for call in calls):
             if on_piece:
                 on_piece(NOTHING_FOUND)
             return GroundedAnswer(NOTHING_FOUND, [], finish_reason="nothing_found")
-        sources, messages = self.fit_sources(question, hits, options.max_tokens, history)
+        sources, messages = self.fit_sources(
+            question, hits, options.max_tokens, history, tool_notes(calls)
+        )
         options = replace(options, stop=[*options.stop, *GROUNDED_STOP])
         stream = self.engine.stream_chat(messages, options)
         pieces: list[str] = []
@@ -189,6 +207,7 @@ class GroundedAnswerer:
         return GroundedAnswer(
             answer="".join(pieces).strip(),
             sources=sources,
+            tool_calls=[call.to_json() for call in calls],
             prompt_tokens=stream.result.prompt_tokens,
             completion_tokens=stream.result.completion_tokens,
             finish_reason=stream.result.finish_reason,

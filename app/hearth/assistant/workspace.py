@@ -17,9 +17,11 @@ from hearth.paths import HearthPaths, hearth_paths
 from hearth.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
+    from hearth.assistant.summarize import DocumentSummarizer
     from hearth.engine.client import EngineClient
     from hearth.index.document_index import DocumentIndex
     from hearth.index.embedder import Embedder
+    from hearth.tools.registry import ToolRegistry
 
 
 class Workspace:
@@ -34,6 +36,7 @@ class Workspace:
         self._lock = threading.Lock()
         self._load_lock = threading.RLock()  # one model load at a time
         self.active_model: ModelInfo | None = None
+        self._tools: ToolRegistry | None = None
 
     def ensure_default_model(self) -> ModelInfo:
         from hearth.models.bundled import ensure_bundled_model
@@ -93,6 +96,23 @@ class Workspace:
                 self.load_model(self.ensure_default_model())
             assert self.active_model is not None
             return self.active_model
+
+    @property
+    def tools(self) -> ToolRegistry:
+        from hearth.tools.builtin import builtin_registry
+
+        if self._tools is None:
+            self._tools = builtin_registry()
+        return self._tools
+
+    def summarizer(self) -> DocumentSummarizer:
+        from hearth.assistant.summarize import DocumentSummarizer
+
+        model = self.ensure_model_loaded()
+        return DocumentSummarizer(self.index, self.engine, model.id)
+
+    def summarize_text(self, path: str) -> str:
+        return self.summarizer().summarize(path).text
 
     def save_settings(self, settings: Settings) -> None:
         save_settings(settings)

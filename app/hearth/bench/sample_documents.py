@@ -77,3 +77,31 @@ REPORT_PAGES = [
 def report_pages() -> list[str]:
     """Five pages; the facts the tests ask about sit on pages 2 and 4."""
     return list(REPORT_PAGES)
+
+
+TOWNS = ["Ashford", "Bramley", "Carrow", "Dunmere", "Elston", "Fairlie", "Glenross", "Harwick"]
+PEOPLE = ["Ada Quinlan", "Bertram Osei", "Clara Vint", "Dmitri Halloran", "Esme Tanaka"]
+MONTHS = ["January", "March", "May", "July", "September", "November"]
+
+
+def long_report_pages(count: int = 30) -> list[str]:
+    """A report of ``count`` pages, each about a different town, person and month: long
+    enough that no small model's context holds it whole."""
+    pages = []
+    for number in range(count):
+        town = TOWNS[number % len(TOWNS)]
+        person = PEOPLE[number % len(PEOPLE)]
+        month = MONTHS[number % len(MONTHS)]
+        pages.append(
+            f"Chapter {number + 1}: {town}.\n\n"
+            f"In {month} the district surveyor, {person}, inspected the sea wall at {town}. "
+            f"The survey found {number + 3} cracked coping stones and a drain blocked by "
+            f"shingle. Repairs were estimated at {1200 + 150 * number} pounds. Residents asked "
+            f"for the footpath behind the wall to stay open during the works, and the parish "
+            f"council agreed to fund temporary lighting. {person} recommended a second visit "
+            f"after the winter storms to check the foundations of the old slipway. "
+            f"The harbour committee of {town} noted that fishing boats had been moved to the "
+            f"inner basin, that the tide gauge had been recalibrated, and that the lifeboat "
+            f"crew had completed {number + 2} training launches during the quarter."
+        )
+    return pages

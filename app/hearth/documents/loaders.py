@@ -313,3 +313,13 @@ def load_document(path: Path) -> LoadedDocument:
         kind = path.suffix.lower() or "without an extension"
         raise UnsupportedDocument(path, f"unsupported file type ({kind}): {error}") from error
     return load_text(path)
+
+
+def page_text(path: Path, page: int | None) -> str:
+    """The text of ``page`` (PDF), or of the whole document for formats without pages."""
+    document = load_document(path)
+    if page is not None:
+        sections = [s.text for s in document.sections if s.page == page]
+        if sections:
+            return "\n\n".join(sections)
+    return document.text

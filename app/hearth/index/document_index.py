@@ -7,13 +7,14 @@ reconcile if the last write was interrupted); the embedder and chromadb load on 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from hearth.index.embedder import Embedder
-from hearth.index.indexer import Indexer, IndexReport, ProgressCallback
+from hearth.index.indexer import Indexer, IndexReport
 from hearth.index.retrieve import Retriever, SearchHit
 from hearth.index.store import DocumentRecord, IndexStore
+from hearth.jobs import CancelCheck, ProgressCallback
 from hearth.paths import hearth_paths
 
 
@@ -28,7 +29,7 @@ class DocumentIndex:
         self,
         paths: Iterable[Path],
         progress: ProgressCallback | None = None,
-        should_cancel: Callable[[], bool] | None = None,
+        should_cancel: CancelCheck | None = None,
     ) -> IndexReport:
         return self.indexer.index_paths(paths, progress, should_cancel)
 

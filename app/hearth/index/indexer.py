@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -24,11 +24,11 @@ from hearth.documents.loaders import UnsupportedDocument, load_document
 from hearth.index.embedder import Embedder
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
 from hearth.index.store import DocumentWrite, IndexStore, PreparedChunk, chunk_identity
+from hearth.jobs import CancelCheck, ProgressCallback, check_cancelled
 from hearth.paths import hearth_paths
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, int, str], None]
 EMBED_BATCH_CHUNKS = 128
 # Co-occurrence edges join the most mentioned graph entities of a chunk; capping them keeps
 # the edge table linear in the number of chunks.
@@ -36,10 +36,6 @@ EDGE_ENTITIES_PER_CHUNK = 10
 EDGE_KINDS = frozenset({NAME, DATE, TITLE})
 EMBEDDED_ENTITY_KINDS = frozenset({NAME, TITLE})
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv"})
-
-
-class IndexingCancelled(Exception):
-    """Raised when a cancel was requested; everything finished so far stays stored."""
 
 
 @dataclass
@@ -156,7 +152,7 @@ class Indexer:
         self,
         paths: Iterable[Path],
         progress: ProgressCallback | None = None,
-        should_cancel: Callable[[], bool] | None = None,
+        should_cancel: CancelCheck | None = None,
     ) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
@@ -166,8 +162,7 @@ class Indexer:
         pending_chunks = 0
 
         def check_cancel() -> None:
-            if should_cancel is not None and should_cancel():
-                raise IndexingCancelled("indexing was cancelled")
+            check_cancelled(should_cancel, "indexing")
 
         def flush() -> None:
             nonlocal pending, pending_chunks

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -79,6 +80,13 @@ CREATE TABLE IF NOT EXISTS entity_edges (
     PRIMARY KEY (document_id, a, b)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_edges_by_a ON entity_edges(a);
+CREATE TABLE IF NOT EXISTS summaries (
+    key TEXT PRIMARY KEY,
+    document_path TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS summaries_by_document ON summaries(document_path);
 """
 
 
@@ -372,6 +380,7 @@ class IndexStore:
             (document_id,),
         )
         db.execute("DELETE FROM entity_edges WHERE document_id = ?", (document_id,))
+        db.execute("DELETE FROM summaries WHERE document_path = ?", (path,))
         db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         orphan_keys: set[str] = set()
@@ -452,6 +461,47 @@ class IndexStore:
         }
         log.info("index reconciled after an interrupted write: %s", report)
         return report
+
+    # -- cached partial summaries ------------------------------------------------------------
+    def cached_summary(self, key: str) -> str | None:
+        row = self.db.execute("SELECT text FROM summaries WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def store_summary(self, key: str, document_path: str, text: str) -> None:
+        with self._lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO summaries (key, document_path, text, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (key, document_path, text, time.time()),
+            )
+
+    def document_chunks(self, path: str) -> list[tuple[str, str]]:
+        """(chunk id, text) of a document in order."""
+        return [
+            (str(chunk_id), str(text))
+            for chunk_id, text in self.db.execute(
+                "SELECT c.chunk_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+                " WHERE d.path = ? ORDER BY c.ordinal",
+                (path,),
+            )
+        ]
+
+    def key_entities(self, path: str, kinds: tuple[str, ...], limit: int) -> list[str]:
+        """The document's most telling entities: mentions here times rarity elsewhere."""
+        (total,) = self.db.execute("SELECT count(*) FROM chunks").fetchone()
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT e.name, sum(ec.count) AS here,"
+            " (SELECT count(*) FROM entity_chunks x WHERE x.entity_id = e.id) AS df"
+            " FROM entity_chunks ec JOIN entities e ON e.id = ec.entity_id"
+            " JOIN chunks c ON c.rowid = ec.chunk_rowid JOIN documents d ON d.id = c.document_id"
+            f" WHERE d.path = ? AND e.kind IN ({marks}) GROUP BY e.id",
+            (path, *kinds),
+        ).fetchall()
+        scored = sorted(
+            rows, key=lambda r: -float(r[1]) * math.log(1.0 + int(total) / max(1, int(r[2])))
+        )
+        return [str(name) for name, _, _ in scored[:limit]]
 
     # -- reading for retrieval ---------------------------------------------------------------
     def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, ChunkRecord]:

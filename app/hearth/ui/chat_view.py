@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -65,6 +68,21 @@ class MessageWidget(QFrame):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.body.setOpenExternalLinks(False)
         layout.addWidget(self.body)
+        self.tools_toggle = QToolButton()
+        self.tools_toggle.setObjectName("toolsToggle")
+        self.tools_toggle.setCheckable(True)
+        self.tools_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.tools_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.tools_toggle.toggled.connect(self._show_tool_details)
+        self.tools_toggle.hide()
+        layout.addWidget(self.tools_toggle)
+        self.tool_details = QLabel()
+        self.tool_details.setObjectName("toolDetails")
+        self.tool_details.setWordWrap(True)
+        self.tool_details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tool_details.hide()
+        layout.addWidget(self.tool_details)
+        self.tool_calls: list[dict[str, Any]] = []
         self.error_label = QLabel()
         self.error_label.setObjectName("messageError")
         self.error_label.setWordWrap(True)
@@ -128,6 +146,27 @@ class MessageWidget(QFrame):
             self.error_label.setText(f"⚠ {error}")
             self.error_label.show()
         self._render()
+
+    def set_tool_calls(self, calls: list[dict[str, Any]]) -> None:
+        """Tool calls inline above the answer, collapsed: tool, arguments, a short result."""
+        self.tool_calls = calls
+        self.tools_toggle.setVisible(bool(calls))
+        count = len(calls)
+        self.tools_toggle.setText(f"Used {count} tool{'s' if count != 1 else ''}")
+        lines = []
+        for call in calls:
+            arguments = ", ".join(f"{k}={json.dumps(v)}" for k, v in call["arguments"].items())
+            result = " ".join(str(call["result"]).split())
+            short = result[:160] + ("…" if len(result) > 160 else "")
+            lines.append(
+                f"<b>{html.escape(call['tool'])}</b>({html.escape(arguments)}) → "
+                f"{html.escape(short)}"
+            )
+        self.tool_details.setText("<br>".join(lines))
+
+    def _show_tool_details(self, shown: bool) -> None:
+        self.tool_details.setVisible(shown)
+        self.tools_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def set_sources(self, sources: list[dict[str, Any]]) -> None:
         self.sources = sources

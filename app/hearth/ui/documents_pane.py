@@ -29,6 +29,7 @@ class DocumentsPane(QWidget):
     add_requested = Signal()
     remove_requested = Signal(list)
     reindex_requested = Signal(list)
+    summarize_requested = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,8 +63,13 @@ class DocumentsPane(QWidget):
         self.reindex_button.clicked.connect(
             lambda: self.reindex_requested.emit(self.selected_paths())
         )
+        self.summarize_button = QPushButton("Summarise")
+        self.summarize_button.clicked.connect(
+            lambda: self.summarize_requested.emit(self.selected_paths())
+        )
         buttons.addWidget(self.remove_button)
         buttons.addWidget(self.reindex_button)
+        buttons.addWidget(self.summarize_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self.items: dict[str, QTreeWidgetItem] = {}

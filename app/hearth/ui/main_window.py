@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.documents_pane = DocumentsPane()
         self.documents_pane.add_requested.connect(self.choose_documents)
         self.documents_pane.remove_requested.connect(self.remove_documents)
+        self.documents_pane.summarize_requested.connect(self.summarize_documents)
         self.documents_pane.reindex_requested.connect(
             lambda paths: self.index_paths([Path(p) for p in paths])
         )
@@ -426,6 +427,7 @@ class MainWindow(QMainWindow):
         self.chat_view.clear()
         for message in self.workspace.conversations.messages(conversation_id):
             widget = self._message_widget(message.role, message.content)
+            widget.set_tool_calls(message.tool_calls)
             widget.finish(None, message.sources, message.status, message.error)
         self.use_documents.blockSignals(True)
         self.use_documents.setChecked(self.conversation.use_documents)
@@ -549,9 +551,15 @@ class MainWindow(QMainWindow):
         self, conversation: Conversation, widget: MessageWidget, result: TurnResult
     ) -> None:
         status = "stopped" if result.finish_reason == "cancelled" else "complete"
+        widget.set_tool_calls(result.tool_calls)
         widget.finish(result.text or widget.text, result.sources, status)
         self.workspace.conversations.add_message(
-            conversation.id, "assistant", widget.text, result.sources, status=status
+            conversation.id,
+            "assistant",
+            widget.text,
+            result.sources,
+            result.tool_calls,
+            status=status,
         )
 
     def _answer_stopped(self, conversation: Conversation, widget: MessageWidget) -> None:
@@ -572,6 +580,48 @@ class MainWindow(QMainWindow):
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.streaming_widget = None
+
+    def summarize_documents(self, paths: list[str]) -> None:
+        """Summarise each chosen document into the current conversation (Stop cancels)."""
+        if not paths or (self.answer_task is not None and self.answer_task.running):
+            return
+        conversation = self.conversation or self.new_conversation()
+        path = paths[0]
+        request = f"Summarise {Path(path).name}"
+        self.workspace.conversations.add_message(conversation.id, "user", request)
+        self._message_widget("user", request)
+        widget = self._message_widget("assistant", "")
+        widget.set_streaming(True)
+        workspace = self.workspace
+
+        def summarize(context: TaskContext) -> Any:
+            return workspace.summarizer().summarize(
+                path, progress=context.progress, should_cancel=lambda: context.cancelled
+            )
+
+        task = BackgroundTask("summarise", summarize, on_cancel=lambda: workspace.engine.cancel())
+        task.progressed.connect(
+            lambda done, total, label: self.statusBar().showMessage(f"Summarising: {label}")
+        )
+        task.succeeded.connect(lambda summary: self._summary_done(conversation, widget, summary))
+        task.cancelled.connect(lambda: self._answer_stopped(conversation, widget))
+        task.failed.connect(lambda reason: self._answer_failed(conversation, widget, reason))
+        task.finished.connect(self._answer_finished)
+        self.send_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.answer_task = self.run_task(task)
+
+    def _summary_done(
+        self, conversation: Conversation, widget: MessageWidget, summary: Any
+    ) -> None:
+        covered = len(summary.covered_entities)
+        note = (
+            f"\n\n_{summary.parts} parts, {summary.rounds} rounds, "
+            f"{covered}/{len(summary.key_entities)} key names and dates covered_"
+        )
+        widget.finish(summary.text + note, [], "complete")
+        self.workspace.conversations.add_message(conversation.id, "assistant", widget.text)
+        self.statusBar().showMessage("Summary ready", 5000)
 
     def stop(self) -> None:
         if self.answer_task is not None and self.answer_task.running:

@@ -18,17 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.documents.loaders import UnsupportedDocument, load_document
-
-
-def page_text(path: Path, page: int | None) -> str:
-    """The text of ``page`` (PDF), or of the whole document for formats without pages."""
-    document = load_document(path)
-    if page is not None:
-        sections = [s.text for s in document.sections if s.page == page]
-        if sections:
-            return "\n\n".join(sections)
-    return document.text
+from hearth.documents.loaders import UnsupportedDocument, page_text
 
 
 class SourceViewer(QDialog):

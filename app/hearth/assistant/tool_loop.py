@@ -1,0 +1,286 @@
+"""The tool loop: decide, fill, validate, run, then answer.
+
+Step one asks the model to choose a tool or "answer", constrained by a grammar to exactly
+those names. Step two asks for the arguments, constrained by a grammar built from the
+tool's JSON schema, so even a 270M base model emits a call that parses and validates.
+The registry validates again before the tool runs. A few worked examples (one per tool,
+chat-format agnostic) show small models what each tool is for. At most MAX_STEPS calls
+are made; a repeated call ends the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.engine.prompts import ChatMessage
+from hearth.index.document_index import DocumentIndex
+from hearth.index.embedder import Embedder
+from hearth.tools.grammar import choice_grammar, schema_grammar
+from hearth.tools.registry import ToolCall, ToolContext, ToolRegistry
+
+log = logging.getLogger(__name__)
+
+ANSWER = "answer"
+MAX_STEPS = 2
+CHOOSE_SYSTEM = (
+    "Decide how to handle the user's question. Reply with the name of one tool, or "
+    "'answer' when no tool is needed.\nTools:\n"
+)
+FILL_SYSTEM = "Write the arguments for the tool call as JSON."
+
+
+@dataclass(frozen=True)
+class ToolExample:
+    question: str
+    tool: str
+    arguments: dict[str, object]
+
+
+# Worked examples, one or two per tool. They describe no real document.
+EXAMPLES = [
+    ToolExample("How much is 15% of 2,340?", "calculator", {"expression": "0.15 * 2340"}),
+    ToolExample("What's the date today?", "current_date_time", {}),
+    ToolExample("Which files did I add?", "list_documents", {}),
+    ToolExample(
+        "Give me a summary of the tenancy agreement.",
+        "summarize_document",
+        {"document": "tenancy agreement"},
+    ),
+    ToolExample(
+        "Show me page 3 of minutes.pdf", "read_page", {"document": "minutes.pdf", "page": 3}
+    ),
+    ToolExample(
+        "What do my notes say about the boiler pressure?",
+        "search_documents",
+        {"query": "boiler pressure", "k": 5},
+    ),
+    ToolExample("Thanks, that helps!", ANSWER, {}),
+    ToolExample("Write a haiku about autumn.", ANSWER, {}),
+]
+
+
+DOCUMENT_ARGUMENT = "document"
+MAX_DOCUMENT_CHOICES = 200
+
+
+def restrict_documents(schema: dict[str, Any], names: list[str] | None) -> dict[str, Any]:
+    """The schema with its document argument narrowed to ``names`` (a stricter schema, so
+    anything it accepts the original accepts too)."""
+    properties = schema.get("properties", {})
+    if not names or DOCUMENT_ARGUMENT not in properties or len(names) > MAX_DOCUMENT_CHOICES:
+        return schema
+    narrowed = dict(properties)
+    narrowed[DOCUMENT_ARGUMENT] = {"enum": sorted(set(names))}
+    return {**schema, "properties": narrowed}
+
+
+def _question(question: str) -> str:
+    return f"Question: {question}\nTool:"
+
+
+# How people ask for each tool, for the router (not the examples the model is shown).
+ROUTING_PHRASES: dict[str, list[str]] = {
+    "calculator": [
+        "calculate a number",
+        "what is 12 times 7",
+        "add these amounts",
+        "percentage of a value",
+        "divide by",
+        "square root",
+        "convert with arithmetic",
+    ],
+    "current_date_time": [
+        "what day is it",
+        "current time",
+        "today's date",
+        "what year is it",
+        "which weekday",
+    ],
+    "list_documents": [
+        "what documents do I have",
+        "show my files",
+        "which files are indexed",
+        "how many documents",
+    ],
+    "summarize_document": [
+        "summarise this document",
+        "give me an overview of the report",
+        "what is this file about overall",
+        "tl;dr of the paper",
+    ],
+    "read_page": [
+        "show page 4 of the file",
+        "read page two",
+        "what does page 10 say",
+        "open the first page of",
+    ],
+    "search_documents": [
+        "what do my documents say about",
+        "find where the notes mention",
+        "who said something in my files",
+        "when did it happen according to",
+        "look up in my documents",
+    ],
+    ANSWER: [
+        "hello",
+        "thank you",
+        "write a poem",
+        "tell me a joke",
+        "how are you",
+        "explain a general concept",
+    ],
+}
+ROUTER_CANDIDATES = 2
+
+
+PAGE_REFERENCE = re.compile(
+    r"\bpage\s+\d+|\b(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th))\s+page\b",
+    re.IGNORECASE,
+)
+# Best chunk similarity above which a question is taken to be about the documents.
+DOCUMENT_RELEVANCE = 0.3
+PAGE_BOOST = 0.3
+
+
+class ToolRouter:
+    """Narrows the choice for small models: the tools whose descriptions and typical
+    phrasings are closest in meaning to the question (MiniLM cosine), with two signals no
+    phrasing can give: how closely the question matches the indexed documents themselves
+    (for search_documents), and an explicit page reference (for read_page)."""
+
+    def __init__(
+        self, embedder: Embedder, registry: ToolRegistry, index: DocumentIndex | None = None
+    ) -> None:
+        self.embedder = embedder
+        self.index = index
+        self.labels: list[str] = []
+        texts: list[str] = []
+        for name in [*registry.names, ANSWER]:
+            description = registry.get(name).description if name != ANSWER else "reply directly"
+            for text in [description, *ROUTING_PHRASES.get(name, [])]:
+                self.labels.append(name)
+                texts.append(text)
+        self.vectors = embedder.embed(texts)
+
+    def scores(self, question: str) -> dict[str, float]:
+        vector = self.embedder.embed_one(question)
+        similarity = self.vectors @ vector
+        best: dict[str, float] = {}
+        for label, score in zip(self.labels, similarity.tolist(), strict=True):
+            best[label] = max(best.get(label, -1.0), score)
+        if "read_page" in best and PAGE_REFERENCE.search(question):
+            best["read_page"] += PAGE_BOOST
+        if "search_documents" in best and self.index is not None:
+            nearest = self.index.store.dense_search(vector, 1)
+            if nearest and nearest[0][1] >= DOCUMENT_RELEVANCE:
+                best["search_documents"] = max(best["search_documents"], nearest[0][1] + 0.2)
+        return best
+
+    def candidates(self, question: str, count: int = ROUTER_CANDIDATES) -> list[str]:
+        best = self.scores(question)
+        # "answer" is offered only when it ranks among the candidates: small models
+        # otherwise fall back to it when unsure, even for a plain sum.
+        return sorted(best, key=best.__getitem__, reverse=True)[:count]
+
+
+class ToolRunner:
+    def __init__(
+        self, engine: EngineClient, registry: ToolRegistry, router: ToolRouter | None = None
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.router = router
+
+    def _choose_messages(self, question: str, done: list[ToolCall]) -> list[ChatMessage]:
+        catalogue = "\n".join(
+            f"- {tool.name}: {tool.description}" for tool in self.registry.tools.values()
+        )
+        messages: list[ChatMessage] = [
+            {
+                "role": "system",
+                "content": CHOOSE_SYSTEM + catalogue + f"\n- {ANSWER}: reply directly",
+            },
+        ]
+        for example in EXAMPLES:
+            if example.tool in self.registry.tools or example.tool == ANSWER:
+                messages.append({"role": "user", "content": _question(example.question)})
+                messages.append({"role": "assistant", "content": example.tool})
+        prompt = _question(question)
+        if done:
+            results = "\n".join(f"{c.tool} -> {c.result[:300]}" for c in done)
+            prompt = f"Tool results so far:\n{results}\n\n{prompt}"
+        messages.append({"role": "user", "content": prompt})
+        return messages
+
+    def choose(self, question: str, done: list[ToolCall] | None = None) -> str:
+        options = [*self.registry.names, ANSWER]
+        if self.router is not None:
+            options = self.router.candidates(question)
+        stream = self.engine.stream_chat(
+            self._choose_messages(question, done or []),
+            SamplingOptions(
+                max_tokens=12, temperature=0.0, grammar=choice_grammar(options), repeat_penalty=1.0
+            ),
+        )
+        choice = stream.text().strip()
+        return choice if choice in options else ANSWER
+
+    def fill(
+        self, tool_name: str, question: str, document_names: list[str] | None = None
+    ) -> object:
+        """Arguments for ``tool_name``, generated under its schema's grammar (parsed JSON;
+        the registry validates it before anything runs). With ``document_names``, a
+        document argument can only be one of them: a small model cannot invent a file."""
+        tool = self.registry.get(tool_name)
+        if not tool.parameters.get("properties"):
+            return {}
+        messages: list[ChatMessage] = [{"role": "system", "content": FILL_SYSTEM}]
+        for example in EXAMPLES:
+            if example.tool == tool_name:
+                messages.append(
+                    {
+                        "role": "user",
+                        "content": f"Question: {example.question}\nTool: {tool.signature()}"
+                        "\nArguments:",
+                    }
+                )
+                messages.append({"role": "assistant", "content": json.dumps(example.arguments)})
+        messages.append(
+            {
+                "role": "user",
+                "content": f"Question: {question}\nTool: {tool.signature()}\nArguments:",
+            }
+        )
+        raw = self.engine.stream_chat(
+            messages,
+            SamplingOptions(
+                max_tokens=160,
+                temperature=0.0,
+                grammar=schema_grammar(restrict_documents(tool.parameters, document_names)),
+                repeat_penalty=1.0,
+            ),
+        ).text()
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            log.warning("tool arguments did not parse: %r", raw)
+            return {"raw": raw}
+
+    def run(self, question: str, context: ToolContext) -> list[ToolCall]:
+        calls: list[ToolCall] = []
+        for _ in range(MAX_STEPS):
+            choice = self.choose(question, calls)
+            if choice == ANSWER:
+                break
+            names = [Path(d.path).name for d in context.index.documents()]
+            arguments = self.fill(choice, question, names)
+            if any(c.tool == choice and c.arguments == arguments for c in calls):
+                break  # the model is repeating itself
+            calls.append(self.registry.call(choice, arguments, context))
+        return calls

@@ -1,0 +1,1 @@
+"""Function-calling tools: the registry, JSON schemas and grammars, the built-in tools."""
