@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hearth import __version__
 from hearth.engine.errors import EngineError
+from hearth.instance_lock import EXIT_LOCKED, InstanceLocked
 from hearth.logging_setup import setup_logging
 from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
 from hearth.settings import load_settings
@@ -374,35 +375,35 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="add files and folders to the document index")
     index.add_argument("paths", nargs="+", metavar="PATH")
     index.add_argument("--json", action="store_true", help="print JSON")
-    index.set_defaults(handler=cmd_index)
+    index.set_defaults(handler=cmd_index, uses_index=True)
 
     docs = commands.add_parser("docs", help="list or remove indexed documents")
     docs_commands = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
     docs_list = docs_commands.add_parser("list", help="indexed documents")
     docs_list.add_argument("--json", action="store_true", help="print JSON")
-    docs_list.set_defaults(handler=cmd_docs_list)
+    docs_list.set_defaults(handler=cmd_docs_list, uses_index=True)
     docs_remove = docs_commands.add_parser("remove", help="remove a document from the index")
     docs_remove.add_argument("path")
-    docs_remove.set_defaults(handler=cmd_docs_remove)
+    docs_remove.set_defaults(handler=cmd_docs_remove, uses_index=True)
 
     search = commands.add_parser("search", help="find passages in your documents (no model)")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
     search.add_argument("--json", action="store_true", help="print JSON")
-    search.set_defaults(handler=cmd_search)
+    search.set_defaults(handler=cmd_search, uses_index=True)
 
     ask = commands.add_parser("ask", help="answer a question from your documents, with sources")
     ask.add_argument("question")
     ask.add_argument("--model", help="model id (default: the default model)")
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--no-tools", action="store_true", help="answer without tools")
-    ask.set_defaults(handler=cmd_ask)
+    ask.set_defaults(handler=cmd_ask, uses_index=True)
 
     summarize = commands.add_parser("summarize", help="summarise an indexed document")
     summarize.add_argument("document", help="path, file name or part of it")
     summarize.add_argument("--model", help="model id (default: the default model)")
     summarize.add_argument("--json", action="store_true", help="print JSON")
-    summarize.set_defaults(handler=cmd_summarize)
+    summarize.set_defaults(handler=cmd_summarize, uses_index=True)
 
     return parser
 
@@ -415,8 +416,17 @@ def run_cli(argv: Sequence[str]) -> int:
     if handler is None:
         parser.print_help()
         return 0
+    lock = None
     try:
+        if getattr(args, "uses_index", False):
+            from hearth.instance_lock import InstanceLock
+            from hearth.paths import hearth_paths
+
+            lock = InstanceLock(hearth_paths().data).acquire(f"hearth {args.command}")
         return handler(args)
+    except InstanceLocked as error:
+        print(f"hearth: {error}", file=sys.stderr)
+        return EXIT_LOCKED
     except CommandError as error:
         log.info("command failed: %s", error)
         print(f"hearth: error: {error}", file=sys.stderr)
@@ -427,3 +437,6 @@ def run_cli(argv: Sequence[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if lock is not None:
+            lock.release()

@@ -67,3 +67,9 @@ def test_index_ask_summarise_and_window_make_no_network_attempt(
     )
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert not log.exists(), log.read_text()
+    # Logs name files and reasons, never what the documents say (unless debugging is on).
+    hearth_log = Path(env["HEARTH_HOME"]) / "data" / "logs" / "hearth.log"
+    assert hearth_log.exists()
+    logged = hearth_log.read_text("utf-8")
+    for phrase in ("Marguerite Okonkwo", "48,500 pounds", "glazing bars"):
+        assert phrase not in logged

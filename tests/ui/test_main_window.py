@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
@@ -324,3 +326,84 @@ def test_summarise_action_adds_a_summary(
     assert "key names and dates covered" in answer.text
     assert any(m.startswith("Summarising") for m in messages)  # progress was shown
     assert window.chat_view.messages[-2].text == "Summarise report.pdf"
+
+
+def test_engine_crash_mid_answer_is_an_error_on_that_message_only(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    window.use_documents.setChecked(False)
+    window.workspace.settings.tools_enabled = False
+    window.workspace.settings.max_answer_tokens = 400
+    pieces: list[str] = []
+    window.send("Write a long story about a storm at sea.")
+    assert window.answer_task is not None
+    window.answer_task.piece.connect(pieces.append)
+    qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
+    host_pid = window.workspace.engine.host_pid
+    assert host_pid is not None
+    os.kill(host_pid, signal.SIGKILL)
+    wait_for_answer(qtbot, window)
+    failed = window.chat_view.messages[-1]
+    assert failed.status == "error"
+    assert "stopped unexpectedly" in failed.error_label.text()
+    assert window.conversation is not None
+    stored = window.workspace.conversations.messages(window.conversation.id)
+    assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "error")]
+    window.send("Are you back?")  # a fresh engine host starts and reloads the model
+    wait_for_answer(qtbot, window)
+    assert window.chat_view.messages[-1].status == "complete"
+    assert window.workspace.engine.host_pid != host_pid
+
+
+def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    installed_model: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    import hearth.ui.main_window as main_window_module
+
+    window = make_window()
+    copy_with_string_field(
+        installed_model, installed_model.parent / "huge-model.gguf", "general.name", "Huge model"
+    )
+    window.refresh_models()
+    huge = next(m for m in window.model_picker.models if m.id == "huge-model")
+    previous = window.workspace.active_model
+    monkeypatch.setattr(main_window_module, "memory_fit", lambda *a: 1.8)  # needs 180%
+    asked: list[str] = []
+
+    def decline(*args: object) -> QMessageBox.StandardButton:
+        asked.append(str(args[2]))
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", decline)
+    window.switch_model(huge)
+    assert "more than this computer has free" in asked[0]
+    assert window.workspace.active_model is previous
+    assert not window.model_busy_action.isVisible()
+    assert window.model_picker.currentData() == previous.id
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
+    window.switch_model(huge)  # the user insists
+    qtbot.waitUntil(lambda: window.workspace.active_model is huge, timeout=60_000)
+
+
+def test_overlapping_index_requests_all_complete(
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = make_window()
+    first = write_pdf(tmp_path / "first.pdf", report_pages())
+    second = tmp_path / "second.md"
+    second.write_text("# Second\n\nThe harbour steps will be rebuilt next year.\n", "utf-8")
+    window.handle_dropped([first])
+    window.handle_dropped([second])  # while the first is still being indexed
+    window.handle_dropped([first])  # and the same file again
+    wait_for_indexing(qtbot, window)
+    assert window.documents_pane.state(str(first)) == "ready"
+    assert window.documents_pane.state(str(second)) == "ready"
+    assert sorted(d.path for d in window.workspace.index.documents()) == sorted(
+        [str(first), str(second)]
+    )

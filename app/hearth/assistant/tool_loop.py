@@ -269,7 +269,7 @@ class ToolRunner:
         try:
             return json.loads(raw)
         except json.JSONDecodeError:
-            log.warning("tool arguments did not parse: %r", raw)
+            log.debug("tool arguments did not parse: %r", raw)
             return {"raw": raw}
 
     def run(self, question: str, context: ToolContext) -> list[ToolCall]:

@@ -20,6 +20,11 @@ from hearth.documents.text_decoding import NotText, decode_bytes, detect_encodin
 log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 8192
+MB = 1024 * 1024
+# Files above these sizes are skipped with a reason instead of read: memory stays bounded
+# (a file is read whole only below its limit) and indexing time stays reasonable.
+SIZE_LIMITS = {".pdf": 500 * MB, ".docx": 200 * MB}
+DEFAULT_SIZE_LIMIT = 50 * MB
 SECTION_SEPARATOR = "\n\n"
 
 
@@ -295,8 +300,19 @@ LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
 
 def load_document(path: Path) -> LoadedDocument:
     """Read ``path`` into sections; raise UnsupportedDocument with the reason if it can't be."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise UnsupportedDocument(path, f"cannot read it ({error.strerror or error})") from error
     if not path.is_file():
-        raise UnsupportedDocument(path, "no such file" if not path.exists() else "not a file")
+        raise UnsupportedDocument(path, "not a file")
+    limit = SIZE_LIMITS.get(path.suffix.lower(), DEFAULT_SIZE_LIMIT)
+    if size > limit:
+        raise UnsupportedDocument(
+            path,
+            f"too large to index ({size // MB} MB; the limit for this kind of file is "
+            f"{limit // MB} MB)",
+        )
     loader = LOADERS.get(path.suffix.lower())
     if loader is not None:
         return loader(path)

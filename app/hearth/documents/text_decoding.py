@@ -7,6 +7,7 @@ renamed image or archive is skipped with a reason instead of indexed as garbage.
 from __future__ import annotations
 
 import codecs
+import unicodedata
 
 BOMS: list[tuple[bytes, str]] = [
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -22,17 +23,31 @@ class NotText(ValueError):
     """The bytes are not text in any encoding Hearth reads."""
 
 
+def _mostly_text(decoded: str, ascii_share: float = 0.0) -> bool:
+    """Decoded text has almost no control or unassigned characters (and, for guesses
+    without a BOM, enough plain ASCII to be sure the guess was right)."""
+    if not decoded:
+        return False
+    odd = sum(1 for ch in decoded if ch not in "\t\n\r\f" and unicodedata.category(ch)[0] == "C")
+    plain = sum(1 for ch in decoded if ch.isascii() and (ch.isprintable() or ch.isspace()))
+    return odd <= 0.02 * len(decoded) and plain >= ascii_share * len(decoded)
+
+
 def _looks_like_utf16_without_bom(sample: bytes) -> str | None:
     if len(sample) < 4:
         return None
     even_nuls = sample[0::2].count(0)
     odd_nuls = sample[1::2].count(0)
     half = len(sample) // 2
+    guess = None
     if odd_nuls > 0.3 * half and even_nuls < 0.05 * half:
-        return "utf-16-le"
-    if even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
-        return "utf-16-be"
-    return None
+        guess = "utf-16-le"
+    elif even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
+        guess = "utf-16-be"
+    if guess is None:
+        return None
+    decoded = sample[: len(sample) // 2 * 2].decode(guess, errors="replace")
+    return guess if _mostly_text(decoded, ascii_share=0.5) else None
 
 
 def detect_encoding(sample: bytes) -> str:

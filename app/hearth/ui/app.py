@@ -13,6 +13,8 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from hearth import __version__
+from hearth.instance_lock import EXIT_LOCKED, InstanceLock, InstanceLocked
+from hearth.paths import hearth_paths
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,12 @@ def run_gui(argv: list[str]) -> int:
     from hearth.ui.main_window import MainWindow
 
     setup_logging()
+    try:
+        lock = InstanceLock(hearth_paths().data).acquire("the desktop app")
+    except InstanceLocked as error:
+        log.warning("not starting: %s", error)
+        print(f"hearth: {error}", file=sys.stderr)
+        return EXIT_LOCKED
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     assert isinstance(app, QApplication)
     app.setApplicationName("Hearth")
@@ -59,3 +67,4 @@ def run_gui(argv: list[str]) -> int:
         return app.exec()
     finally:
         workspace.close()
+        lock.release()
