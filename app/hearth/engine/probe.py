@@ -17,9 +17,14 @@ PROBE_TIMEOUT_SECONDS = 120
 
 def probe_model_file(path: Path) -> str | None:
     """None when llama.cpp can load ``path``; otherwise the reason, in one line."""
+    # A frozen app has no `python -m`; its entry point runs the probe on this flag.
+    if getattr(sys, "frozen", False):
+        command = [sys.executable, "--hearth-probe", str(path)]
+    else:
+        command = [sys.executable, "-m", "hearth.engine.probe", str(path)]
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "hearth.engine.probe", str(path)],
+            command,
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT_SECONDS,
@@ -37,7 +42,7 @@ def probe_model_file(path: Path) -> str | None:
     return None
 
 
-def _main(argv: list[str]) -> int:
+def probe_main(argv: list[str]) -> int:
     from hearth.engine.host import open_llama
     from hearth.offline import enforce_offline
 
@@ -53,4 +58,4 @@ def _main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    sys.exit(probe_main(sys.argv[1:]))

@@ -97,10 +97,12 @@ class _EntityVocabulary:
             " LEFT JOIN entity_chunks ec ON ec.entity_id = e.id GROUP BY e.id"
         ).fetchall()
         self.by_key: dict[str, GraphEntity] = {}
+        self.by_id: dict[int, GraphEntity] = {}
         self.by_part: dict[str, list[GraphEntity]] = defaultdict(list)
         for entity_id, key, name, kind, count in rows:
             entity = GraphEntity(int(entity_id), str(key), str(name), str(kind), int(count))
             self.by_key[entity.key] = entity
+            self.by_id[entity.id] = entity
             if entity.kind == NAME:
                 parts = [fold(p) for p in str(name).split()]
                 if len(parts) > 1:
@@ -112,6 +114,22 @@ class _EntityVocabulary:
             1, int(store.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
         )
 
+        self._neighbours: dict[int, list[tuple[int, float]]] = {}
+
+    def neighbours(self, store: IndexStore, entity_id: int) -> list[tuple[int, float]]:
+        """The entities most often seen with this one (summed over documents), cached for
+        as long as this vocabulary stands for the index."""
+        if entity_id not in self._neighbours:
+            self._neighbours[entity_id] = [
+                (int(b), float(w))
+                for b, w in store.db.execute(
+                    "SELECT b, sum(weight) AS w FROM entity_edges WHERE a = ? GROUP BY b"
+                    " ORDER BY w DESC LIMIT 8",
+                    (entity_id,),
+                )
+            ]
+        return self._neighbours[entity_id]
+
     def specificity(self, entity: GraphEntity) -> float:
         return math.log(1.0 + self.total_chunks / max(1, entity.chunk_count))
 
@@ -121,14 +139,18 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self._vocabulary: _EntityVocabulary | None = None
-        self._vocabulary_version: tuple[int, int] | None = None
+        self._vocabulary_version: tuple[int, int, int, float] | None = None
         self._lock = threading.Lock()
 
     def _graph_vocabulary(self) -> _EntityVocabulary:
+        # Any document written or removed changes this key, so cached graph facts
+        # (chunk counts, neighbours) never outlive the index they were read from.
         version = self.store.db.execute(
-            "SELECT count(*), coalesce(max(id), 0) FROM entities"
+            "SELECT (SELECT count(*) FROM entities), (SELECT coalesce(max(id), 0) FROM entities),"
+            " (SELECT count(*) FROM documents), (SELECT coalesce(max(indexed_at), 0)"
+            " FROM documents)"
         ).fetchone()
-        key = (int(version[0]), int(version[1]))
+        key = (int(version[0]), int(version[1]), int(version[2]), float(version[3]))
         with self._lock:
             if self._vocabulary is None or self._vocabulary_version != key:
                 self._vocabulary = _EntityVocabulary(self.store)
@@ -194,23 +216,20 @@ class Retriever:
                 direct[int(rowid)] += weight * min(1.5, 1.0 + 0.15 * math.log(int(count)))
             if entity.kind not in SECOND_HOP_KINDS:
                 continue
-            neighbours = db.execute(
-                "SELECT b, sum(weight) AS w FROM entity_edges WHERE a = ? GROUP BY b"
-                " ORDER BY w DESC LIMIT 8",
-                (entity.id,),
-            ).fetchall()
+            neighbours = vocabulary.neighbours(self.store, entity.id)
             if not neighbours:
                 continue
             strongest = float(neighbours[0][1])
             for neighbour_id, edge_weight in neighbours:
                 share = confidence * float(edge_weight) / strongest
-                for rowid, chunk_count in db.execute(
-                    "SELECT ec.chunk_rowid, (SELECT count(*) FROM entity_chunks x"
-                    " WHERE x.entity_id = ec.entity_id) FROM entity_chunks ec"
-                    " WHERE ec.entity_id = ? LIMIT 200",
-                    (int(neighbour_id),),
+                neighbour = vocabulary.by_id.get(int(neighbour_id))
+                if neighbour is None:
+                    continue
+                specificity = vocabulary.specificity(neighbour)
+                for (rowid,) in db.execute(
+                    "SELECT chunk_rowid FROM entity_chunks WHERE entity_id = ? LIMIT 200",
+                    (neighbour.id,),
                 ):
-                    specificity = math.log(1.0 + vocabulary.total_chunks / max(1, int(chunk_count)))
                     second_hop[int(rowid)] += share * specificity
         scores = self._spread_to_neighbours(dict(direct))
         best_hop = max(second_hop.values(), default=0.0)

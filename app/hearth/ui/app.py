@@ -10,6 +10,7 @@ import time
 from importlib import resources
 
 from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from hearth import __version__
@@ -58,6 +59,8 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("hearth")
     app.setStyleSheet(stylesheet())
+    icon = resources.files("hearth.resources").joinpath("icons/hearth-256.png")
+    app.setWindowIcon(QIcon(str(icon)))
     workspace = Workspace()
     window = MainWindow(workspace)
     if os.environ.get(EXIT_WHEN_SHOWN_ENV):
