@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
+
 from hearth.documents.chunking import chunk_document
 from hearth.documents.loaders import UnsupportedDocument, load_document
-from hearth.index.embedder import Embedder
+from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
 from hearth.index.store import DocumentWrite, IndexStore, PreparedChunk, chunk_identity
 from hearth.jobs import CancelCheck, ProgressCallback, check_cancelled
@@ -62,17 +64,6 @@ class IndexReport:
             "entities": self.entities,
             "seconds": round(self.seconds, 3),
         }
-
-
-@dataclass
-class _PreparedDocument:
-    path: str
-    content_hash: str
-    kind: str
-    title: str
-    page_count: int | None
-    size_bytes: int
-    chunks: list[PreparedChunk]
 
 
 def discover_files(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
@@ -158,7 +149,7 @@ class Indexer:
         report = IndexReport()
         files = discover_files(paths, report.skipped)
         total = len(files)
-        pending: list[_PreparedDocument] = []
+        pending: list[DocumentWrite] = []
         pending_chunks = 0
 
         def check_cancel() -> None:
@@ -187,7 +178,8 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prepare(self, path: Path, report: IndexReport) -> _PreparedDocument | None:
+    def _prepare(self, path: Path, report: IndexReport) -> DocumentWrite | None:
+        """Read, chunk and find entities; the vectors come later, batched."""
         key = str(path)
         try:
             content_hash = file_sha256(path)
@@ -225,11 +217,19 @@ class Indexer:
                     context=context,
                 )
             )
-        return _PreparedDocument(
-            key, content_hash, document.kind, document.title, document.page_count, size, chunks
+        return DocumentWrite(
+            path=key,
+            content_hash=content_hash,
+            kind=document.kind,
+            title=document.title,
+            page_count=document.page_count,
+            size_bytes=size,
+            chunks=chunks,
+            chunk_vectors=np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32),
+            edges=cooccurrence_edges(chunks),
         )
 
-    def _embed_and_write(self, documents: list[_PreparedDocument], report: IndexReport) -> None:
+    def _embed_and_write(self, documents: list[DocumentWrite], report: IndexReport) -> None:
         texts = [chunk.embedding_text() for document in documents for chunk in document.chunks]
         vectors = self.embedder.embed(texts)
         entities: dict[str, Entity] = {
@@ -241,25 +241,11 @@ class Indexer:
         known = self.store.known_entity_keys(embeddable)
         new_keys = [key for key in embeddable if key not in known]
         new_vectors = self.embedder.embed([entities[key].name for key in new_keys])
-        writes: list[DocumentWrite] = []
         offset = 0
         for document in documents:
-            count = len(document.chunks)
-            writes.append(
-                DocumentWrite(
-                    path=document.path,
-                    content_hash=document.content_hash,
-                    kind=document.kind,
-                    title=document.title,
-                    page_count=document.page_count,
-                    size_bytes=document.size_bytes,
-                    chunks=document.chunks,
-                    chunk_vectors=vectors[offset : offset + count],
-                    edges=cooccurrence_edges(document.chunks),
-                )
-            )
-            offset += count
-        self.store.write_documents(writes, dict(zip(new_keys, new_vectors, strict=True)))
+            document.chunk_vectors = vectors[offset : offset + len(document.chunks)]
+            offset += len(document.chunks)
+        self.store.write_documents(documents, dict(zip(new_keys, new_vectors, strict=True)))
         for document in documents:
             report.indexed.append(document.path)
             report.chunks += len(document.chunks)

@@ -540,6 +540,13 @@ class MainWindow(QMainWindow):
         task = BackgroundTask("answer", answer, on_cancel=lambda: workspace.engine.cancel())
         task.piece.connect(widget.append)
         task.succeeded.connect(lambda result: self._answer_done(conversation, widget, result))
+        self._run_reply_task(task, conversation, widget)
+
+    def _run_reply_task(
+        self, task: BackgroundTask, conversation: Conversation, widget: MessageWidget
+    ) -> None:
+        """Start a task whose result is the reply in ``widget`` (an answer, a summary):
+        Stop cancels it, and a stop or failure is stored on that message."""
         task.cancelled.connect(lambda: self._answer_stopped(conversation, widget))
         task.failed.connect(lambda reason: self._answer_failed(conversation, widget, reason))
         task.finished.connect(self._answer_finished)
@@ -604,12 +611,7 @@ class MainWindow(QMainWindow):
             lambda done, total, label: self.statusBar().showMessage(f"Summarising: {label}")
         )
         task.succeeded.connect(lambda summary: self._summary_done(conversation, widget, summary))
-        task.cancelled.connect(lambda: self._answer_stopped(conversation, widget))
-        task.failed.connect(lambda reason: self._answer_failed(conversation, widget, reason))
-        task.finished.connect(self._answer_finished)
-        self.send_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.answer_task = self.run_task(task)
+        self._run_reply_task(task, conversation, widget)
 
     def _summary_done(
         self, conversation: Conversation, widget: MessageWidget, summary: Any
