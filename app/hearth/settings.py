@@ -59,9 +59,10 @@ class Settings:
             if name not in known:
                 continue
             expected = type(getattr(defaults, name))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            if expected is float and type(value) is int:
                 value = float(value)
-            if isinstance(value, expected):
+            # Exact types: JSON true must not pass as the integer 1 (bool subclasses int).
+            if type(value) is expected:
                 values[name] = value
         settings = cls(**values)
         try:

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hearth.paths import hearth_paths
+from hearth.settings import InvalidSetting, Settings, load_settings, save_settings
+
+
+def test_settings_round_trip_and_validation(hearth_home: Path) -> None:
+    settings = Settings(n_threads=3, temperature=0.7, tools_enabled=False)
+    save_settings(settings)
+    assert load_settings() == settings
+    with pytest.raises(InvalidSetting, match="temperature"):
+        save_settings(Settings(temperature=5.0))
+    assert load_settings() == settings  # a refused save changes nothing
+
+
+def test_wrong_types_and_damaged_files_fall_back_to_defaults(hearth_home: Path) -> None:
+    path = hearth_paths().settings_file
+    path.write_text(json.dumps({"n_threads": True, "temperature": 1, "tools_enabled": 1}))
+    loaded = load_settings()
+    assert loaded.n_threads == Settings().n_threads  # true is not a thread count
+    assert loaded.temperature == 1.0  # an integer where a float is expected is fine
+    assert loaded.tools_enabled is True  # 1 is not a boolean; the default stays
+    path.write_text("{ not json")
+    assert load_settings() == Settings()
