@@ -89,9 +89,9 @@ def test_choice_is_always_an_offered_tool(
 
 
 def test_ask_json_lists_tool_calls(installed_model: Path, tmp_path: Path) -> None:
-    write_pdf(tmp_path / "docs" / "lighthouse-report.pdf", report_pages()) if (
-        tmp_path / "docs"
-    ).mkdir() is None else None
+    documents = tmp_path / "docs"
+    documents.mkdir()
+    write_pdf(documents / "lighthouse-report.pdf", report_pages())
     assert run_hearth("index", str(tmp_path / "docs")).returncode == 0
     asked = run_hearth("ask", "What is 23 times 19?", "--json")
     assert asked.returncode == 0, asked.stderr
