@@ -130,6 +130,10 @@ class _EntityVocabulary:
             ]
         return self._neighbours[entity_id]
 
+    def query_weight(self, matched: dict[str, float]) -> float:
+        """The total weight of the query's matched entities (confidence x specificity)."""
+        return sum(c * self.specificity(self.by_key[k]) for k, c in matched.items())
+
     def specificity(self, entity: GraphEntity) -> float:
         return math.log(1.0 + self.total_chunks / max(1, entity.chunk_count))
 
@@ -158,9 +162,14 @@ class Retriever:
             return self._vocabulary
 
     # -- query entities ----------------------------------------------------------------------
-    def match_query_entities(self, query: str, query_vector: object = None) -> dict[str, float]:
+    def match_query_entities(
+        self,
+        query: str,
+        query_vector: object = None,
+        vocabulary: _EntityVocabulary | None = None,
+    ) -> dict[str, float]:
         """Graph entity keys the query refers to, with a confidence in (0, 1]."""
-        vocabulary = self._graph_vocabulary()
+        vocabulary = vocabulary or self._graph_vocabulary()
         matched: dict[str, float] = {}
 
         def note(key: str, confidence: float) -> None:
@@ -201,9 +210,11 @@ class Retriever:
         return matched
 
     # -- graph walk -------------------------------------------------------------------------
-    def graph_scores(self, matched: dict[str, float]) -> dict[int, float]:
+    def graph_scores(
+        self, matched: dict[str, float], vocabulary: _EntityVocabulary | None = None
+    ) -> dict[int, float]:
         """Direct mentions score in full; co-occurring entities (the second hop) are damped."""
-        vocabulary = self._graph_vocabulary()
+        vocabulary = vocabulary or self._graph_vocabulary()
         direct: dict[int, float] = defaultdict(float)
         second_hop: dict[int, float] = defaultdict(float)
         db = self.store.db
@@ -236,16 +247,12 @@ class Retriever:
         if best_hop > 0:
             # The second hop can lift a chunk by at most SECOND_HOP_DAMPING of the query's
             # entity weight: enough to break ties, never enough to outrank a direct match.
-            total = self._query_weight(matched)
+            total = vocabulary.query_weight(matched)
             for rowid, value in second_hop.items():
                 scores[rowid] = (
                     scores.get(rowid, 0.0) + SECOND_HOP_DAMPING * total * value / best_hop
                 )
         return scores
-
-    def _query_weight(self, matched: dict[str, float]) -> float:
-        vocabulary = self._graph_vocabulary()
-        return sum(c * vocabulary.specificity(vocabulary.by_key[k]) for k, c in matched.items())
 
     def _spread_to_neighbours(self, scores: dict[int, float]) -> dict[int, float]:
         """Give each chunk's neighbours (previous/next in its document) a share of its score."""
@@ -273,12 +280,10 @@ class Retriever:
             spread[rowid] = spread.get(rowid, 0.0) + share
         return spread
 
-    def _coverage(
-        self, graph: dict[int, float], candidates: set[int], matched: dict[str, float]
-    ) -> dict[int, float]:
-        """Graph score as the share of the query's entity weight a chunk accounts for: a
-        chunk that mentions every entity of the query scores 1, whatever the others do."""
-        total = self._query_weight(matched)
+    @staticmethod
+    def _coverage(graph: dict[int, float], candidates: set[int], total: float) -> dict[int, float]:
+        """Graph score as the share of the query's entity weight (``total``) a chunk accounts
+        for: a chunk that mentions every entity of the query scores 1, whatever the others do."""
         if total <= 0:
             return {}
         return {r: min(1.0, graph.get(r, 0.0) / total) for r in candidates}
@@ -291,10 +296,12 @@ class Retriever:
         dense_ids = self.store.dense_search(query_vector, CANDIDATES_PER_SIGNAL, documents)
         id_to_rowid = self.store.rowids_for_chunk_ids([chunk_id for chunk_id, _ in dense_ids])
         dense = {id_to_rowid[c]: s for c, s in dense_ids if c in id_to_rowid}
-        matched = self.match_query_entities(query, query_vector)
+        # One look at the graph's vocabulary per search (it checks the index's version).
+        vocabulary = self._graph_vocabulary()
+        matched = self.match_query_entities(query, query_vector, vocabulary)
         tokens = [entity_token(k) for k, c in matched.items() if c >= ENTITY_TOKEN_CONFIDENCE]
         keyword = dict(self.store.keyword_search(query, CANDIDATES_PER_SIGNAL, tokens))
-        graph = self.graph_scores(matched)
+        graph = self.graph_scores(matched, vocabulary)
         graph_top = dict(
             sorted(graph.items(), key=lambda kv: kv[1], reverse=True)[:CANDIDATES_PER_SIGNAL]
         )
@@ -309,7 +316,10 @@ class Retriever:
         signals = {
             "dense": (_scaled(dense, dense_floor=True), DENSE_WEIGHT),
             "keyword": (_scaled(keyword), KEYWORD_WEIGHT),
-            "graph": (self._coverage(graph, candidates, matched), GRAPH_WEIGHT),
+            "graph": (
+                self._coverage(graph, candidates, vocabulary.query_weight(matched)),
+                GRAPH_WEIGHT,
+            ),
         }
         hits: list[SearchHit] = []
         for rowid, record in records.items():
