@@ -158,6 +158,20 @@ class DocumentWrite:
     edges: dict[tuple[str, str], float]
 
 
+IN_BATCH = 500  # well under SQLite's limit on bound parameters
+
+
+def rows_where_in(
+    db: sqlite3.Connection, query: str, values: Iterable[Any]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``query`` (ending in "WHERE <column>") for the column IN ``values``, asked in
+    batches so any number of values works."""
+    values = list(values)
+    for start in range(0, len(values), IN_BATCH):
+        batch = values[start : start + IN_BATCH]
+        yield from db.execute(f"{query} IN ({','.join('?' * len(batch))})", batch)
+
+
 def chunk_identity(path: str, content_hash: str, ordinal: int) -> str:
     return hashlib.sha256(f"{path}\0{content_hash}\0{ordinal}".encode()).hexdigest()[:32]
 
@@ -408,15 +422,10 @@ class IndexStore:
 
     @staticmethod
     def _entity_ids(db: sqlite3.Connection, keys: list[str]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for start in range(0, len(keys), 500):
-            batch = keys[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            for entity_id, key in db.execute(
-                f"SELECT id, key FROM entities WHERE key IN ({marks})", batch
-            ):
-                ids[str(key)] = int(entity_id)
-        return ids
+        return {
+            str(key): int(entity_id)
+            for entity_id, key in rows_where_in(db, "SELECT id, key FROM entities WHERE key", keys)
+        }
 
     def known_entity_keys(self, keys: Iterable[str]) -> set[str]:
         return set(self._entity_ids(self.db, list(keys)))
@@ -431,15 +440,12 @@ class IndexStore:
         missing = stored_chunks - vector_ids
         dropped_documents = 0
         if missing:
-            marks = ",".join("?" * len(missing))
-            paths = [
-                str(r[0])
-                for r in self.db.execute(
-                    "SELECT DISTINCT d.path FROM documents d JOIN chunks c ON c.document_id = d.id"
-                    f" WHERE c.chunk_id IN ({marks})",
-                    sorted(missing),
-                )
-            ]
+            query = (
+                "SELECT DISTINCT d.path FROM documents d JOIN chunks c ON c.document_id = d.id"
+                " WHERE c.chunk_id"
+            )
+            # A document can appear in several batches; each is dropped once.
+            paths = sorted({str(r[0]) for r in rows_where_in(self.db, query, sorted(missing))})
             for path in paths:
                 with self.transaction() as db:
                     self._delete_document_rows(db, path)
@@ -505,30 +511,19 @@ class IndexStore:
 
     # -- reading for retrieval ---------------------------------------------------------------
     def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, ChunkRecord]:
-        rowids = list(rowids)
-        found: dict[int, ChunkRecord] = {}
-        for start in range(0, len(rowids), 500):
-            batch = rowids[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self.db.execute(
-                "SELECT c.rowid, c.chunk_id, c.document_id, d.path, c.ordinal, c.page, c.heading,"
-                " c.start, c.end, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
-                f" WHERE c.rowid IN ({marks})",
-                batch,
-            ):
-                found[int(row[0])] = ChunkRecord(*row)
-        return found
+        query = (
+            "SELECT c.rowid, c.chunk_id, c.document_id, d.path, c.ordinal, c.page, c.heading,"
+            " c.start, c.end, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+            " WHERE c.rowid"
+        )
+        return {int(row[0]): ChunkRecord(*row) for row in rows_where_in(self.db, query, rowids)}
 
     def rowids_for_chunk_ids(self, chunk_ids: list[str]) -> dict[str, int]:
-        result: dict[str, int] = {}
-        for start in range(0, len(chunk_ids), 500):
-            batch = chunk_ids[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            for rowid, chunk_id in self.db.execute(
-                f"SELECT rowid, chunk_id FROM chunks WHERE chunk_id IN ({marks})", batch
-            ):
-                result[str(chunk_id)] = int(rowid)
-        return result
+        query = "SELECT rowid, chunk_id FROM chunks WHERE chunk_id"
+        return {
+            str(chunk_id): int(rowid)
+            for rowid, chunk_id in rows_where_in(self.db, query, chunk_ids)
+        }
 
     def keyword_search(
         self, query: str, limit: int, entity_tokens: list[str] | None = None
