@@ -46,11 +46,6 @@ class Source:
     text: str
     score: float
 
-    @property
-    def label(self) -> str:
-        name = Path(self.document).name
-        return f"{name} · p. {self.page}" if self.page else name
-
     def to_json(self) -> dict[str, Any]:
         return {
             "n": self.n,

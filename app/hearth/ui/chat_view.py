@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.assistant.citations import numbered_source_label
 from hearth.ui.flow_layout import FlowLayout
 
 EMPTY_STATE = (
@@ -31,14 +32,6 @@ EMPTY_STATE = (
     "to see the passage.</p>"
     "<p>Everything stays on this computer.</p>"
 )
-
-
-def source_label(source: dict[str, Any]) -> str:
-    from pathlib import Path
-
-    name = Path(str(source["document"])).name
-    page = f" · p. {source['page']}" if source.get("page") else ""
-    return f"[{source['n']}] {name}{page}"
 
 
 class MessageWidget(QFrame):
@@ -176,7 +169,7 @@ class MessageWidget(QFrame):
             if widget is not None:
                 widget.deleteLater()
         for source in sources:
-            chip = QPushButton(source_label(source))
+            chip = QPushButton(numbered_source_label(source))
             chip.setObjectName("sourceChip")
             chip.setToolTip(str(source.get("text", ""))[:400])
             chip.setCursor(Qt.CursorShape.PointingHandCursor)
