@@ -125,35 +125,32 @@ def resolve_model(model_id: str | None) -> ModelInfo:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from hearth.engine.client import EngineClient, SamplingOptions
+    from hearth.assistant.chat import answer_options
     from hearth.engine.prompts import ChatMessage
 
-    settings = load_settings()
-    model = resolve_model(args.model)
     started = time.perf_counter()
-    messages: list[ChatMessage] = [
-        {"role": "system", "content": settings.system_prompt},
-        {"role": "user", "content": args.prompt},
-    ]
-    options = SamplingOptions(
-        max_tokens=args.max_tokens or settings.max_answer_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-    )
-    with EngineClient() as engine:
-        engine.load(model.path, settings.n_ctx, settings.n_threads, settings.n_gpu_layers)
-        stream = engine.stream_chat(messages, options)
+    workspace = _workspace(args.model)
+    try:
+        settings = workspace.settings
+        messages: list[ChatMessage] = [
+            {"role": "system", "content": settings.system_prompt},
+            {"role": "user", "content": args.prompt},
+        ]
+        stream = workspace.engine.stream_chat(messages, answer_options(settings, args.max_tokens))
         pieces: list[str] = []
         for piece in stream:
             pieces.append(piece)
             if not args.json:
                 sys.stdout.write(piece)
                 sys.stdout.flush()
+        model_id = workspace.ensure_model_loaded().id
+    finally:
+        workspace.close()
     text = "".join(pieces).strip()
     if args.json:
         _print_json(
             {
-                "model": model.id,
+                "model": model_id,
                 "text": text,
                 "prompt_tokens": stream.result.prompt_tokens,
                 "completion_tokens": stream.result.completion_tokens,
@@ -286,6 +283,7 @@ def _workspace(model_id: str | None) -> Workspace:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from hearth.assistant.chat import answer_turn
+    from hearth.assistant.citations import numbered_source_label
     from hearth.assistant.conversations import Conversation
 
     def show(piece: str) -> None:
@@ -311,8 +309,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for call in result.tool_calls:
         print(f"  tool {call['tool']}({json.dumps(call['arguments'])}) -> {call['result'][:80]}")
     for source in result.sources:
-        page = f" · p. {source['page']}" if source.get("page") else ""
-        print(f"  [{source['n']}] {Path(str(source['document'])).name}{page}")
+        print(f"  {numbered_source_label(source)}")
     return 0
 
 

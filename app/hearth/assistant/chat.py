@@ -13,6 +13,7 @@ from hearth.assistant.grounded import GroundedAnswerer, tool_notes
 from hearth.assistant.workspace import Workspace
 from hearth.engine.client import SamplingOptions
 from hearth.engine.prompts import ChatMessage
+from hearth.settings import Settings
 from hearth.tools.registry import ToolCall
 
 HISTORY_MESSAGES = 8
@@ -37,6 +38,15 @@ def history_from(messages: list[Message]) -> list[ChatMessage]:
     return history
 
 
+def answer_options(settings: Settings, max_tokens: int | None = None) -> SamplingOptions:
+    """Sampling for an answer, as the user set it (``max_tokens`` overrides the length)."""
+    return SamplingOptions(
+        max_tokens=max_tokens or settings.max_answer_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+    )
+
+
 def run_tools(workspace: Workspace, question: str) -> list[ToolCall]:
     from hearth.assistant.tool_loop import ToolRouter, ToolRunner
     from hearth.tools.registry import ToolContext
@@ -57,11 +67,7 @@ def answer_turn(
     workspace.ensure_model_loaded()
     engine = workspace.engine
     settings = workspace.settings
-    options = SamplingOptions(
-        max_tokens=settings.max_answer_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-    )
+    options = answer_options(settings)
     calls = run_tools(workspace, question) if settings.tools_enabled else []
     if conversation.use_documents and workspace.index.documents():
         answer = GroundedAnswerer(workspace.index, engine).ask(
