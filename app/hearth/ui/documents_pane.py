@@ -25,6 +25,17 @@ QUEUED, INDEXING, READY, FAILED = "queued", "indexing", "ready", "failed"
 STATE_COLOURS = {FAILED: "#b3261e", INDEXING: "#0b57d0", QUEUED: "#6b6b6b", READY: "#1e6b34"}
 
 
+def pane_header(title: str, button: QPushButton) -> QHBoxLayout:
+    """A sidebar pane's title on the left and its main action on the right."""
+    header = QHBoxLayout()
+    label = QLabel(title)
+    label.setObjectName("paneTitle")
+    header.addWidget(label)
+    header.addStretch(1)
+    header.addWidget(button)
+    return header
+
+
 class DocumentsPane(QWidget):
     add_requested = Signal()
     remove_requested = Signal(list)
@@ -35,15 +46,9 @@ class DocumentsPane(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        header = QHBoxLayout()
-        title = QLabel("Documents")
-        title.setObjectName("paneTitle")
-        header.addWidget(title)
-        header.addStretch(1)
         self.add_button = QPushButton("Add…")
         self.add_button.clicked.connect(self.add_requested)
-        header.addWidget(self.add_button)
-        layout.addLayout(header)
+        layout.addLayout(pane_header("Documents", self.add_button))
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Document", "State", "Pages", "Chunks"])
         self.tree.setRootIsDecorated(False)

@@ -33,7 +33,14 @@ from hearth.assistant.conversations import Conversation
 from hearth.assistant.workspace import Workspace
 from hearth.models.catalogue import ModelError, ModelInfo, memory_fit
 from hearth.ui.chat_view import ChatInput, ChatView, MessageWidget
-from hearth.ui.documents_pane import FAILED, INDEXING, QUEUED, READY, DocumentsPane
+from hearth.ui.documents_pane import (
+    FAILED,
+    INDEXING,
+    QUEUED,
+    READY,
+    DocumentsPane,
+    pane_header,
+)
 from hearth.ui.model_picker import ModelPicker, format_gb
 from hearth.ui.tasks import BackgroundTask, TaskContext
 
@@ -114,15 +121,9 @@ class MainWindow(QMainWindow):
         conversations = QWidget()
         column = QVBoxLayout(conversations)
         column.setContentsMargins(6, 6, 6, 6)
-        header = QHBoxLayout()
-        title = QLabel("Conversations")
-        title.setObjectName("paneTitle")
-        header.addWidget(title)
-        header.addStretch(1)
         self.new_button = QPushButton("New")
         self.new_button.clicked.connect(self.new_conversation)
-        header.addWidget(self.new_button)
-        column.addLayout(header)
+        column.addLayout(pane_header("Conversations", self.new_button))
         self.conversation_search = QLineEdit()
         self.conversation_search.setPlaceholderText("Search titles…")
         self.conversation_search.textChanged.connect(lambda _: self.refresh_conversations())
