@@ -20,3 +20,12 @@ def test_pyproject_lists_every_package() -> None:
 def test_resources_ship_as_a_package() -> None:
     stylesheet = resources.files("hearth.resources").joinpath("hearth.qss").read_text("utf-8")
     assert "QMainWindow" in stylesheet
+
+
+def test_the_app_finds_its_stylesheet_and_icons() -> None:
+    from hearth.paths import resource_file
+
+    assert resource_file("hearth.qss").read_text("utf-8") == (
+        ROOT / "resources" / "hearth.qss"
+    ).read_text("utf-8")
+    assert resource_file("icons/hearth-256.png").stat().st_size > 0

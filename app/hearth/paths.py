@@ -66,3 +66,18 @@ def hearth_paths() -> HearthPaths:
             cache=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
         )
     return paths.ensure()
+
+
+def resource_file(relative: str) -> Path:
+    """A file shipped from the repository's resources/ folder (stylesheet, icons).
+
+    Installed from a wheel or frozen by PyInstaller it sits in the package (hearth/resources/);
+    in an editable install it is still at the repository's top level. A plain path lookup, not
+    importlib.resources: it is on the way to the first window and works the same when frozen.
+    """
+    package_dir = Path(__file__).resolve().parent
+    for folder in (package_dir / "resources", package_dir.parents[1] / "resources"):
+        candidate = folder / relative
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{relative}: not found in Hearth's resources")

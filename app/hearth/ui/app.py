@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 import time
-from importlib import resources
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
@@ -15,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from hearth import __version__
 from hearth.instance_lock import EXIT_LOCKED, InstanceLock, InstanceLocked
-from hearth.paths import hearth_paths
+from hearth.paths import hearth_paths, resource_file
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ class FirstPaintReporter(QObject):
 
 
 def stylesheet() -> str:
-    return resources.files("hearth.resources").joinpath("hearth.qss").read_text("utf-8")
+    return resource_file("hearth.qss").read_text("utf-8")
 
 
 def run_gui(argv: list[str]) -> int:
@@ -59,8 +58,7 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("hearth")
     app.setStyleSheet(stylesheet())
-    icon = resources.files("hearth.resources").joinpath("icons/hearth-256.png")
-    app.setWindowIcon(QIcon(str(icon)))
+    app.setWindowIcon(QIcon(str(resource_file("icons/hearth-256.png"))))
     workspace = Workspace()
     window = MainWindow(workspace)
     if os.environ.get(EXIT_WHEN_SHOWN_ENV):
