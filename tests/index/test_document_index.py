@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hearth.bench.sample_documents import FILLER, report_pages, write_docx, write_pdf
 from hearth.index.document_index import DocumentIndex
-from hearth.index.store import IndexStore, entity_vector_id
+from hearth.index.store import IndexStore, chunk_id_of_passage, entity_vector_id
 from hearth.paths import hearth_paths
 
 
@@ -35,8 +35,12 @@ def make_library(folder: Path) -> Path:
 def consistent(store: IndexStore) -> None:
     """Every stored chunk has a vector and no vector lacks a chunk; counts agree."""
     chunk_ids = {str(r[0]) for r in store.db.execute("SELECT chunk_id FROM chunks")}
-    chunk_vectors, entity_vectors = store._collections()
-    assert set(chunk_vectors.get(include=[])["ids"]) == chunk_ids
+    passage_vectors, entity_vectors = store._collections()
+    passages = passage_vectors.get(include=["metadatas"])
+    # Every chunk has its passages (at least one each) and every passage has its chunk.
+    assert {chunk_id_of_passage(v) for v in passages["ids"]} == chunk_ids
+    pairs = zip(passages["ids"], passages["metadatas"], strict=True)
+    assert all(m["chunk"] == chunk_id_of_passage(v) for v, m in pairs)
     for document in store.documents():
         (count,) = store.db.execute(
             "SELECT count(*) FROM chunks WHERE document_id = ?", (document.id,)
@@ -176,3 +180,55 @@ def test_kill_during_indexing_leaves_a_consistent_index(hearth_home: Path, tmp_p
         consistent(store)
     finally:
         store.close()
+
+
+def test_documents_missing_vectors_are_listed_for_indexing_again(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "library")
+    document_index.index_paths([library])
+    garden = str(library / "garden.md")
+    store = document_index.store
+    passages, _ = store._collections()
+    # What a crash between chromadb's write and SQLite's leaves: rows without vectors.
+    passages.delete(where={"document": garden})
+    store.marker.write_text(garden, "utf-8")
+    document_index.close()
+
+    reopened = DocumentIndex(store.folder, embedder=document_index.embedder)
+    try:
+        assert garden not in {d.path for d in reopened.documents()}
+        assert reopened.store.documents_to_reindex() == [garden]
+        consistent(reopened.store)
+        reopened.index_paths([Path(p) for p in reopened.store.documents_to_reindex()])
+        assert garden in {d.path for d in reopened.documents()}
+        assert reopened.store.documents_to_reindex() == []
+        consistent(reopened.store)
+    finally:
+        reopened.close()
+
+
+def test_an_index_of_the_old_format_is_rebuilt_from_the_files(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "library")
+    document_index.index_paths([library])
+    before = sorted(d.path for d in document_index.documents())
+    folder = document_index.store.folder
+    client = document_index.store._client()
+    client.get_or_create_collection("chunks", embedding_function=None)  # version 1's vectors
+    document_index.store.db.execute("PRAGMA user_version = 1")
+    document_index.close()
+
+    reopened = DocumentIndex(folder, embedder=document_index.embedder)
+    try:
+        assert reopened.documents() == []
+        assert reopened.store.documents_to_reindex() == before
+        names = {c.name for c in reopened.store._client().list_collections()}
+        assert "chunks" not in names
+        reopened.index_paths([Path(p) for p in before])
+        assert sorted(d.path for d in reopened.documents()) == before
+        assert reopened.store.documents_to_reindex() == []
+        consistent(reopened.store)
+    finally:
+        reopened.close()

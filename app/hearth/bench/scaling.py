@@ -123,7 +123,7 @@ def grow_index(store: Any, target: int, start: int, rng: random.Random) -> None:
                     entities,
                 )
             )
-        vectors = np.stack([pseudo_embedding(c.text) for c in chunks])
+        vectors = np.stack([pseudo_embedding(t) for c in chunks for t in c.passage_texts()])
         batch.append(
             DocumentWrite(
                 path,

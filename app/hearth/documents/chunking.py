@@ -17,6 +17,13 @@ TARGET_CHARS = 1200
 MAX_CHARS = 1500
 MIN_CHARS = 1000
 OVERLAP_CHARS = 150
+# Passages: the pieces of a chunk that are embedded, one vector each. MiniLM reads at most
+# 256 word pieces (about 1,000 characters) and one vector for a whole chunk blurs its
+# separate points; on LiHua-World, passages of about 400 characters found the second
+# session of a two-session question far more often than whole-chunk vectors did.
+PASSAGE_MAX_CHARS = 480
+PASSAGE_MIN_CHARS = 320
+PASSAGE_SMALLEST_TAIL = 120
 
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
 
@@ -31,14 +38,14 @@ class Chunk:
     end: int
 
 
-def _break_point(text: str, begin: int, limit: int) -> int:
-    """Best place to end a chunk that starts at ``begin`` and must end by ``limit``."""
+def _break_point(text: str, begin: int, limit: int, min_chars: int = MIN_CHARS) -> int:
+    """Best place to end a piece that starts at ``begin`` and must end by ``limit``."""
     if limit >= len(text):
         return len(text)
-    low = begin + MIN_CHARS // 2
+    low = begin + min_chars // 2
     window = text[low:limit]
     paragraph = window.rfind("\n\n")
-    if paragraph >= 0 and low + paragraph > begin + MIN_CHARS * 0.6:
+    if paragraph >= 0 and low + paragraph > begin + min_chars * 0.6:
         return low + paragraph + 2
     sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
     if sentence_ends:
@@ -74,6 +81,20 @@ def split_section(section: Section) -> list[tuple[int, int]]:
         if end >= len(text):
             break
         begin = _overlap_start(text, end, begin + 1)
+    return spans
+
+
+def passage_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of about 400 characters that tile ``text`` without overlap, cut
+    at the same kinds of boundaries as chunks; a short tail joins the passage before it."""
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    while begin < len(text):
+        end = _break_point(text, begin, begin + PASSAGE_MAX_CHARS, PASSAGE_MIN_CHARS)
+        spans.append((begin, end))
+        begin = end
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < PASSAGE_SMALLEST_TAIL:
+        spans[-2:] = [(spans[-2][0], spans[-1][1])]
     return spans
 
 

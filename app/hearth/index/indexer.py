@@ -175,6 +175,9 @@ class Indexer:
             flush()
         if progress:
             progress(total, total, "done")
+        # A listed document that cannot be read now has its reason in the report; asking
+        # again at every start would only repeat it.
+        self.store.no_reindex_needed(s.path for s in report.skipped)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -225,13 +228,16 @@ class Indexer:
             page_count=document.page_count,
             size_bytes=size,
             chunks=chunks,
-            chunk_vectors=np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32),
+            passage_vectors=np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32),
             edges=cooccurrence_edges(chunks),
         )
 
     def _embed_and_write(self, documents: list[DocumentWrite], report: IndexReport) -> None:
-        texts = [chunk.embedding_text() for document in documents for chunk in document.chunks]
-        vectors = self.embedder.embed(texts)
+        passages_per_document = [
+            [text for chunk in document.chunks for text in chunk.passage_texts()]
+            for document in documents
+        ]
+        vectors = self.embedder.embed([text for texts in passages_per_document for text in texts])
         entities: dict[str, Entity] = {
             e.key: e for document in documents for chunk in document.chunks for e in chunk.entities
         }
@@ -242,9 +248,9 @@ class Indexer:
         new_keys = [key for key in embeddable if key not in known]
         new_vectors = self.embedder.embed([entities[key].name for key in new_keys])
         offset = 0
-        for document in documents:
-            document.chunk_vectors = vectors[offset : offset + len(document.chunks)]
-            offset += len(document.chunks)
+        for document, texts in zip(documents, passages_per_document, strict=True):
+            document.passage_vectors = vectors[offset : offset + len(texts)]
+            offset += len(texts)
         self.store.write_documents(documents, dict(zip(new_keys, new_vectors, strict=True)))
         for document in documents:
             report.indexed.append(document.path)

@@ -1,11 +1,13 @@
 """The index's storage: SQLite for documents, chunks, keywords and the entity graph;
-chromadb for chunk and entity-name vectors (embedded by Hearth, never by chromadb).
+chromadb for passage and entity-name vectors (embedded by Hearth, never by chromadb).
+A chunk is embedded as a few passages of about 400 characters (see chunking.passage_spans);
+dense search scores a chunk by its best passage.
 
 One document is written in one SQLite transaction, so a reader never sees half of one.
 Vectors are written before that transaction and stale ones deleted after it; a marker
 file brackets the whole write, and if a crash leaves it behind, the next open reconciles
-chromadb with SQLite (orphan vectors deleted, documents missing vectors dropped so they
-are indexed again).
+chromadb with SQLite (orphan vectors deleted; documents missing vectors dropped and listed
+in ``reindex_wanted``, which the app indexes again from their files).
 """
 
 from __future__ import annotations
@@ -18,19 +20,23 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hearth.documents.chunking import passage_spans
 from hearth.index.embedder import Vectors
 from hearth.index.entities import Entity, entity_token
 from hearth.index.keywords import fts_match_expression
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: chunks embedded as passages (collection "passages"; version 1 had one vector per chunk
+# in "chunks"). Opening an older index lists its documents for indexing again.
+SCHEMA_VERSION = 2
+PASSAGES_FETCHED_PER_CHUNK = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id INTEGER PRIMARY KEY,
@@ -55,6 +61,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL,
     text TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reindex_wanted (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
     text, tokenize = 'porter unicode61 remove_diacritics 2'
@@ -132,15 +139,20 @@ class PreparedChunk:
     entities: dict[Entity, int]
     # Where the chunk sits (document title, heading): indexed with it, never shown as its text.
     context: str = ""
+    _passages: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def passage_texts(self) -> list[str]:
+        """What is embedded: the chunk's passages, each with the chunk's context line."""
+        if self._passages is None:
+            prefix = f"{self.context}\n" if self.context else ""
+            self._passages = [prefix + self.text[a:b].strip() for a, b in passage_spans(self.text)]
+        return self._passages
 
     def keyword_text(self) -> str:
         """What the keyword index sees: context, text, and one token per entity, so names
         and dates match whatever way the query spells them."""
         tokens = " ".join(sorted(entity_token(e.key) for e in self.entities))
         return f"{self.context}\n{self.text}\n{tokens}"
-
-    def embedding_text(self) -> str:
-        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 @dataclass
@@ -154,7 +166,8 @@ class DocumentWrite:
     page_count: int | None
     size_bytes: int
     chunks: list[PreparedChunk]
-    chunk_vectors: Vectors
+    # One row per passage, chunk by chunk in order (PreparedChunk.passage_texts).
+    passage_vectors: Vectors
     edges: dict[tuple[str, str], float]
 
 
@@ -176,6 +189,14 @@ def chunk_identity(path: str, content_hash: str, ordinal: int) -> str:
     return hashlib.sha256(f"{path}\0{content_hash}\0{ordinal}".encode()).hexdigest()[:32]
 
 
+def passage_vector_id(chunk_id: str, number: int) -> str:
+    return f"{chunk_id}:{number}"
+
+
+def chunk_id_of_passage(vector_id: str) -> str:
+    return vector_id.split(":", 1)[0]
+
+
 def entity_vector_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
@@ -193,17 +214,20 @@ class IndexStore:
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA synchronous = NORMAL")
+        (stored_version,) = self.db.execute("PRAGMA user_version").fetchone()
         self.db.executescript(SCHEMA)
-        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._lock = threading.RLock()
         self._chroma: Any = None
-        self._chunk_vectors: Any = None
+        self._passage_vectors: Any = None
         self._entity_vectors: Any = None
+        if 0 < int(stored_version) < SCHEMA_VERSION:
+            self._drop_for_reindex("the index format changed")
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if self.marker.exists():
             self.reconcile()
 
     # -- chromadb (imported on first use: it is slow to import) -----------------------------
-    def _collections(self) -> tuple[Any, Any]:
+    def _client(self) -> Any:
         if self._chroma is None:
             import chromadb
             from chromadb.config import Settings as ChromaSettings
@@ -212,14 +236,18 @@ class IndexStore:
                 path=str(self.folder / "vectors"),
                 settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
             )
+        return self._chroma
+
+    def _collections(self) -> tuple[Any, Any]:
+        if self._passage_vectors is None:
             space = {"hnsw:space": "cosine"}
-            self._chunk_vectors = self._chroma.get_or_create_collection(
-                "chunks", embedding_function=None, metadata=space
+            self._passage_vectors = self._client().get_or_create_collection(
+                "passages", embedding_function=None, metadata=space
             )
-            self._entity_vectors = self._chroma.get_or_create_collection(
+            self._entity_vectors = self._client().get_or_create_collection(
                 "entities", embedding_function=None, metadata=space
             )
-        return self._chunk_vectors, self._entity_vectors
+        return self._passage_vectors, self._entity_vectors
 
     def close(self) -> None:
         self.db.close()
@@ -271,14 +299,20 @@ class IndexStore:
         then vectors nothing refers to any more are deleted. The marker file covers the
         span in which chromadb and SQLite may disagree.
         """
-        chunk_collection, entity_collection = self._collections()
+        passage_collection, entity_collection = self._collections()
         self.marker.write_text("\n".join(d.path for d in documents), encoding="utf-8")
-        chunks = [chunk for document in documents for chunk in document.chunks]
-        if chunks:
-            chunk_collection.upsert(
-                ids=[c.chunk_id for c in chunks],
-                embeddings=np.concatenate([d.chunk_vectors for d in documents if d.chunks]),
-                metadatas=[{"document": d.path} for d in documents for _ in d.chunks],
+        ids: list[str] = []
+        metadatas: list[dict[str, str]] = []
+        for document in documents:
+            for chunk in document.chunks:
+                for number in range(len(chunk.passage_texts())):
+                    ids.append(passage_vector_id(chunk.chunk_id, number))
+                    metadatas.append({"document": document.path, "chunk": chunk.chunk_id})
+        if ids:
+            passage_collection.upsert(
+                ids=ids,
+                embeddings=np.concatenate([d.passage_vectors for d in documents if d.chunks]),
+                metadatas=metadatas,
             )
         if entity_vectors:
             keys = list(entity_vectors)
@@ -297,6 +331,7 @@ class IndexStore:
         # A key orphaned by one document may have been stored again by a later one.
         orphaned = maybe_orphaned - self.known_entity_keys(maybe_orphaned)
         self._delete_vectors(stale_chunk_ids, orphaned)
+        self.no_reindex_needed([d.path for d in documents])
         self.marker.unlink(missing_ok=True)
 
     def _write_document_rows(self, document: DocumentWrite) -> tuple[list[str], set[str]]:
@@ -412,13 +447,44 @@ class IndexStore:
         return [str(r[1]) for r in chunk_rows], orphan_keys
 
     def _delete_vectors(self, chunk_ids: Iterable[str], entity_keys: Iterable[str]) -> None:
-        chunk_collection, entity_collection = self._collections()
+        passage_collection, entity_collection = self._collections()
         chunk_ids = list(chunk_ids)
         entity_ids = [entity_vector_id(k) for k in entity_keys]
-        if chunk_ids:
-            chunk_collection.delete(ids=chunk_ids)
+        for start in range(0, len(chunk_ids), IN_BATCH):
+            passage_collection.delete(where={"chunk": {"$in": chunk_ids[start : start + IN_BATCH]}})
         if entity_ids:
             entity_collection.delete(ids=entity_ids)
+
+    # -- documents to index again ----------------------------------------------------------
+    def _drop_for_reindex(self, reason: str) -> None:
+        """Take every document out of the index and list it for indexing again from its file
+        (after a format change); its rows and vectors go, the list keeps its path."""
+        paths = [document.path for document in self.documents()]
+        log.info("%s: %d documents will be indexed again", reason, len(paths))
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO reindex_wanted (path, reason) VALUES (?, ?)",
+                [(path, reason) for path in paths],
+            )
+            chunk_ids: list[str] = []
+            orphan_keys: set[str] = set()
+            for path in paths:
+                chunks, keys = self._delete_document_rows(db, path)
+                chunk_ids += chunks
+                orphan_keys |= keys
+        self._delete_vectors(chunk_ids, orphan_keys)
+        # Version 1's vectors live in a collection this version never reads.
+        client = self._client()
+        if "chunks" in {c.name for c in client.list_collections()}:
+            client.delete_collection("chunks")
+
+    def documents_to_reindex(self) -> list[str]:
+        """Paths taken out of the index by a format change or an interrupted write."""
+        return [str(r[0]) for r in self.db.execute("SELECT path FROM reindex_wanted ORDER BY path")]
+
+    def no_reindex_needed(self, paths: Iterable[str]) -> None:
+        with self._lock:
+            self.db.executemany("DELETE FROM reindex_wanted WHERE path = ?", [(p,) for p in paths])
 
     @staticmethod
     def _entity_ids(db: sqlite3.Connection, keys: list[str]) -> dict[str, int]:
@@ -433,11 +499,13 @@ class IndexStore:
     # -- consistency -----------------------------------------------------------------------
     def reconcile(self) -> dict[str, int]:
         """Make chromadb agree with SQLite after an interrupted write."""
-        chunk_collection, entity_collection = self._collections()
+        passage_collection, entity_collection = self._collections()
         stored_chunks = {str(r[0]) for r in self.db.execute("SELECT chunk_id FROM chunks")}
-        vector_ids = set(chunk_collection.get(include=[])["ids"])
-        orphan_vectors = sorted(vector_ids - stored_chunks)
-        missing = stored_chunks - vector_ids
+        vector_ids = set(passage_collection.get(include=[])["ids"])
+        orphan_vectors = sorted(
+            v for v in vector_ids if chunk_id_of_passage(v) not in stored_chunks
+        )
+        missing = stored_chunks - {chunk_id_of_passage(v) for v in vector_ids}
         dropped_documents = 0
         if missing:
             query = (
@@ -449,6 +517,10 @@ class IndexStore:
             for path in paths:
                 with self.transaction() as db:
                     self._delete_document_rows(db, path)
+                    db.execute(
+                        "INSERT OR REPLACE INTO reindex_wanted (path, reason) VALUES (?, ?)",
+                        (path, "indexing was interrupted"),
+                    )
                 dropped_documents += 1
         stored_entities = {
             entity_vector_id(str(r[0])) for r in self.db.execute("SELECT key FROM entities")
@@ -456,12 +528,12 @@ class IndexStore:
         entity_vector_ids = set(entity_collection.get(include=[])["ids"])
         orphan_entities = sorted(entity_vector_ids - stored_entities)
         if orphan_vectors:
-            chunk_collection.delete(ids=orphan_vectors)
+            passage_collection.delete(ids=orphan_vectors)
         if orphan_entities:
             entity_collection.delete(ids=orphan_entities)
         self.marker.unlink(missing_ok=True)
         report = {
-            "orphan_chunk_vectors": len(orphan_vectors),
+            "orphan_passage_vectors": len(orphan_vectors),
             "orphan_entity_vectors": len(orphan_entities),
             "documents_dropped": dropped_documents,
         }
@@ -542,22 +614,23 @@ class IndexStore:
     def dense_search(
         self, vector: Vectors, limit: int, documents: list[str] | None = None
     ) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the nearest chunk vectors."""
-        chunk_collection, _ = self._collections()
-        total = chunk_collection.count()
+        """(chunk id, cosine similarity of its best passage) for the nearest chunks."""
+        passage_collection, _ = self._collections()
+        total = passage_collection.count()
         if total == 0:
             return []
         where = {"document": {"$in": documents}} if documents else None
-        result = chunk_collection.query(
+        result = passage_collection.query(
             query_embeddings=[vector],
-            n_results=min(limit, total),
+            n_results=min(limit * PASSAGES_FETCHED_PER_CHUNK, total),
             where=where,
             include=["distances"],
         )
-        return [
-            (str(chunk_id), 1.0 - float(distance))
-            for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
-        ]
+        best: dict[str, float] = {}
+        for vector_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            chunk_id = chunk_id_of_passage(str(vector_id))
+            best.setdefault(chunk_id, 1.0 - float(distance))  # nearest passage comes first
+        return sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
 
     def nearest_entities(self, vector: Vectors, limit: int) -> list[tuple[str, float]]:
         """(entity key, cosine similarity) of the entity names nearest to ``vector``."""

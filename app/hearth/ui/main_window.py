@@ -87,6 +87,11 @@ class MainWindow(QMainWindow):
     def after_first_paint(self) -> None:
         self.refresh_documents()
         self.load_default_model()
+        # Documents an interrupted write or an index format change took out come back
+        # from their files without the user adding them again.
+        wanted = self.workspace.index.store.documents_to_reindex()
+        if wanted:
+            self.index_paths([Path(p) for p in wanted])
 
     # -- layout ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
