@@ -76,6 +76,9 @@ def test_choice_is_always_an_offered_tool(
     assert router.candidates("What is 23 times 19?")[0] == "calculator"
     assert router.candidates("What's today's date?")[0] == "current_date_time"
     assert router.candidates("Which files have I added?")[0] == "list_documents"
+    # No number to compute with: the calculator is not even offered.
+    assert "calculator" not in router.candidates("How much did the lantern room cost?", 10)
+    assert router.candidates("How much is twelve times seven?")[0] == "calculator"
     runner = ToolRunner(engine, registry, router)
     for question in (
         "What is 23 times 19?",

@@ -143,6 +143,16 @@ PAGE_REFERENCE = re.compile(
     r"\bpage\s+\d+|\b(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th))\s+page\b",
     re.IGNORECASE,
 )
+# A sum needs numbers: without any in the question, "How much did the roof cost?" is a
+# question for the documents, and a small model would fill the calculator with numbers
+# copied from its worked example.
+NUMBER_IN_TEXT = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|half|quarter|dozen)\b",
+    re.IGNORECASE,
+)
+# Tools that make no sense for a question without something they need.
+TOOL_PRECONDITIONS: dict[str, re.Pattern[str]] = {"calculator": NUMBER_IN_TEXT}
 # Best chunk similarity above which a question is taken to be about the documents.
 DOCUMENT_RELEVANCE = 0.3
 PAGE_BOOST = 0.3
@@ -173,6 +183,9 @@ class ToolRouter:
         similarity = self.vectors @ vector
         best: dict[str, float] = {}
         for label, score in zip(self.labels, similarity.tolist(), strict=True):
+            needs = TOOL_PRECONDITIONS.get(label)
+            if needs is not None and not needs.search(question):
+                continue
             best[label] = max(best.get(label, -1.0), score)
         if "read_page" in best and PAGE_REFERENCE.search(question):
             best["read_page"] += PAGE_BOOST
