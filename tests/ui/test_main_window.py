@@ -364,7 +364,7 @@ def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
 ) -> None:
     from PySide6.QtWidgets import QMessageBox
 
-    import hearth.ui.main_window as main_window_module
+    import hearth.models.catalogue as catalogue_module
 
     window = make_window()
     copy_with_string_field(
@@ -373,7 +373,7 @@ def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
     window.refresh_models()
     huge = next(m for m in window.model_picker.models if m.id == "huge-model")
     previous = window.workspace.active_model
-    monkeypatch.setattr(main_window_module, "memory_fit", lambda *a: 1.8)  # needs 180%
+    monkeypatch.setattr(catalogue_module, "memory_fit", lambda *a: 1.8)  # needs 180%
     asked: list[str] = []
 
     def decline(*args: object) -> QMessageBox.StandardButton:

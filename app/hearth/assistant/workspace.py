@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hearth.assistant.conversations import ConversationStore
-from hearth.models.catalogue import ModelCatalogue, ModelInfo
 from hearth.paths import HearthPaths, hearth_paths
 from hearth.settings import Settings, load_settings, save_settings
 
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from hearth.engine.client import EngineClient
     from hearth.index.document_index import DocumentIndex
     from hearth.index.embedder import Embedder
+    from hearth.models.catalogue import ModelCatalogue, ModelInfo
     from hearth.tools.registry import ToolRegistry
 
 
@@ -29,7 +29,7 @@ class Workspace:
         self.paths = paths or hearth_paths()
         self._embedder = embedder
         self.settings: Settings = load_settings()
-        self.catalogue = ModelCatalogue(self.paths)
+        self._catalogue: ModelCatalogue | None = None
         self.conversations = ConversationStore(self.paths.conversations_db)
         self._index: DocumentIndex | None = None
         self._engine: EngineClient | None = None
@@ -37,6 +37,16 @@ class Workspace:
         self._load_lock = threading.RLock()  # one model load at a time
         self.active_model: ModelInfo | None = None
         self._tools: ToolRegistry | None = None
+
+    @property
+    def catalogue(self) -> ModelCatalogue:
+        # Reading GGUF headers and estimating RAM is not needed for the first window.
+        with self._lock:
+            if self._catalogue is None:
+                from hearth.models.catalogue import ModelCatalogue
+
+                self._catalogue = ModelCatalogue(self.paths)
+            return self._catalogue
 
     def ensure_default_model(self) -> ModelInfo:
         from hearth.models.bundled import ensure_bundled_model

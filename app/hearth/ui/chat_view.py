@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
 
 from hearth.assistant.citations import numbered_source_label
 from hearth.ui.flow_layout import FlowLayout
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QKeyEvent
 
 EMPTY_STATE = (
     "<h2>Welcome to Hearth</h2>"

@@ -8,18 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -31,7 +28,6 @@ from PySide6.QtWidgets import (
 from hearth import __version__
 from hearth.assistant.conversations import Conversation
 from hearth.assistant.workspace import Workspace
-from hearth.models.catalogue import ModelError, ModelInfo, memory_fit
 from hearth.ui.chat_view import ChatInput, ChatView, MessageWidget
 from hearth.ui.documents_pane import (
     FAILED,
@@ -45,9 +41,14 @@ from hearth.ui.model_picker import ModelPicker, format_gb
 from hearth.ui.tasks import BackgroundTask, TaskContext
 
 if TYPE_CHECKING:
+    # Event types are annotations only; dialogs are imported where they open. Each PySide
+    # class costs up to 2 ms the first time it is touched, on the way to the first window.
+    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
+
     # The answering code pulls in the index (numpy, rapidfuzz); it loads on first use,
     # not on the way to the first window.
     from hearth.assistant.chat import TurnResult
+    from hearth.models.catalogue import ModelInfo
     from hearth.ui.source_viewer import SourceViewer
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,6 @@ class MainWindow(QMainWindow):
         self._build_body()
         self._restore_geometry()
         self.refresh_conversations()
-        self.refresh_models()
         self._first_paint_done = False
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.after_first_paint)
 
     def after_first_paint(self) -> None:
+        self.refresh_models()
         self.refresh_documents()
         self.load_default_model()
         # Documents an interrupted write or an index format change took out come back
@@ -209,6 +210,8 @@ class MainWindow(QMainWindow):
         return task.start()
 
     def show_error(self, title: str, message: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         log.warning("%s: %s", title, message)
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
         box.setModal(False)
@@ -255,6 +258,10 @@ class MainWindow(QMainWindow):
         self.show_error("The model could not be loaded", f"{reason}.{kept}")
 
     def switch_model(self, model: ModelInfo, insist: bool = False) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from hearth.models.catalogue import memory_fit
+
         share = memory_fit(model.ram_estimate(self.workspace.settings.n_ctx))
         if share > 1.0 and not insist:
             need = format_gb(model.ram_estimate(self.workspace.settings.n_ctx).total_bytes)
@@ -275,12 +282,16 @@ class MainWindow(QMainWindow):
         self._start_model_task(BackgroundTask(f"load {model.id}", load), f"Loading {model.name}…")
 
     def choose_model_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model", "", "GGUF models (*.gguf)")
         if path:
             self.add_model(Path(path))
 
     def add_model(self, path: Path) -> None:
         def add(context: TaskContext) -> ModelInfo:
+            from hearth.models.catalogue import ModelError
+
             try:
                 return self.workspace.catalogue.add(path)
             except ModelError as error:
@@ -320,6 +331,8 @@ class MainWindow(QMainWindow):
         self.documents_pane.show_documents(self.workspace.index.store.documents())
 
     def choose_documents(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         paths, _ = QFileDialog.getOpenFileNames(self, "Add documents")
         if paths:
             self.index_paths([Path(p) for p in paths])
@@ -450,6 +463,8 @@ class MainWindow(QMainWindow):
         return conversation
 
     def rename_conversation(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
         if self.conversation is None:
             return
         title, ok = QInputDialog.getText(
@@ -469,6 +484,8 @@ class MainWindow(QMainWindow):
         self.refresh_conversations()
 
     def export_conversation(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         if self.conversation is None:
             return
         path, _ = QFileDialog.getSaveFileName(
@@ -655,6 +672,8 @@ class MainWindow(QMainWindow):
             self._resend_from(user_index, questions[-1].text)
 
     def edit_and_resend(self, widget: MessageWidget) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
         text, ok = QInputDialog.getMultiLineText(self, "Edit and resend", "Message:", widget.text)
         if ok and text.strip():
             self._resend_from(self.chat_view.messages.index(widget), text.strip())

@@ -6,11 +6,16 @@ above 100% the window asks before loading (the user may insist).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from hearth.models.catalogue import ModelInfo, memory_fit
+if TYPE_CHECKING:
+    # The catalogue (GGUF reading, RAM estimates) loads when the models are listed, just
+    # after the window is on screen.
+    from hearth.models.catalogue import ModelInfo
 
 WARN_SHARE = 0.7
 AMBER = "#b06000"
@@ -39,6 +44,7 @@ class ModelPicker(QComboBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumWidth(380)
+        self.setPlaceholderText("Looking for models…")
         self.models: list[ModelInfo] = []
         self._active_id: str | None = None
         self._quiet = False
@@ -51,6 +57,8 @@ class ModelPicker(QComboBox):
         n_ctx: int,
         available: int | None = None,
     ) -> None:
+        from hearth.models.catalogue import memory_fit
+
         self._quiet = True
         self.clear()
         self.models = models
