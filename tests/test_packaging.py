@@ -19,7 +19,7 @@ def test_pyproject_lists_every_package() -> None:
 
 def test_resources_ship_as_a_package() -> None:
     stylesheet = resources.files("hearth.resources").joinpath("hearth.qss").read_text("utf-8")
-    assert "QMainWindow" in stylesheet
+    assert "sourceChip" in stylesheet
 
 
 def test_the_app_finds_its_stylesheet_and_icons() -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from hearth import __version__
 from hearth.instance_lock import EXIT_LOCKED, InstanceLock, InstanceLocked
 from hearth.paths import hearth_paths, resource_file
+from hearth.ui.theme import apply_palette
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ class FirstPaintReporter(QObject):
         os._exit(0)  # the measurement is done; skip teardown on purpose
 
 
-def stylesheet() -> str:
-    return resource_file("hearth.qss").read_text("utf-8")
-
-
 def run_gui(argv: list[str]) -> int:
     from hearth.assistant.workspace import Workspace
     from hearth.logging_setup import setup_logging
@@ -57,7 +54,7 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("hearth")
-    app.setStyleSheet(stylesheet())
+    apply_palette(app)
     app.setWindowIcon(QIcon(str(resource_file("icons/hearth-256.png"))))
     workspace = Workspace()
     window = MainWindow(workspace)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from hearth.assistant.citations import numbered_source_label
 from hearth.ui.flow_layout import FlowLayout
+from hearth.ui.theme import QUIET_TEXT_COLOUR, messages_stylesheet, style_text
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QKeyEvent
@@ -205,11 +206,13 @@ class ChatView(QScrollArea):
         # Messages wrap to the view's width; nothing may scroll sideways.
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.container = QWidget()
+        self.container.setStyleSheet(messages_stylesheet())
         self.column = QVBoxLayout(self.container)
         self.column.setContentsMargins(16, 16, 16, 16)
         self.column.setSpacing(10)
         self.empty_state = QLabel(EMPTY_STATE)
-        self.empty_state.setObjectName("emptyState")
+        style_text(self.empty_state, QUIET_TEXT_COLOUR, 14)
+        self.empty_state.setContentsMargins(40, 40, 40, 40)
         self.empty_state.setWordWrap(True)
         self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.column.addWidget(self.empty_state)

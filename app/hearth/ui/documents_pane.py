@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.ui.theme import TITLE_COLOUR, style_text
+
 if TYPE_CHECKING:
     from hearth.index.store import DocumentRecord
 
@@ -29,7 +31,7 @@ def pane_header(title: str, button: QPushButton) -> QHBoxLayout:
     """A sidebar pane's title on the left and its main action on the right."""
     header = QHBoxLayout()
     label = QLabel(title)
-    label.setObjectName("paneTitle")
+    style_text(label, TITLE_COLOUR, 13, bold=True)
     header.addWidget(label)
     header.addStretch(1)
     header.addWidget(button)

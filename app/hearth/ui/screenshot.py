@@ -30,12 +30,12 @@ def _render(out: Path, width: int, height: int, home: Path) -> int:
     from hearth.assistant.workspace import Workspace
     from hearth.bench.sample_documents import report_pages, write_pdf
     from hearth.offline import enforce_offline
-    from hearth.ui.app import stylesheet
     from hearth.ui.main_window import MainWindow
+    from hearth.ui.theme import apply_palette
 
     enforce_offline()
     app = QApplication([])
-    app.setStyleSheet(stylesheet())
+    apply_palette(app)
     workspace = Workspace()
     window = MainWindow(workspace)
     window.resize(width, height)
