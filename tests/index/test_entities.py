@@ -30,3 +30,10 @@ def test_sentence_initial_words_are_not_names() -> None:
 def test_quantities_times_and_titles() -> None:
     found = keys('The "Viva la Vida" cover cost $300 and we played at 3pm for 2 hours.')
     assert {"title:vivalavida", "quantity:300", "time:15:00", "quantity:2hours"} <= found
+
+
+def test_a_time_written_against_its_date_is_found_and_pm_is_no_name() -> None:
+    assert "time:17:00" in keys("Time: 20260428_17:00")
+    assert "time:09:15" in keys("2026-04-28T09:15")
+    assert keys("We met at 5 PM.") >= {"time:17:00"}
+    assert not any(key.startswith("name:") for key in keys("We met at 5 PM."))

@@ -271,6 +271,8 @@ NOT_NAMES = frozenset(
         "part",
         "time",
         "date",
+        "am",  # "5 PM" is a time, not someone called PM
+        "pm",
     ]
 )
 
@@ -303,7 +305,8 @@ _MONTH_ALONE = re.compile(
     re.IGNORECASE,
 )
 _TIME = re.compile(
-    r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s?([ap])\.?m\b\.?|\b([01]?\d|2[0-3]):([0-5]\d)\b",
+    # The 24-hour form may follow a date directly ("20260428_17:00", "2026-04-28T17:00").
+    r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s?([ap])\.?m\b\.?|(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?!\d)",
     re.IGNORECASE,
 )
 _QUANTITY = re.compile(
