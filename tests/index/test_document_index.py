@@ -94,6 +94,25 @@ def test_dates_and_names_in_any_form(document_index: DocumentIndex, tmp_path: Pa
     assert hits[0].document == str(library / "garden.md")
 
 
+def test_a_named_date_decides_between_otherwise_alike_notes(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    notes = tmp_path / "minutes"
+    notes.mkdir()
+    for day in range(2, 30, 7):  # four near-identical weekly minutes
+        (notes / f"minutes-{day:02d}.md").write_text(
+            f"# Residents' meeting, 2026-03-{day:02d}\n\nThe committee discussed the boiler, the"
+            " garden and the bicycle shed. Tobias Fenwick took the minutes and thanked everyone"
+            " for coming; the next meeting is in a week.\n",
+            "utf-8",
+        )
+    document_index.index_paths([notes])
+    for query in ("What did the committee discuss on March 16?", "boiler meeting 20260316"):
+        hits = document_index.search(query, k=4)
+        assert hits[0].document == str(notes / "minutes-16.md"), query
+        assert hits[0].evidence.get("date_match") == 1.0
+
+
 def test_reindex_is_incremental(document_index: DocumentIndex, tmp_path: Path) -> None:
     library = make_library(tmp_path / "library")
     document_index.index_paths([library])

@@ -35,7 +35,7 @@ from hearth.index.entities import (
     fold,
 )
 from hearth.index.keywords import STOP_WORDS
-from hearth.index.store import ChunkRecord, IndexStore
+from hearth.index.store import ChunkRecord, IndexStore, rows_where_in
 
 CANDIDATES_PER_SIGNAL = 60
 # Fusion weights, set by comparing a few settings on LiHua-World's aggregate recall (no
@@ -50,6 +50,9 @@ SECOND_HOP_KINDS = frozenset({NAME, DATE, TITLE})
 # A bare month ("in August") narrows little; a specific date or a name says much more.
 KIND_CONFIDENCE = {MONTH: 0.3, TIME: 0.5, QUANTITY: 0.7}
 NEIGHBOUR_SHARE = 0.35
+# A date the question names outright ("on January 6th", "2026-04-28") is close to a filter:
+# chunks that mention it get this much on top of their fused score.
+DATE_MATCH_BONUS = 0.2
 ENTITY_EMBEDDING_THRESHOLD = 0.62
 FUZZY_THRESHOLD = 88.0
 MAX_NGRAM = 4
@@ -288,6 +291,20 @@ class Retriever:
             return {}
         return {r: min(1.0, graph.get(r, 0.0) / total) for r in candidates}
 
+    def _chunks_on_named_dates(
+        self, matched: dict[str, float], vocabulary: _EntityVocabulary
+    ) -> set[int]:
+        """Chunks that mention a calendar date the query names outright."""
+        dates = [
+            vocabulary.by_key[key].id
+            for key, confidence in matched.items()
+            if confidence >= 1.0 and vocabulary.by_key[key].kind == DATE
+        ]
+        if not dates:
+            return set()
+        query = "SELECT chunk_rowid FROM entity_chunks WHERE entity_id"
+        return {int(row[0]) for row in rows_where_in(self.store.db, query, dates)}
+
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, documents: list[str] | None = None) -> list[SearchHit]:
         if not query.strip():
@@ -306,7 +323,12 @@ class Retriever:
             sorted(graph.items(), key=lambda kv: kv[1], reverse=True)[:CANDIDATES_PER_SIGNAL]
         )
 
-        candidates = set(dense) | set(keyword) | set(graph_top)
+        dated = self._chunks_on_named_dates(matched, vocabulary)
+        if len(dated) > CANDIDATES_PER_SIGNAL:  # a common date narrows little; keep the best
+            dated = set(
+                sorted(dated, key=lambda r: graph.get(r, 0.0), reverse=True)[:CANDIDATES_PER_SIGNAL]
+            )
+        candidates = set(dense) | set(keyword) | set(graph_top) | dated
         if not candidates:
             return []
         records = self.store.chunks_by_rowid(candidates)
@@ -325,6 +347,9 @@ class Retriever:
         for rowid, record in records.items():
             evidence = {name: values.get(rowid, 0.0) for name, (values, _) in signals.items()}
             score = sum(evidence[name] * weight for name, (_, weight) in signals.items())
+            if rowid in dated:
+                evidence["date_match"] = 1.0
+                score += DATE_MATCH_BONUS
             evidence["cosine"] = dense.get(rowid, 0.0)
             evidence["keyword_match"] = 1.0 if rowid in keyword else 0.0
             hits.append(SearchHit(record, score, evidence))
