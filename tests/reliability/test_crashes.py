@@ -109,6 +109,10 @@ def test_second_hearth_explains_and_exits(installed_model: Path, tmp_path: Path)
         assert second.returncode == 3
         assert "another Hearth" in second.stderr
         assert f"pid {first.pid}" in second.stderr
+        # The running window was asked to come to the front (it logs the request).
+        assert "brought its window to the front" in second.stderr
+        log_file = hearth_paths().logs / "hearth.log"
+        wait_for(lambda: "a second launch asked for this window" in log_file.read_text(), 10)
         search = subprocess.run(
             [sys.executable, "-m", "hearth", "search", "anything"],
             env=env,

@@ -7,10 +7,11 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 from hearth import __version__
 from hearth.instance_lock import EXIT_LOCKED, InstanceLock, InstanceLocked
@@ -37,20 +38,38 @@ class FirstPaintReporter(QObject):
         os._exit(0)  # the measurement is done; skip teardown on purpose
 
 
+def refuse_second_launch(data_folder: Path, error: InstanceLocked) -> int:
+    from hearth.ui.single_instance import explain_refusal, raise_running_window
+
+    if raise_running_window(data_folder):
+        log.info("another window holds %s; brought it to the front", data_folder)
+        print(f"hearth: already open ({error}); brought its window to the front", file=sys.stderr)
+    else:
+        log.warning("not starting: %s", error)
+        print(f"hearth: {error}", file=sys.stderr)
+        explain_refusal(str(error))
+    return EXIT_LOCKED
+
+
+def listen_for_second_launches(window: QMainWindow, data_folder: Path) -> None:
+    from hearth.ui.single_instance import RaiseServer
+
+    RaiseServer(window, data_folder)  # parented to the window
+
+
 def run_gui(argv: list[str]) -> int:
     from hearth.assistant.workspace import Workspace
     from hearth.logging_setup import setup_logging
     from hearth.ui.main_window import MainWindow
 
     setup_logging()
-    try:
-        lock = InstanceLock(hearth_paths().data).acquire("the desktop app")
-    except InstanceLocked as error:
-        log.warning("not starting: %s", error)
-        print(f"hearth: {error}", file=sys.stderr)
-        return EXIT_LOCKED
+    data_folder = hearth_paths().data
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     assert isinstance(app, QApplication)
+    try:
+        lock = InstanceLock(data_folder).acquire("the desktop app")
+    except InstanceLocked as error:
+        return refuse_second_launch(data_folder, error)
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("hearth")
@@ -61,6 +80,8 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get(EXIT_WHEN_SHOWN_ENV):
         window.installEventFilter(FirstPaintReporter(window))
     window.show()
+    # After the first paint: a second launch on this folder brings this window forward.
+    QTimer.singleShot(0, lambda: listen_for_second_launches(window, data_folder))
     try:
         return app.exec()
     finally:
