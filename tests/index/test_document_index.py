@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from hearth.bench.sample_documents import FILLER, report_pages, write_docx, write_pdf
 from hearth.index.document_index import DocumentIndex
 from hearth.index.store import IndexStore, chunk_id_of_passage, entity_vector_id
@@ -251,3 +253,45 @@ def test_an_index_of_the_old_format_is_rebuilt_from_the_files(
         consistent(reopened.store)
     finally:
         reopened.close()
+
+
+def test_graph_scores_summed_in_sqlite_match_a_plain_count(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    import math
+
+    from hearth.index.retrieve import MENTION_FACTOR_CAP
+
+    document_index.index_paths([make_library(tmp_path / "library")])
+    retriever = document_index.retriever
+    rows = document_index.store.db.execute(
+        "SELECT entity_id, chunk_rowid, count FROM entity_chunks"
+    ).fetchall()
+    weights = {entity_id: 1.0 + entity_id % 3 for entity_id, _, _ in rows[:40]}
+    expected: dict[int, float] = {}
+    for entity_id, rowid, count in rows:
+        if entity_id in weights:
+            factor = min(MENTION_FACTOR_CAP, 1.0 + 0.15 * math.log(count))
+            expected[rowid] = expected.get(rowid, 0.0) + weights[entity_id] * factor
+    got = retriever.direct_scores(weights)
+    assert got.keys() == expected.keys()
+    assert all(abs(got[r] - expected[r]) < 1e-9 for r in expected)
+    some = sorted(expected)[:3]
+    assert retriever.direct_scores(weights, rowids=some).keys() == set(some)
+    best = max(expected.values())
+    assert max(retriever.direct_scores(weights, limit=1).values()) == pytest.approx(best)
+
+
+def test_entities_common_to_most_chunks_still_score_the_candidates(
+    document_index: DocumentIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hearth.index.retrieve as retrieve
+
+    library = make_library(tmp_path / "library")
+    document_index.index_paths([library])
+    # Every entity counts as common: the walk reads no chunk by its mentions.
+    monkeypatch.setattr(retrieve, "COMMON_ENTITY_MIN_CHUNKS", 0)
+    monkeypatch.setattr(retrieve, "COMMON_ENTITY_SHARE", 0.0)
+    hits = document_index.search("What did Marguerite Okonkwo do on 2026-07-14?", k=3)
+    assert (hits[0].document, hits[0].page) == (str(library / "lighthouse-report.pdf"), 4)
+    assert hits[0].evidence["graph"] > 0

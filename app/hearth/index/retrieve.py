@@ -18,7 +18,9 @@ import math
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -50,6 +52,17 @@ SECOND_HOP_KINDS = frozenset({NAME, DATE, TITLE})
 # A bare month ("in August") narrows little; a specific date or a name says much more.
 KIND_CONFIDENCE = {MONTH: 0.3, TIME: 0.5, QUANTITY: 0.7}
 NEIGHBOUR_SHARE = 0.35
+# How many chunks the graph walk reads by direct mentions before fusion fills in the rest.
+GRAPH_DIRECT_LIMIT = 200
+# Entities in more chunks than this (and this share of the index) only score candidates.
+COMMON_ENTITY_MIN_CHUNKS = 1000
+COMMON_ENTITY_SHARE = 0.1
+# A chunk that names an entity n times scores min(1.5, 1 + 0.15 ln n) of its weight.
+MENTION_FACTOR_CAP = 1.5
+MENTION_FACTORS = [
+    (n, min(MENTION_FACTOR_CAP, 1.0 + 0.15 * math.log(n)))
+    for n in range(1, 1 + math.ceil(math.exp((MENTION_FACTOR_CAP - 1.0) / 0.15)))
+]
 # A date the question names outright ("on January 6th", "2026-04-28") is close to a filter:
 # chunks that mention it get this much on top of their fused score.
 DATE_MATCH_BONUS = 0.2
@@ -66,6 +79,13 @@ class GraphEntity:
     name: str
     kind: str
     chunk_count: int
+
+
+class GraphWalk(NamedTuple):
+    scores: dict[int, float]  # chunk rowid -> graph score, for the chunks the walk reached
+    weights: dict[int, float]  # entity id -> the query's weight on it
+    read: set[int]  # chunks whose mentions of the walked entities are in ``scores``
+    skipped: dict[int, float]  # the common entities the walk left out, with their weights
 
 
 @dataclass(frozen=True)
@@ -215,19 +235,25 @@ class Retriever:
     # -- graph walk -------------------------------------------------------------------------
     def graph_scores(
         self, matched: dict[str, float], vocabulary: _EntityVocabulary | None = None
-    ) -> dict[int, float]:
-        """Direct mentions score in full; co-occurring entities (the second hop) are damped."""
+    ) -> GraphWalk:
+        """Graph scores of the chunks the walk reaches.
+
+        Direct mentions score in full. The walk reads the GRAPH_DIRECT_LIMIT best chunks by
+        the query's distinctive entities only: an entity in more than COMMON_ENTITY_SHARE of
+        a large index (a library's author, the owner of a chat log) names so many chunks that
+        reading all of them would cost more than the rest of the search together, and it
+        adds nearly the same to each. ``direct_scores`` then scores every candidate with all
+        of the query's entities. Co-occurring entities (the second hop) are damped.
+        """
         vocabulary = vocabulary or self._graph_vocabulary()
-        direct: dict[int, float] = defaultdict(float)
+        weights = {
+            vocabulary.by_key[key].id: confidence * vocabulary.specificity(vocabulary.by_key[key])
+            for key, confidence in matched.items()
+        }
         second_hop: dict[int, float] = defaultdict(float)
         db = self.store.db
         for key, confidence in matched.items():
             entity = vocabulary.by_key[key]
-            weight = confidence * vocabulary.specificity(entity)
-            for rowid, count in db.execute(
-                "SELECT chunk_rowid, count FROM entity_chunks WHERE entity_id = ?", (entity.id,)
-            ):
-                direct[int(rowid)] += weight * min(1.5, 1.0 + 0.15 * math.log(int(count)))
             if entity.kind not in SECOND_HOP_KINDS:
                 continue
             neighbours = vocabulary.neighbours(self.store, entity.id)
@@ -245,7 +271,15 @@ class Retriever:
                     (neighbour.id,),
                 ):
                     second_hop[int(rowid)] += share * specificity
-        scores = self._spread_to_neighbours(dict(direct))
+        common = max(COMMON_ENTITY_MIN_CHUNKS, COMMON_ENTITY_SHARE * vocabulary.total_chunks)
+        skipped = {
+            vocabulary.by_key[key].id: weights[vocabulary.by_key[key].id]
+            for key in matched
+            if vocabulary.by_key[key].chunk_count > common
+        }
+        walked = {e: w for e, w in weights.items() if e not in skipped}
+        direct = self.direct_scores(walked, limit=GRAPH_DIRECT_LIMIT)
+        scores = self._spread_to_neighbours(direct)
         best_hop = max(second_hop.values(), default=0.0)
         if best_hop > 0:
             # The second hop can lift a chunk by at most SECOND_HOP_DAMPING of the query's
@@ -255,7 +289,41 @@ class Retriever:
                 scores[rowid] = (
                     scores.get(rowid, 0.0) + SECOND_HOP_DAMPING * total * value / best_hop
                 )
-        return scores
+        return GraphWalk(scores, weights, set(direct), skipped)
+
+    def direct_scores(
+        self,
+        weights: dict[int, float],
+        limit: int | None = None,
+        rowids: Iterable[int] | None = None,
+    ) -> dict[int, float]:
+        """Per chunk, the sum over the query's entities of weight x mention factor (repeated
+        mentions count a little more, up to MENTION_FACTOR_CAP): the ``limit`` best chunks,
+        or exactly the chunks ``rowids``."""
+        if not weights:
+            return {}
+        params: list[float | int] = [x for pair in weights.items() for x in pair]
+        params += [x for pair in MENTION_FACTORS for x in pair]
+        chunk_filter = ""
+        if rowids is not None:
+            wanted = list(rowids)
+            if not wanted:
+                return {}
+            chunk_filter = f"WHERE ec.chunk_rowid IN ({','.join('?' * len(wanted))})"
+            params += wanted
+        query = (
+            f"WITH w(entity_id, weight) AS (VALUES {','.join(['(?, ?)'] * len(weights))}),"
+            f" f(count, factor) AS (VALUES {','.join(['(?, ?)'] * len(MENTION_FACTORS))})"
+            " SELECT ec.chunk_rowid, sum(w.weight * coalesce(f.factor, ?)) AS score"
+            " FROM entity_chunks ec JOIN w ON w.entity_id = ec.entity_id"
+            f" LEFT JOIN f ON f.count = ec.count {chunk_filter}"
+            " GROUP BY ec.chunk_rowid ORDER BY score DESC"
+        )
+        params.insert(2 * len(weights) + 2 * len(MENTION_FACTORS), MENTION_FACTOR_CAP)
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        return {int(rowid): float(score) for rowid, score in self.store.db.execute(query, params)}
 
     def _spread_to_neighbours(self, scores: dict[int, float]) -> dict[int, float]:
         """Give each chunk's neighbours (previous/next in its document) a share of its score."""
@@ -318,7 +386,8 @@ class Retriever:
         matched = self.match_query_entities(query, query_vector, vocabulary)
         tokens = [entity_token(k) for k, c in matched.items() if c >= ENTITY_TOKEN_CONFIDENCE]
         keyword = dict(self.store.keyword_search(query, CANDIDATES_PER_SIGNAL, tokens))
-        graph = self.graph_scores(matched, vocabulary)
+        walk = self.graph_scores(matched, vocabulary)
+        graph = walk.scores
         graph_top = dict(
             sorted(graph.items(), key=lambda kv: kv[1], reverse=True)[:CANDIDATES_PER_SIGNAL]
         )
@@ -331,6 +400,13 @@ class Retriever:
         candidates = set(dense) | set(keyword) | set(graph_top) | dated
         if not candidates:
             return []
+        # Every candidate's graph score counts all its mentions of the query's entities.
+        for weights, rowids in (
+            (walk.weights, candidates - walk.read),
+            (walk.skipped, candidates & walk.read),
+        ):
+            for rowid, value in self.direct_scores(weights, rowids=rowids).items():
+                graph[rowid] = graph.get(rowid, 0.0) + value
         records = self.store.chunks_by_rowid(candidates)
         if documents:
             allowed = set(documents)

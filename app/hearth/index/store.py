@@ -616,13 +616,11 @@ class IndexStore:
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity of its best passage) for the nearest chunks."""
         passage_collection, _ = self._collections()
-        total = passage_collection.count()
-        if total == 0:
-            return []
         where = {"document": {"$in": documents}} if documents else None
+        # No count() first (10 ms at 150k vectors): chromadb returns what there is.
         result = passage_collection.query(
             query_embeddings=[vector],
-            n_results=min(limit * PASSAGES_FETCHED_PER_CHUNK, total),
+            n_results=limit * PASSAGES_FETCHED_PER_CHUNK,
             where=where,
             include=["distances"],
         )
@@ -635,12 +633,9 @@ class IndexStore:
     def nearest_entities(self, vector: Vectors, limit: int) -> list[tuple[str, float]]:
         """(entity key, cosine similarity) of the entity names nearest to ``vector``."""
         _, entity_collection = self._collections()
-        total = entity_collection.count()
-        if total == 0:
-            return []
         result = entity_collection.query(
             query_embeddings=[vector],
-            n_results=min(limit, total),
+            n_results=limit,
             include=["metadatas", "distances"],
         )
         return [
