@@ -36,3 +36,30 @@ def test_long_text_splits_with_overlap_never_mid_word() -> None:
         assert pieces[-1] in vocabulary
     for before, after in itertools.pairwise(chunks):
         assert after.start < before.end  # overlap
+
+
+def test_passages_tile_each_chunk_after_the_overlap_it_shares() -> None:
+    from hearth.documents.chunking import PASSAGE_MAX_CHARS, passage_spans
+    from hearth.index.store import PreparedChunk
+
+    text = " ".join(f"Sentence number {n} says something about the harbour." for n in range(90))
+    document = LoadedDocument(
+        Path("harbour.txt"), "text", "harbour", [Section(text, page=None, heading=None, start=0)]
+    )
+    chunks = chunk_document(document)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        spans = passage_spans(chunk.text)
+        assert "".join(chunk.text[a:b] for a, b in spans) == chunk.text  # no gap, no overlap
+        assert all(b - a <= PASSAGE_MAX_CHARS + 120 for a, b in spans)
+    second = chunks[1]
+    overlap = chunks[0].end - second.start
+    assert overlap > 0
+    prepared = PreparedChunk(
+        "id", 1, None, None, second.start, second.end, second.text, {}, "harbour.txt", overlap
+    )
+    passages = prepared.passage_texts()
+    assert passages[0].startswith("harbour.txt\n")  # the context line, once per chunk
+    assert not any(p.startswith("harbour.txt") for p in passages[1:])
+    embedded = "".join(p.removeprefix("harbour.txt\n") for p in passages).replace(" ", "")
+    assert embedded == second.text[overlap:].replace(" ", "")

@@ -205,8 +205,12 @@ class Indexer:
             report.skipped.append(Skipped(key, f"unexpected error while reading ({error})"))
             return None
         chunks = []
+        previous_end = -1
         for chunk in chunk_document(document):
             context = chunk_context(document.title, path, chunk.heading)
+            # The overlap with the chunk before was embedded there already.
+            overlap = max(0, min(previous_end - chunk.start, len(chunk.text)))
+            previous_end = chunk.end
             chunks.append(
                 PreparedChunk(
                     chunk_id=chunk_identity(key, content_hash, chunk.ordinal),
@@ -218,6 +222,7 @@ class Indexer:
                     text=chunk.text,
                     entities=dict(extract_entities(f"{context}\n{chunk.text}")),
                     context=context,
+                    embedded_from=overlap,
                 )
             )
         return DocumentWrite(

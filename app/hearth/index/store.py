@@ -139,13 +139,23 @@ class PreparedChunk:
     entities: dict[Entity, int]
     # Where the chunk sits (document title, heading): indexed with it, never shown as its text.
     context: str = ""
+    # Characters at the start that the previous chunk already embedded (its overlap).
+    embedded_from: int = 0
     _passages: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def passage_texts(self) -> list[str]:
-        """What is embedded: the chunk's passages, each with the chunk's context line."""
+        """What is embedded: the chunk's passages from ``embedded_from`` on (the text before
+        it is the overlap with the previous chunk, embedded with that one), each with the
+        chunk's context line. Embedding costs by the token, so the overlap is not paid twice."""
         if self._passages is None:
             prefix = f"{self.context}\n" if self.context else ""
-            self._passages = [prefix + self.text[a:b].strip() for a, b in passage_spans(self.text)]
+            text = self.text[self.embedded_from :]
+            if not text.strip():
+                text = self.text  # a chunk that is all overlap still needs one vector
+            self._passages = [
+                (prefix if i == 0 else "") + text[a:b].strip()
+                for i, (a, b) in enumerate(passage_spans(text))
+            ]
         return self._passages
 
     def keyword_text(self) -> str:
