@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("torch", "sentence_transformers", "chromadb", "llama_cpp", "transformers")
 
@@ -34,3 +36,28 @@ def test_heavy_modules_stay_off_the_path_to_the_first_window() -> None:
     loaded = set(result.stdout.strip().split(","))
     assert "PySide6" in loaded
     assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
+
+
+def test_the_real_start_paints_before_loading_what_can_wait(tmp_path: Path) -> None:
+    """`python -m hearth` as a user starts it: at the first paint, neither the heavy
+    libraries nor the model catalogue nor QtNetwork (the second-launch listener) are loaded."""
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HEARTH_HOME": str(tmp_path),
+        "HEARTH_EXIT_WHEN_SHOWN": "modules",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "hearth"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("modules ")]
+    loaded = set(line.removeprefix("modules ").split(","))
+    assert "hearth.ui.main_window" in loaded
+    waiting = {"PySide6.QtNetwork", "hearth.models.catalogue", "multiprocessing", *HEAVY}
+    assert loaded.isdisjoint(waiting), loaded & waiting

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
+    # Emitted once, after the window's first paint: work that can wait starts here.
+    first_painted = Signal()
+
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.after_first_paint)
 
     def after_first_paint(self) -> None:
+        self.first_painted.emit()
         self.refresh_models()
         self.refresh_documents()
         self.load_default_model()
