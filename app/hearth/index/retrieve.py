@@ -153,10 +153,6 @@ class _EntityVocabulary:
             ]
         return self._neighbours[entity_id]
 
-    def query_weight(self, matched: dict[str, float]) -> float:
-        """The total weight of the query's matched entities (confidence x specificity)."""
-        return sum(c * self.specificity(self.by_key[k]) for k, c in matched.items())
-
     def specificity(self, entity: GraphEntity) -> float:
         return math.log(1.0 + self.total_chunks / max(1, entity.chunk_count))
 
@@ -246,6 +242,7 @@ class Retriever:
         of the query's entities. Co-occurring entities (the second hop) are damped.
         """
         vocabulary = vocabulary or self._graph_vocabulary()
+        # The query's weight on each entity it names: confidence x specificity.
         weights = {
             vocabulary.by_key[key].id: confidence * vocabulary.specificity(vocabulary.by_key[key])
             for key, confidence in matched.items()
@@ -272,19 +269,15 @@ class Retriever:
                 ):
                     second_hop[int(rowid)] += share * specificity
         common = max(COMMON_ENTITY_MIN_CHUNKS, COMMON_ENTITY_SHARE * vocabulary.total_chunks)
-        skipped = {
-            vocabulary.by_key[key].id: weights[vocabulary.by_key[key].id]
-            for key in matched
-            if vocabulary.by_key[key].chunk_count > common
-        }
-        walked = {e: w for e, w in weights.items() if e not in skipped}
+        walked = {e: w for e, w in weights.items() if vocabulary.by_id[e].chunk_count <= common}
+        skipped = {e: w for e, w in weights.items() if e not in walked}
         direct = self.direct_scores(walked, limit=GRAPH_DIRECT_LIMIT)
         scores = self._spread_to_neighbours(direct)
         best_hop = max(second_hop.values(), default=0.0)
         if best_hop > 0:
             # The second hop can lift a chunk by at most SECOND_HOP_DAMPING of the query's
             # entity weight: enough to break ties, never enough to outrank a direct match.
-            total = vocabulary.query_weight(matched)
+            total = sum(weights.values())
             for rowid, value in second_hop.items():
                 scores[rowid] = (
                     scores.get(rowid, 0.0) + SECOND_HOP_DAMPING * total * value / best_hop
@@ -300,17 +293,12 @@ class Retriever:
         """Per chunk, the sum over the query's entities of weight x mention factor (repeated
         mentions count a little more, up to MENTION_FACTOR_CAP): the ``limit`` best chunks,
         or exactly the chunks ``rowids``."""
-        if not weights:
+        wanted = None if rowids is None else list(rowids)
+        if not weights or wanted == []:
             return {}
-        params: list[float | int] = [x for pair in weights.items() for x in pair]
-        params += [x for pair in MENTION_FACTORS for x in pair]
-        chunk_filter = ""
-        if rowids is not None:
-            wanted = list(rowids)
-            if not wanted:
-                return {}
-            chunk_filter = f"WHERE ec.chunk_rowid IN ({','.join('?' * len(wanted))})"
-            params += wanted
+        chunk_filter = (
+            "" if wanted is None else f"WHERE ec.chunk_rowid IN ({','.join('?' * len(wanted))})"
+        )
         query = (
             f"WITH w(entity_id, weight) AS (VALUES {','.join(['(?, ?)'] * len(weights))}),"
             f" f(count, factor) AS (VALUES {','.join(['(?, ?)'] * len(MENTION_FACTORS))})"
@@ -319,7 +307,11 @@ class Retriever:
             f" LEFT JOIN f ON f.count = ec.count {chunk_filter}"
             " GROUP BY ec.chunk_rowid ORDER BY score DESC"
         )
-        params.insert(2 * len(weights) + 2 * len(MENTION_FACTORS), MENTION_FACTOR_CAP)
+        # Parameters in the order the query names them.
+        params: list[float | int] = [x for pair in weights.items() for x in pair]
+        params += [x for pair in MENTION_FACTORS for x in pair]
+        params.append(MENTION_FACTOR_CAP)
+        params += wanted or []
         if limit is not None:
             query += " LIMIT ?"
             params.append(limit)
@@ -415,7 +407,7 @@ class Retriever:
             "dense": (_scaled(dense, dense_floor=True), DENSE_WEIGHT),
             "keyword": (_scaled(keyword), KEYWORD_WEIGHT),
             "graph": (
-                self._coverage(graph, candidates, vocabulary.query_weight(matched)),
+                self._coverage(graph, candidates, sum(walk.weights.values())),
                 GRAPH_WEIGHT,
             ),
         }

@@ -471,22 +471,26 @@ class IndexStore:
         (after a format change); its rows and vectors go, the list keeps its path."""
         paths = [document.path for document in self.documents()]
         log.info("%s: %d documents will be indexed again", reason, len(paths))
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO reindex_wanted (path, reason) VALUES (?, ?)",
-                [(path, reason) for path in paths],
-            )
-            chunk_ids: list[str] = []
-            orphan_keys: set[str] = set()
-            for path in paths:
-                chunks, keys = self._delete_document_rows(db, path)
-                chunk_ids += chunks
-                orphan_keys |= keys
-        self._delete_vectors(chunk_ids, orphan_keys)
+        self._take_out_for_reindex(paths, reason)
         # Version 1's vectors live in a collection this version never reads.
         client = self._client()
         if "chunks" in {c.name for c in client.list_collections()}:
             client.delete_collection("chunks")
+
+    def _take_out_for_reindex(self, paths: list[str], reason: str) -> None:
+        """Delete these documents' rows and vectors and list them for indexing again."""
+        chunk_ids: list[str] = []
+        orphan_keys: set[str] = set()
+        with self.transaction() as db:
+            for path in paths:
+                chunks, keys = self._delete_document_rows(db, path)
+                chunk_ids += chunks
+                orphan_keys |= keys
+            db.executemany(
+                "INSERT OR REPLACE INTO reindex_wanted (path, reason) VALUES (?, ?)",
+                [(path, reason) for path in paths],
+            )
+        self._delete_vectors(chunk_ids, orphan_keys)
 
     def documents_to_reindex(self) -> list[str]:
         """Paths taken out of the index by a format change or an interrupted write."""
@@ -524,14 +528,9 @@ class IndexStore:
             )
             # A document can appear in several batches; each is dropped once.
             paths = sorted({str(r[0]) for r in rows_where_in(self.db, query, sorted(missing))})
-            for path in paths:
-                with self.transaction() as db:
-                    self._delete_document_rows(db, path)
-                    db.execute(
-                        "INSERT OR REPLACE INTO reindex_wanted (path, reason) VALUES (?, ?)",
-                        (path, "indexing was interrupted"),
-                    )
-                dropped_documents += 1
+            # Their passages that did reach chromadb go with them.
+            self._take_out_for_reindex(paths, "indexing was interrupted")
+            dropped_documents = len(paths)
         stored_entities = {
             entity_vector_id(str(r[0])) for r in self.db.execute("SELECT key FROM entities")
         }
@@ -634,11 +633,12 @@ class IndexStore:
             where=where,
             include=["distances"],
         )
+        # Passages come nearest first, so a chunk's first passage is its best and the chunks
+        # are already in order of similarity.
         best: dict[str, float] = {}
         for vector_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-            chunk_id = chunk_id_of_passage(str(vector_id))
-            best.setdefault(chunk_id, 1.0 - float(distance))  # nearest passage comes first
-        return sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
+            best.setdefault(chunk_id_of_passage(str(vector_id)), 1.0 - float(distance))
+        return list(best.items())[:limit]
 
     def nearest_entities(self, vector: Vectors, limit: int) -> list[tuple[str, float]]:
         """(entity key, cosine similarity) of the entity names nearest to ``vector``."""
