@@ -14,6 +14,12 @@ def main(argv: list[str] | None = None) -> int:
     enforce_offline()
     args = sys.argv[1:] if argv is None else argv
     if not args:
+        # The window's core modules (and the standard library they use) load before Qt:
+        # PySide6 reads the source of every module imported after it, looking for
+        # `from __feature__ import ...`; ahead of it they cost about 12 ms less to start.
+        import hearth.assistant.workspace
+        import hearth.instance_lock
+        import hearth.logging_setup  # noqa: F401
         from hearth.ui.app import run_gui
 
         return run_gui(args)

@@ -267,7 +267,7 @@ def test_failed_model_switch_keeps_the_previous_model(
 
 
 def test_view_follows_new_text_unless_scrolled_up(qtbot: QtBot, make_window: WindowFactory) -> None:
-    from hearth.ui.chat_view import MessageWidget
+    from hearth.ui.message_widget import MessageWidget
 
     window = make_window()
     view = window.chat_view

@@ -37,6 +37,9 @@ class FirstPaintReporter(QObject):
         print(f"shown {time.time():.6f}", flush=True)
         if os.environ.get(EXIT_WHEN_SHOWN_ENV) == "modules":  # tests/ui/test_startup_path.py
             print("modules " + ",".join(sorted(sys.modules)), flush=True)
+            # PySide6 adds `Qt` to QtCore's namespace when it builds its enums (qt_values.py).
+            qt_built = "Qt" in vars(sys.modules["PySide6.QtCore"])
+            print(f"qt-namespace {'built' if qt_built else 'untouched'}", flush=True)
         os._exit(0)  # the measurement is done; skip teardown on purpose
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,6 +25,15 @@ if TYPE_CHECKING:
 
 QUEUED, INDEXING, READY, FAILED = "queued", "indexing", "ready", "failed"
 STATE_COLOURS = {FAILED: "#b3261e", INDEXING: "#0b57d0", QUEUED: "#6b6b6b", READY: "#1e6b34"}
+
+
+class DocumentRow(QTreeWidgetItem):
+    """A document's row. It carries its path as an attribute: item data roles are `Qt.*`
+    values, which nothing on the way to the window's first paint may touch (qt_values.py)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__([Path(path).name, "", "", ""])
+        self.path = path
 
 
 def pane_header(title: str, button: QPushButton) -> QHBoxLayout:
@@ -79,16 +88,15 @@ class DocumentsPane(QWidget):
         buttons.addWidget(self.summarize_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self.items: dict[str, QTreeWidgetItem] = {}
+        self.items: dict[str, DocumentRow] = {}
 
     def selected_paths(self) -> list[str]:
-        return [str(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.tree.selectedItems()]
+        return [item.path for item in self.tree.selectedItems() if isinstance(item, DocumentRow)]
 
-    def _item(self, path: str) -> QTreeWidgetItem:
+    def _item(self, path: str) -> DocumentRow:
         item = self.items.get(path)
         if item is None:
-            item = QTreeWidgetItem([Path(path).name, "", "", ""])
-            item.setData(0, Qt.ItemDataRole.UserRole, path)
+            item = DocumentRow(path)
             item.setToolTip(0, path)
             self.tree.addTopLevelItem(item)
             self.items[path] = item

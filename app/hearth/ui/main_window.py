@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from hearth import __version__
 from hearth.assistant.conversations import Conversation
 from hearth.assistant.workspace import Workspace
-from hearth.ui.chat_view import ChatInput, ChatView, MessageWidget
+from hearth.ui.chat_view import ChatInput, ChatView
 from hearth.ui.documents_pane import (
     FAILED,
     INDEXING,
@@ -38,6 +38,7 @@ from hearth.ui.documents_pane import (
     pane_header,
 )
 from hearth.ui.model_picker import ModelPicker, format_gb
+from hearth.ui.qt_values import VERTICAL
 from hearth.ui.tasks import BackgroundTask, TaskContext
 
 if TYPE_CHECKING:
@@ -49,9 +50,19 @@ if TYPE_CHECKING:
     # not on the way to the first window.
     from hearth.assistant.chat import TurnResult
     from hearth.models.catalogue import ModelInfo
+    from hearth.ui.message_widget import MessageWidget
     from hearth.ui.source_viewer import SourceViewer
 
 log = logging.getLogger(__name__)
+
+
+class ConversationItem(QListWidgetItem):
+    """A row of the conversation list. It carries its conversation's id as an attribute:
+    item data roles are `Qt.*` values, which the first paint must not touch."""
+
+    def __init__(self, title: str, conversation_id: int) -> None:
+        super().__init__(title)
+        self.conversation_id = conversation_id
 
 
 class MainWindow(QMainWindow):
@@ -126,8 +137,9 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.settings_action)
 
     def _build_body(self) -> None:
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        sidebar = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = QSplitter()  # side by side: a splitter's default orientation
+        sidebar = QSplitter()
+        sidebar.setProperty("orientation", VERTICAL)  # not Qt.Orientation: see qt_values.py
         conversations = QWidget()
         column = QVBoxLayout(conversations)
         column.setContentsMargins(6, 6, 6, 6)
@@ -431,8 +443,7 @@ class MainWindow(QMainWindow):
         self.conversation_list.blockSignals(True)
         self.conversation_list.clear()
         for conversation in self.workspace.conversations.search(self.conversation_search.text()):
-            item = QListWidgetItem(conversation.title)
-            item.setData(Qt.ItemDataRole.UserRole, conversation.id)
+            item = ConversationItem(conversation.title, conversation.id)
             self.conversation_list.addItem(item)
             if conversation.id == current:
                 self.conversation_list.setCurrentItem(item)
@@ -441,7 +452,8 @@ class MainWindow(QMainWindow):
     def _conversation_selected(self, item: QListWidgetItem | None, _previous: object) -> None:
         if item is None:
             return
-        self.open_conversation(int(item.data(Qt.ItemDataRole.UserRole)))
+        assert isinstance(item, ConversationItem)
+        self.open_conversation(item.conversation_id)
 
     def open_conversation(self, conversation_id: int) -> None:
         if self.answer_task is not None and self.answer_task.running:
@@ -529,6 +541,9 @@ class MainWindow(QMainWindow):
 
     # -- chatting --------------------------------------------------------------------------
     def _message_widget(self, role: str, text: str) -> MessageWidget:
+        # Messages only appear after the first paint; their module uses `Qt.*` values.
+        from hearth.ui.message_widget import MessageWidget
+
         widget = MessageWidget(role, text)
         widget.source_clicked.connect(self.open_source)
         widget.regenerate_requested.connect(lambda w=widget: self.regenerate(w))

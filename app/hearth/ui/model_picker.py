@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QWidget
 
@@ -57,6 +57,9 @@ class ModelPicker(QComboBox):
         n_ctx: int,
         available: int | None = None,
     ) -> None:
+        # Models are listed after the first paint, which must not touch `Qt` (qt_values.py).
+        from PySide6.QtCore import Qt
+
         from hearth.models.catalogue import memory_fit
 
         self._quiet = True
