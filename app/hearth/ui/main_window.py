@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -132,9 +131,10 @@ class MainWindow(QMainWindow):
             spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
         )
         toolbar.addWidget(spacer)
-        self.settings_action = QAction("Settings…", self)
+        # The toolbar makes the action: creating a QAction from Python first builds its
+        # Python class (its enums), a few ms on the way to the first window.
+        self.settings_action = toolbar.addAction("Settings…")
         self.settings_action.triggered.connect(self.open_settings)
-        toolbar.addAction(self.settings_action)
 
     def _build_body(self) -> None:
         self.splitter = QSplitter()  # side by side: a splitter's default orientation
