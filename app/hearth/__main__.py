@@ -5,7 +5,6 @@ The CLI never imports Qt; the GUI path imports it only here.
 
 from __future__ import annotations
 
-import gc
 import sys
 
 
@@ -15,9 +14,6 @@ def main(argv: list[str] | None = None) -> int:
     enforce_offline()
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        # Python's cyclic garbage collector would run about 40 times while Qt and the window
-        # load (8 ms, with nothing to free yet); run_gui turns it back on after the first paint.
-        gc.disable()
         # The window's core modules (and the standard library they use) load before Qt:
         # PySide6 reads the source of every module imported after it, looking for
         # `from __feature__ import ...`; ahead of it they cost about 12 ms less to start.

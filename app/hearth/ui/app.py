@@ -3,7 +3,6 @@ shows; the model, the embedder and chromadb load in the background afterwards.""
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -75,7 +74,6 @@ def run_gui(argv: list[str]) -> int:
     try:
         lock = InstanceLock(data_folder).acquire("the desktop app")
     except InstanceLocked as error:
-        gc.enable()
         return refuse_second_launch(data_folder, error)
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)
@@ -87,8 +85,6 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get(EXIT_WHEN_SHOWN_ENV):
         window.installEventFilter(FirstPaintReporter(window))
     window.show()
-    # `python -m hearth` starts with the garbage collector off (hearth/__main__.py).
-    window.first_painted.connect(gc.enable)
     # After the first paint (QtNetwork costs ~10 ms): a second launch brings this window up.
     window.first_painted.connect(lambda: listen_for_second_launches(window, data_folder))
     try:
