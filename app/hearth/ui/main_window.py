@@ -131,8 +131,8 @@ class MainWindow(QMainWindow):
             spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
         )
         toolbar.addWidget(spacer)
-        # The toolbar makes the action: creating a QAction from Python first builds its
-        # Python class (its enums), a few ms on the way to the first window.
+        # The toolbar makes the action: measured at 0.2 ms, against 1.5-2 ms for the first
+        # QAction constructed from Python on the way to the first window.
         self.settings_action = toolbar.addAction("Settings…")
         self.settings_action.triggered.connect(self.open_settings)
 
