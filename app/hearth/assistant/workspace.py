@@ -2,7 +2,8 @@
 
 Everything is created on first use, so opening the window costs nothing heavy: the
 engine host starts when a model is first needed, the embedder and chromadb when the
-index is first searched or written.
+index is first searched or written, and even the settings file and the conversation
+database (JSON, sqlite3) when first read, just after the window's first paint.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hearth.assistant.conversations import ConversationStore
 from hearth.paths import HearthPaths, hearth_paths
-from hearth.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
+    from hearth.assistant.conversations import ConversationStore
     from hearth.assistant.summarize import DocumentSummarizer
     from hearth.engine.client import EngineClient
     from hearth.index.document_index import DocumentIndex
     from hearth.index.embedder import Embedder
     from hearth.models.catalogue import ModelCatalogue, ModelInfo
+    from hearth.settings import Settings
     from hearth.tools.registry import ToolRegistry
 
 
@@ -28,15 +29,34 @@ class Workspace:
     def __init__(self, paths: HearthPaths | None = None, embedder: Embedder | None = None) -> None:
         self.paths = paths or hearth_paths()
         self._embedder = embedder
-        self.settings: Settings = load_settings()
+        self._settings: Settings | None = None
         self._catalogue: ModelCatalogue | None = None
-        self.conversations = ConversationStore(self.paths.conversations_db)
+        self._conversations: ConversationStore | None = None
         self._index: DocumentIndex | None = None
         self._engine: EngineClient | None = None
-        self._lock = threading.Lock()
+        # Reentrant: a service created on first use may ask for the settings.
+        self._lock = threading.RLock()
         self._load_lock = threading.RLock()  # one model load at a time
         self.active_model: ModelInfo | None = None
         self._tools: ToolRegistry | None = None
+
+    @property
+    def settings(self) -> Settings:
+        with self._lock:
+            if self._settings is None:
+                from hearth.settings import load_settings
+
+                self._settings = load_settings()
+            return self._settings
+
+    @property
+    def conversations(self) -> ConversationStore:
+        with self._lock:
+            if self._conversations is None:
+                from hearth.assistant.conversations import ConversationStore
+
+                self._conversations = ConversationStore(self.paths.conversations_db)
+            return self._conversations
 
     @property
     def catalogue(self) -> ModelCatalogue:
@@ -125,8 +145,11 @@ class Workspace:
         return self.summarizer().summarize(path).text
 
     def save_settings(self, settings: Settings) -> None:
+        from hearth.settings import save_settings
+
         save_settings(settings)
-        self.settings = settings
+        with self._lock:
+            self._settings = settings
 
     def close(self) -> None:
         with self._lock:
@@ -136,4 +159,6 @@ class Workspace:
             if self._index is not None:
                 self._index.close()
                 self._index = None
-        self.conversations.close()
+            if self._conversations is not None:
+                self._conversations.close()
+                self._conversations = None

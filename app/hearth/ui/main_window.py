@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from hearth import __version__
-from hearth.assistant.conversations import Conversation
 from hearth.assistant.workspace import Workspace
 from hearth.ui.chat_view import ChatInput, ChatView
 from hearth.ui.documents_pane import (
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     # The answering code pulls in the index (numpy, rapidfuzz); it loads on first use,
     # not on the way to the first window.
     from hearth.assistant.chat import TurnResult
+    from hearth.assistant.conversations import Conversation
     from hearth.models.catalogue import ModelInfo
     from hearth.ui.message_widget import MessageWidget
     from hearth.ui.source_viewer import SourceViewer
@@ -87,7 +87,6 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_body()
         self._restore_geometry()
-        self.refresh_conversations()
         self._first_paint_done = False
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -98,6 +97,9 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.after_first_paint)
 
     def after_first_paint(self) -> None:
+        # The lists fill a moment after the window is on screen: the conversation database
+        # (sqlite3) and the settings (JSON) are not needed to paint it.
+        self.refresh_conversations()
         self.first_painted.emit()
         self.refresh_models()
         self.refresh_documents()
