@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -42,6 +43,7 @@ def test_rows_carry_their_conversation_and_document(unshown_window: MainWindow) 
     store = window.workspace.conversations
     first, second = store.create("First"), store.create("Second")
     window.refresh_conversations()
+    gc.collect()  # the rows' Python side (their ids) must live as long as the list holds them
     titles = {window.conversation_list.item(row).text() for row in range(2)}
     assert titles == {"First", "Second"}
     for row in range(2):
@@ -52,5 +54,6 @@ def test_rows_carry_their_conversation_and_document(unshown_window: MainWindow) 
     pane = window.documents_pane
     pane.set_state("/docs/a.pdf", "ready")
     pane.set_state("/docs/b.md", "failed", "not a PDF")
+    gc.collect()
     pane.tree.selectAll()
     assert sorted(pane.selected_paths()) == ["/docs/a.pdf", "/docs/b.md"]
