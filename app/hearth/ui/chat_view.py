@@ -47,9 +47,9 @@ class ChatView(QScrollArea):
         # Messages wrap to the view's width; nothing may scroll sideways.
         self.setProperty("horizontalScrollBarPolicy", SCROLL_BAR_ALWAYS_OFF)
         self.container = QWidget()
-        # The message style sheet is set with the first message: a style sheet makes Qt
-        # polish the column through QStyleSheetStyle, and the empty state needs none of it.
-        self._styled = False
+        # The message style sheet is set with the first message (add_message): a style
+        # sheet makes Qt polish the column through QStyleSheetStyle, and the empty state
+        # needs none of it.
         self.column = QVBoxLayout(self.container)
         self.column.setContentsMargins(16, 16, 16, 16)
         self.column.setSpacing(10)
@@ -88,9 +88,8 @@ class ChatView(QScrollArea):
         self._follow = True
 
     def add_message(self, widget: MessageWidget) -> MessageWidget:
-        if not self._styled:
+        if not self.container.styleSheet():
             self.container.setStyleSheet(messages_stylesheet())
-            self._styled = True
         self.empty_state.hide()
         self.column.insertWidget(self.column.count() - 1, widget)
         self.messages.append(widget)
