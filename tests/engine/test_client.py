@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,33 @@ def test_streaming_gives_pieces_and_counts(engine: EngineClient, installed_model
     assert stream.result.prompt_tokens == engine.count_chat_tokens(QUESTION)
     assert 0 < stream.result.completion_tokens <= 41
     assert stream.result.finish_reason in {"stop", "length"}
+
+
+CHAT_TO_CONTINUE: list[ChatMessage] = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {
+        "role": "user",
+        "content": "Anna: Shall we have a picnic on Saturday? 😀\nBen: Yes! I'll bring sandwiches."
+        "\nAnna: Great, I'll bring lemonade.\nBen: Should we invite Carla?\nAnna: Sure, I'll ask"
+        " her tonight.\nBen: What time shall we meet?",
+    },
+]
+
+
+def test_base_model_answer_ends_before_a_new_speaker(
+    engine: EngineClient, installed_model: Path
+) -> None:
+    engine.load(installed_model, n_ctx=1024, n_threads=2)
+    options = SamplingOptions(max_tokens=80, temperature=0.0)
+    # Left to itself, the base model answers and then writes the chat's next turns.
+    carried_on = engine.stream_chat(CHAT_TO_CONTINUE, options).text()
+    first_line, _, rest = carried_on.partition("\n")
+    assert re.match(r"(Anna|Ben|Carla):", rest), carried_on
+    stream = engine.stream_chat(CHAT_TO_CONTINUE, replace(options, stop_at_new_speaker=True))
+    guarded = "".join(stream)
+    assert guarded == first_line
+    assert stream.result.finish_reason == "stop"
+    assert stream.result.completion_tokens < engine.count_tokens(carried_on)
 
 
 def test_token_counting_uses_model_tokenizer(engine: EngineClient, installed_model: Path) -> None:

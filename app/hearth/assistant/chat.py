@@ -44,6 +44,7 @@ def answer_options(settings: Settings, max_tokens: int | None = None) -> Samplin
         max_tokens=max_tokens or settings.max_answer_tokens,
         temperature=settings.temperature,
         top_p=settings.top_p,
+        stop_at_new_speaker=True,
     )
 
 

@@ -192,7 +192,8 @@ class GroundedAnswerer:
         sources, messages = self.fit_sources(
             question, hits, options.max_tokens, history, tool_notes(calls)
         )
-        options = replace(options, stop=[*options.stop, *GROUNDED_STOP])
+        # A grounded answer never speaks as one of the sources' speakers.
+        options = replace(options, stop=[*options.stop, *GROUNDED_STOP], stop_at_new_speaker=True)
         stream = self.engine.stream_chat(messages, options)
         pieces: list[str] = []
         for piece in stream:

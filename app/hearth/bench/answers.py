@@ -70,7 +70,8 @@ def run(data: Path, work: Path, model: Path, n_ctx: int, max_tokens: int) -> dic
     questions = sample(load_questions(data))
     index = DocumentIndex(work / "index")
     index.index_paths([work / "sessions"])
-    options = SamplingOptions(max_tokens=max_tokens, temperature=0.0)
+    # As the app answers (chat.answer_options): no carrying on as a speaker of the sources.
+    options = SamplingOptions(max_tokens=max_tokens, temperature=0.0, stop_at_new_speaker=True)
     rows: list[dict[str, Any]] = []
     with EngineClient() as engine:
         engine.load(model, n_ctx=n_ctx, n_threads=2)

@@ -77,6 +77,9 @@ class SamplingOptions:
     seed: int | None = None
     # Small models loop on their own words without it; 1.0 turns it off.
     repeat_penalty: float = 1.1
+    # End a base model's answer where it starts a new "Name:" line (prompts.SpeakerLineGuard);
+    # models with a chat template end their turn themselves and are left alone.
+    stop_at_new_speaker: bool = False
 
 
 class TokenStream:
@@ -324,6 +327,7 @@ class EngineClient:
             "grammar": options.grammar,
             "seed": options.seed,
             "repeat_penalty": options.repeat_penalty,
+            "stop_at_new_speaker": options.stop_at_new_speaker,
             **prompt,
         }
 

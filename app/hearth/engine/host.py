@@ -20,7 +20,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from hearth.engine.prompts import ChatMessage, FormattedPrompt, format_plain, format_with_template
+from hearth.engine.prompts import (
+    ChatMessage,
+    FormattedPrompt,
+    SpeakerLineGuard,
+    format_plain,
+    format_with_template,
+)
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +232,11 @@ class EngineHost:
             max_tokens = min(max_tokens, self.n_ctx - len(tokens))
             stop = [*prompt.stop, *(request.get("stop") or [])]
             grammar = self.grammar(request)
+            guard = (
+                SpeakerLineGuard()
+                if request.get("stop_at_new_speaker") and prompt.plain_transcript
+                else None
+            )
         except Exception as error:
             kind = "NoModelLoaded" if isinstance(error, LookupError) else "GenerationError"
             self.conn.send({"error": kind, "message": str(error)})
@@ -252,11 +263,16 @@ class EngineHost:
                 piece = choice.get("text") or ""
                 if choice.get("finish_reason"):
                     finish_reason = choice["finish_reason"]
+                if guard is not None:
+                    piece = guard.feed(piece)
                 if piece:
                     if first_piece_at is None:
                         first_piece_at = time.perf_counter()
                     generated.append(piece)
                     self.conn.send({"piece": piece})
+                if guard is not None and guard.stopped:
+                    finish_reason = "stop"
+                    break
                 if self.conn.poll() and self._cancel_requested():
                     cancelled = True
                     finish_reason = "cancelled"
@@ -265,8 +281,11 @@ class EngineHost:
             self.conn.send({"error": "GenerationError", "message": str(error)})
             return
         finally:
-            if cancelled:
+            if cancelled or (guard is not None and guard.stopped):
                 iterator.close()
+        if guard is not None and (tail := guard.flush()):
+            generated.append(tail)
+            self.conn.send({"piece": tail})
         ended = time.perf_counter()
         self.conn.send(
             {
