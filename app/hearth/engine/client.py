@@ -12,15 +12,16 @@ import contextlib
 import logging
 import multiprocessing
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from hearth.engine.errors import ERROR_TYPES, EngineCrashed, EngineError
+from hearth.engine.errors import ERROR_TYPES, EngineCrashed, EngineError, EngineUnfitForCpu
 from hearth.engine.prompts import ChatMessage
+from hearth.machine import cpu_description
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class EngineStatus:
     pid: int
     rss_bytes: int
     load_seconds: float | None = None
+    self_check_tokens_per_s: float | None = None
 
     @classmethod
     def from_reply(cls, reply: dict[str, Any]) -> EngineStatus:
@@ -55,6 +57,7 @@ class EngineStatus:
             pid=int(reply["pid"]),
             rss_bytes=int(reply["rss_bytes"]),
             load_seconds=reply.get("load_seconds"),
+            self_check_tokens_per_s=reply.get("self_check_tokens_per_s"),
         )
 
 
@@ -146,6 +149,8 @@ class EngineClient:
         self._request_lock = threading.RLock()
         self._send_lock = threading.Lock()
         self._loaded: LoadRequest | None = None
+        # What llama.cpp in the host reports about its build and this CPU (for the log).
+        self.system_info = ""
 
     # -- host lifecycle -----------------------------------------------------------------
     def _start_host(self) -> Connection:
@@ -158,7 +163,8 @@ class EngineClient:
         process.start()
         child_conn.close()  # so the parent sees EOF the moment the child dies
         self._process, self._conn = process, parent_conn
-        log.info("engine host started (pid %s)", process.pid)
+        self.system_info = str(self._call(parent_conn, {"op": "system_info"})["system_info"])
+        log.info("engine host started (pid %s): llama.cpp %s", process.pid, self.system_info)
         return parent_conn
 
     def _ensure_host(self, restore_model: bool = True) -> Connection:
@@ -238,9 +244,18 @@ class EngineClient:
         error_type = ERROR_TYPES.get(str(reply.get("error")), EngineError)
         raise error_type(str(reply.get("message", "unknown engine error")))
 
-    def _call(self, conn: Connection, message: dict[str, Any]) -> dict[str, Any]:
+    def _call(
+        self,
+        conn: Connection,
+        message: dict[str, Any],
+        on_stage: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         self._send(conn, message)
         reply = self._receive(conn)
+        while "stage" in reply:  # a step of a longer request (loading: the self-check)
+            if on_stage is not None:
+                on_stage(str(reply["stage"]))
+            reply = self._receive(conn)
         if "error" in reply:
             self._raise_reply_error(reply)
         return reply
@@ -278,9 +293,32 @@ class EngineClient:
         request = LoadRequest(Path(path), n_ctx, n_threads, n_gpu_layers)
         with self._request_lock:
             conn = self._ensure_host(restore_model=False)
-            reply = self._call(conn, self._load_message(request))
+            stages: list[str] = []
+            try:
+                reply = self._call(conn, self._load_message(request), stages.append)
+            except EngineCrashed as crash:
+                if "self_check" not in stages:
+                    raise
+                raise self._unfit_for_cpu(request.path, crash) from crash
             self._loaded = request
             return EngineStatus.from_reply(reply)
+
+    def _unfit_for_cpu(self, path: Path, crash: EngineCrashed) -> EngineUnfitForCpu:
+        signal_text = str(crash).partition("(")[2].partition(")")[0]
+        how = f" ({signal_text})" if signal_text else ""
+        log.error(
+            "llama.cpp crashed in its self-check with %s%s; llama.cpp reported: %s; CPU: %s",
+            path.name,
+            how,
+            self.system_info or "nothing",
+            cpu_description().summary(),
+        )
+        return EngineUnfitForCpu(
+            f"llama.cpp crashed while running the model on this computer's CPU{how}. "
+            "Documents and search still work; answers need a llama.cpp build that suits "
+            "this CPU: delete .venv and run ./scripts/run again, or report the output of "
+            "'hearth doctor'"
+        )
 
     def unload(self) -> None:
         with self._request_lock:

@@ -11,6 +11,11 @@ class EngineCrashed(EngineError):
     """The host process died (segfault, out of memory, killed). The next request restarts it."""
 
 
+class EngineUnfitForCpu(EngineCrashed):
+    """llama.cpp loaded the model, then crashed decoding its first tokens: the build does
+    not run on this computer's CPU (e.g. ggml-org/llama.cpp#20824 on AMX Xeons)."""
+
+
 class ModelLoadError(EngineError):
     """llama.cpp could not load the model file."""
 

@@ -73,6 +73,32 @@ def open_llama(path: Path, **kwargs: Any) -> Any:
         raise ValueError(llama_failure_reason()) from error
 
 
+SELF_CHECK_PROMPT = "The capital of France is"
+SELF_CHECK_TOKENS = 4
+
+
+def llama_system_info() -> str:
+    """What llama.cpp says it was built with and uses here ("CPU : SSE3 = 1 | AVX2 = 1 ...")."""
+    import llama_cpp
+
+    return bytes(llama_cpp.llama_print_system_info()).decode("utf-8", errors="replace").strip()
+
+
+def self_check(llama: Any) -> float:
+    """Decode a few tokens, so a llama.cpp build that cannot run on this CPU fails here, at
+    load, and not in the user's first answer. Returns the decode speed (tokens/s)."""
+    tokens = llama.tokenize(SELF_CHECK_PROMPT.encode(), add_bos=True)
+    started = time.perf_counter()
+    produced = 0
+    for _ in llama.create_completion(
+        prompt=tokens, max_tokens=SELF_CHECK_TOKENS, temperature=0.0, stream=True
+    ):
+        produced += 1
+    if produced == 0:
+        raise ValueError("llama.cpp produced no tokens in its self-check")
+    return produced / max(time.perf_counter() - started, 1e-9)
+
+
 def current_rss_bytes() -> int:
     import psutil
 
@@ -123,6 +149,8 @@ class EngineHost:
             return self.status()
         if op == "status":
             return self.status()
+        if op == "system_info":
+            return {"system_info": llama_system_info()}
         if op == "tokenize":
             return {"count": len(self.tokenize_text(request["text"]))}
         if op == "count_chat":
@@ -152,12 +180,24 @@ class EngineHost:
         )
         self.model_path = path
         self.n_ctx = n_ctx
+        # Tell the client the file is loaded: a crash from here on is llama.cpp failing to
+        # run the model on this CPU, not a bad file.
+        self.conn.send({"stage": "self_check"})
+        try:
+            check_speed = self_check(self.llama)
+        except Exception as error:
+            self.unload()
+            raise ValueError(f"llama.cpp could not run the model ({error})") from error
         metadata = self.llama.metadata
         self.chat_template = metadata.get("tokenizer.chat_template") or None
         self.bos_token = self._token_text(self.llama.token_bos())
         self.eos_token = self._token_text(self.llama.token_eos())
         self.grammar_cache.clear()
-        return {**self.status(), "load_seconds": time.perf_counter() - started}
+        return {
+            **self.status(),
+            "load_seconds": time.perf_counter() - started,
+            "self_check_tokens_per_s": check_speed,
+        }
 
     def _token_text(self, token: int) -> str:
         if token < 0:
