@@ -5,7 +5,10 @@ The CLI never imports Qt; the GUI path imports it only here.
 
 from __future__ import annotations
 
+import logging
 import sys
+
+log = logging.getLogger("hearth")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,11 +21,22 @@ def main(argv: list[str] | None = None) -> int:
         # PySide6 reads the source of every module imported after it, looking for
         # `from __feature__ import ...`; ahead of it they cost about 12 ms less to start.
         import hearth.assistant.workspace
-        import hearth.instance_lock
-        import hearth.logging_setup  # noqa: F401
+        import hearth.instance_lock  # noqa: F401
+        from hearth.logging_setup import setup_logging
+        from hearth.ui.display_check import EXIT_NO_DISPLAY, DisplayUnavailable, choose_platform
+
+        # Before Qt: a platform plugin that cannot load aborts QApplication without
+        # naming what is missing; this says it in one line.
+        setup_logging()
+        try:
+            platform = choose_platform()
+        except DisplayUnavailable as problem:
+            log.warning("window not opened: %s", problem.details or problem)
+            print(f"hearth: {problem}", file=sys.stderr)
+            return EXIT_NO_DISPLAY
         from hearth.ui.app import run_gui
 
-        return run_gui(args)
+        return run_gui(["-platform", platform] if platform else [])
     from hearth.cli import run_cli
 
     return run_cli(args)
