@@ -34,6 +34,9 @@ class Settings:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     sources_per_answer: int = 6
     tools_enabled: bool = True
+    # Files larger than this are skipped when indexing, with the reason; each format also
+    # has its own ceiling (hearth.documents.loaders.LOADERS), which this cannot raise.
+    max_file_mb: int = 500
 
     def validate(self) -> None:
         checks: list[tuple[bool, str]] = [
@@ -45,6 +48,7 @@ class Settings:
             (16 <= self.max_answer_tokens <= 8192, "answer tokens must be between 16 and 8192"),
             (1 <= self.sources_per_answer <= 20, "sources per answer must be between 1 and 20"),
             (len(self.system_prompt) <= 4000, "system prompt must be at most 4000 characters"),
+            (1 <= self.max_file_mb <= 100_000, "file size limit must be between 1 and 100000 MB"),
         ]
         for ok, message in checks:
             if not ok:

@@ -9,9 +9,10 @@ neighbouring sections on the same page are merged so headings don't make tiny ch
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from hearth.documents.loaders import SECTION_SEPARATOR, LoadedDocument, Section
+from hearth.documents.document import SECTION_SEPARATOR, LoadedDocument, Section
 
 TARGET_CHARS = 1200
 MAX_CHARS = 1500
@@ -36,6 +37,7 @@ class Chunk:
     heading: str | None
     start: int  # character span in the document's joined text
     end: int
+    ocr: bool = False  # recognised from an image of the page
 
 
 def _break_point(text: str, begin: int, limit: int, min_chars: int = MIN_CHARS) -> int:
@@ -98,44 +100,56 @@ def passage_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _merge_small_sections(sections: list[Section]) -> list[Section]:
-    merged: list[Section] = []
+def _merge_small_sections(sections: Iterable[Section]) -> Iterator[Section]:
+    """Neighbouring small sections of one page joined (headings alone make tiny chunks);
+    holds one section back at a time, so a long document streams through."""
+    previous: Section | None = None
     for section in sections:
-        previous = merged[-1] if merged else None
         if (
             previous is not None
             and previous.page == section.page
+            and previous.ocr == section.ocr
+            and previous.mergeable
+            and section.mergeable
             and len(previous.text) + len(section.text) + len(SECTION_SEPARATOR) <= TARGET_CHARS
             and previous.start + len(previous.text) + len(SECTION_SEPARATOR) == section.start
         ):
-            merged[-1] = Section(
+            previous = Section(
                 previous.text + SECTION_SEPARATOR + section.text,
                 page=previous.page,
                 heading=previous.heading or section.heading,
                 start=previous.start,
+                ocr=previous.ocr,
             )
-        else:
-            merged.append(section)
-    return merged
+            continue
+        if previous is not None:
+            yield previous
+        previous = section
+    if previous is not None:
+        yield previous
 
 
-def chunk_document(document: LoadedDocument) -> list[Chunk]:
-    chunks: list[Chunk] = []
-    for section in _merge_small_sections(document.sections):
+def chunk_sections(sections: Iterable[Section]) -> Iterator[Chunk]:
+    """Chunks of numbered sections (see documents.document.numbered_sections), as they come."""
+    ordinal = 0
+    for section in _merge_small_sections(sections):
         for start, end in split_section(section):
             text = section.text[start:end].strip()
             if not text:
                 continue
             leading = len(section.text[start:end]) - len(section.text[start:end].lstrip())
             absolute = section.start + start + leading
-            chunks.append(
-                Chunk(
-                    ordinal=len(chunks),
-                    text=text,
-                    page=section.page,
-                    heading=section.heading,
-                    start=absolute,
-                    end=absolute + len(text),
-                )
+            yield Chunk(
+                ordinal=ordinal,
+                text=text,
+                page=section.page,
+                heading=section.heading,
+                start=absolute,
+                end=absolute + len(text),
+                ocr=section.ocr,
             )
-    return chunks
+            ordinal += 1
+
+
+def chunk_document(document: LoadedDocument) -> list[Chunk]:
+    return list(chunk_sections(document.sections))

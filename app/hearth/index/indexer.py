@@ -2,9 +2,12 @@
 
 Documents are prepared (read, chunked, entities found) one by one, then embedded in
 batches that span several documents (small files would otherwise waste the embedder on
-tiny batches), then written one document per transaction. Progress is reported as
-(done, total, label); a cancel request is honoured between batches and leaves every
-finished document stored and no half-written one visible.
+tiny batches), then written one document per transaction. A document with more chunks
+than LARGE_DOCUMENT_CHUNKS (a 500-page PDF, a 50 MB sheet) is embedded and written batch
+by batch as it is read, so memory stays bounded, and still becomes visible in one
+transaction. Progress is reported as (done, total, label), with the reader's own labels
+("OCR page 4 of 31 (scan.pdf)") while a file is read; a cancel request is honoured between
+pages and batches and leaves every finished document stored and no half-written one visible.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import chain, combinations, islice
 from pathlib import Path
 
 import numpy as np
 
-from hearth.documents.chunking import chunk_document
-from hearth.documents.loaders import UnsupportedDocument, load_document
-from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder
+from hearth.documents.chunking import chunk_sections
+from hearth.documents.document import MB, DocumentStream
+from hearth.documents.loaders import UnsupportedDocument, open_document
+from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder, Vectors
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
 from hearth.index.store import DocumentWrite, IndexStore, PreparedChunk, chunk_identity
 from hearth.jobs import CancelCheck, ProgressCallback, check_cancelled
@@ -32,6 +37,8 @@ from hearth.paths import hearth_paths
 log = logging.getLogger(__name__)
 
 EMBED_BATCH_CHUNKS = 128
+# Documents with more chunks than this are written batch by batch as they are read.
+LARGE_DOCUMENT_CHUNKS = 512
 # Co-occurrence edges join the most mentioned graph entities of a chunk; capping them keeps
 # the edge table linear in the number of chunks.
 EDGE_ENTITIES_PER_CHUNK = 10
@@ -64,6 +71,12 @@ class IndexReport:
             "entities": self.entities,
             "seconds": round(self.seconds, 3),
         }
+
+
+def batched(items: Iterable[PreparedChunk], size: int) -> Iterator[list[PreparedChunk]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def discover_files(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
@@ -135,9 +148,13 @@ def cooccurrence_edges(chunks: list[PreparedChunk]) -> dict[tuple[str, str], flo
 
 
 class Indexer:
-    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
+    def __init__(
+        self, store: IndexStore, embedder: Embedder, max_file_bytes: int | None = None
+    ) -> None:
+        """``max_file_bytes``: the user's size limit; by default the one in Settings."""
         self.store = store
         self.embedder = embedder
+        self.max_file_bytes = max_file_bytes
 
     def index_paths(
         self,
@@ -151,6 +168,11 @@ class Indexer:
         total = len(files)
         pending: list[DocumentWrite] = []
         pending_chunks = 0
+        max_bytes = self.max_file_bytes
+        if max_bytes is None:
+            from hearth.settings import load_settings
+
+            max_bytes = load_settings().max_file_mb * MB
 
         def check_cancel() -> None:
             check_cancelled(should_cancel, "indexing")
@@ -158,21 +180,37 @@ class Indexer:
         def flush() -> None:
             nonlocal pending, pending_chunks
             check_cancel()
-            self._embed_and_write(pending, report)
+            if pending:
+                self._embed_and_write(pending, report)
             pending, pending_chunks = [], 0
 
         for done, path in enumerate(files, start=1):
             check_cancel()
             if progress:
                 progress(done - 1, total, path.name)
-            prepared = self._prepare(path, report)
-            if prepared is not None:
-                pending.append(prepared)
-                pending_chunks += len(prepared.chunks)
-                if pending_chunks >= EMBED_BATCH_CHUNKS:
+
+            def reading(_done: int, _total: int, label: str, done: int = done) -> None:
+                check_cancel()  # between pages: a long OCR stops when asked
+                if progress:
+                    progress(done - 1, total, label)
+
+            prepared = self._prepare(path, report, reading, max_bytes)
+            if prepared is None:
+                continue
+            header, chunks = prepared
+            with self._reading(path, report):
+                head = list(islice(chunks, LARGE_DOCUMENT_CHUNKS + 1))
+                if len(head) > LARGE_DOCUMENT_CHUNKS:
                     flush()
-        if pending:
-            flush()
+                    self._write_large_document(header, chain(head, chunks), report, check_cancel)
+                    continue
+                header.chunks = head
+                header.edges = cooccurrence_edges(head)
+                pending.append(header)
+                pending_chunks += len(head)
+            if pending_chunks >= EMBED_BATCH_CHUNKS:
+                flush()
+        flush()
         if progress:
             progress(total, total, "done")
         # A listed document that cannot be read now has its reason in the report; asking
@@ -181,8 +219,28 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prepare(self, path: Path, report: IndexReport) -> DocumentWrite | None:
-        """Read, chunk and find entities; the vectors come later, batched."""
+    @contextmanager
+    def _reading(self, path: Path, report: IndexReport) -> Iterator[None]:
+        """A file found unreadable part-way is skipped with its reason; the rest go on."""
+        try:
+            yield
+        except UnsupportedDocument as error:
+            report.skipped.append(Skipped(str(path), error.reason))
+            log.info("skipped %s", error)
+        except Exception as error:  # a loader bug must not stop the rest of the folder
+            log.exception("unexpected error reading %s", path)
+            report.skipped.append(Skipped(str(path), f"unexpected error while reading ({error})"))
+
+    def _prepare(
+        self,
+        path: Path,
+        report: IndexReport,
+        progress: ProgressCallback,
+        max_bytes: int | None,
+    ) -> tuple[DocumentWrite, Iterator[PreparedChunk]] | None:
+        """Start reading a changed file: its document row, and its chunks (with entities) as
+        they are read. None if it is unchanged or cannot be opened (then it is in the report).
+        A file found unreadable part-way shows as UnsupportedDocument from the chunks."""
         key = str(path)
         try:
             content_hash = file_sha256(path)
@@ -195,7 +253,7 @@ class Indexer:
             report.unchanged.append(key)
             return None
         try:
-            document = load_document(path)
+            document = open_document(path, progress, max_bytes)
         except UnsupportedDocument as error:
             report.skipped.append(Skipped(key, error.reason))
             log.info("skipped %s", error)
@@ -204,60 +262,95 @@ class Indexer:
             log.exception("unexpected error reading %s", path)
             report.skipped.append(Skipped(key, f"unexpected error while reading ({error})"))
             return None
-        chunks = []
-        previous_end = -1
-        for chunk in chunk_document(document):
-            context = chunk_context(document.title, path, chunk.heading)
-            # The overlap with the chunk before was embedded there already.
-            overlap = max(0, min(previous_end - chunk.start, len(chunk.text)))
-            previous_end = chunk.end
-            chunks.append(
-                PreparedChunk(
-                    chunk_id=chunk_identity(key, content_hash, chunk.ordinal),
-                    ordinal=chunk.ordinal,
-                    page=chunk.page,
-                    heading=chunk.heading,
-                    start=chunk.start,
-                    end=chunk.end,
-                    text=chunk.text,
-                    entities=dict(extract_entities(f"{context}\n{chunk.text}")),
-                    context=context,
-                    embedded_from=overlap,
-                )
-            )
-        return DocumentWrite(
+        header = DocumentWrite(
             path=key,
             content_hash=content_hash,
             kind=document.kind,
             title=document.title,
             page_count=document.page_count,
             size_bytes=size,
-            chunks=chunks,
+            chunks=[],
             passage_vectors=np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32),
-            edges=cooccurrence_edges(chunks),
+            edges={},
         )
+        return header, self._prepared_chunks(document, key, content_hash)
 
-    def _embed_and_write(self, documents: list[DocumentWrite], report: IndexReport) -> None:
-        passages_per_document = [
-            [text for chunk in document.chunks for text in chunk.passage_texts()]
-            for document in documents
-        ]
-        vectors = self.embedder.embed([text for texts in passages_per_document for text in texts])
-        entities: dict[str, Entity] = {
-            e.key: e for document in documents for chunk in document.chunks for e in chunk.entities
-        }
+    def _prepared_chunks(
+        self, document: DocumentStream, key: str, content_hash: str
+    ) -> Iterator[PreparedChunk]:
+        previous_end = -1
+        for chunk in chunk_sections(document.sections):
+            context = chunk_context(document.title, document.path, chunk.heading)
+            # The overlap with the chunk before was embedded there already.
+            overlap = max(0, min(previous_end - chunk.start, len(chunk.text)))
+            previous_end = chunk.end
+            yield PreparedChunk(
+                chunk_id=chunk_identity(key, content_hash, chunk.ordinal),
+                ordinal=chunk.ordinal,
+                page=chunk.page,
+                heading=chunk.heading,
+                start=chunk.start,
+                end=chunk.end,
+                text=chunk.text,
+                entities=dict(extract_entities(f"{context}\n{chunk.text}")),
+                context=context,
+                embedded_from=overlap,
+                ocr=chunk.ocr,
+            )
+
+    def _embed(
+        self, chunks: list[PreparedChunk], stored_elsewhere: Iterable[str] = ()
+    ) -> tuple[Vectors, dict[str, Vectors]]:
+        """Vectors of the chunks' passages, in order, and of the names and titles among their
+        entities that have none stored yet (nor in ``stored_elsewhere``)."""
+        vectors = self.embedder.embed([text for chunk in chunks for text in chunk.passage_texts()])
+        entities: dict[str, Entity] = {e.key: e for chunk in chunks for e in chunk.entities}
         # Names and titles are matched by meaning too; dates, times and quantities only by
         # their normalised key, so embedding them would cost time and add nothing.
         embeddable = [key for key, e in entities.items() if e.kind in EMBEDDED_ENTITY_KINDS]
-        known = self.store.known_entity_keys(embeddable)
+        known = self.store.known_entity_keys(embeddable) | set(stored_elsewhere)
         new_keys = [key for key in embeddable if key not in known]
         new_vectors = self.embedder.embed([entities[key].name for key in new_keys])
+        return vectors, dict(zip(new_keys, new_vectors, strict=True))
+
+    def _embed_and_write(self, documents: list[DocumentWrite], report: IndexReport) -> None:
+        vectors, entity_vectors = self._embed(
+            [c for document in documents for c in document.chunks]
+        )
         offset = 0
-        for document, texts in zip(documents, passages_per_document, strict=True):
-            document.passage_vectors = vectors[offset : offset + len(texts)]
-            offset += len(texts)
-        self.store.write_documents(documents, dict(zip(new_keys, new_vectors, strict=True)))
+        for document in documents:
+            count = sum(len(chunk.passage_texts()) for chunk in document.chunks)
+            document.passage_vectors = vectors[offset : offset + count]
+            offset += count
+        self.store.write_documents(documents, entity_vectors)
         for document in documents:
             report.indexed.append(document.path)
             report.chunks += len(document.chunks)
             report.entities += len({e.key for chunk in document.chunks for e in chunk.entities})
+
+    def _write_large_document(
+        self,
+        document: DocumentWrite,
+        chunks: Iterator[PreparedChunk],
+        report: IndexReport,
+        check_cancel: Callable[[], None],
+    ) -> None:
+        """Embed and store a large document batch by batch as it is read; it appears whole
+        at the end, or (cancelled, unreadable part-way) not at all."""
+        writer = self.store.large_document_writer(document.path)
+        edges: Counter[tuple[str, str]] = Counter()
+        try:
+            for batch in batched(chunks, EMBED_BATCH_CHUNKS):
+                check_cancel()
+                vectors, entity_vectors = self._embed(batch, writer.entity_keys)
+                writer.add(batch, vectors, entity_vectors)
+                edges.update(cooccurrence_edges(batch))
+            check_cancel()
+            document.edges = dict(edges)
+            writer.commit(document)
+        except BaseException:
+            writer.abandon()
+            raise
+        report.indexed.append(document.path)
+        report.chunks += writer.chunk_count
+        report.entities += len(writer.mentioned_keys)

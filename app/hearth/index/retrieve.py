@@ -106,6 +106,10 @@ class SearchHit:
         return {
             "document": self.document,
             "page": self.page,
+            # Where in the document when there are no pages: a heading, a chapter, rows.
+            "heading": self.chunk.heading,
+            # Recognised from an image of the page: the words may be misread.
+            "ocr": self.chunk.ocr,
             "score": round(self.score, 4),
             "text": self.chunk.text,
         }

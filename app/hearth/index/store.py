@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import pickle
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -34,8 +36,11 @@ from hearth.index.keywords import fts_match_expression
 log = logging.getLogger(__name__)
 
 # 2: chunks embedded as passages (collection "passages"; version 1 had one vector per chunk
-# in "chunks"). Opening an older index lists its documents for indexing again.
-SCHEMA_VERSION = 2
+# in "chunks"). Opening a version 1 index lists its documents for indexing again.
+# 3: chunks.ocr (text recognised from an image of the page). A version 2 index gains the
+# column in place: nothing in it was recognised, so 0 is right and nothing is indexed again.
+SCHEMA_VERSION = 3
+REINDEX_BELOW_VERSION = 2
 PASSAGES_FETCHED_PER_CHUNK = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -59,7 +64,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     heading TEXT,
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS reindex_wanted (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
@@ -123,6 +129,21 @@ class ChunkRecord:
     start: int
     end: int
     text: str
+    ocr: bool = False
+
+
+CHUNK_RECORD_COLUMNS = (
+    "c.rowid, c.chunk_id, c.document_id, d.path, c.ordinal, c.page, c.heading, c.start, c.end,"
+    " c.text, c.ocr"
+)
+
+
+def chunk_record(row: tuple[Any, ...]) -> ChunkRecord:
+    """A row of CHUNK_RECORD_COLUMNS (SQLite gives the OCR flag as 0 or 1)."""
+    rowid, chunk_id, document_id, path, ordinal, page, heading, start, end, text, ocr = row
+    return ChunkRecord(
+        rowid, chunk_id, document_id, path, ordinal, page, heading, start, end, text, bool(ocr)
+    )
 
 
 @dataclass
@@ -141,6 +162,7 @@ class PreparedChunk:
     context: str = ""
     # Characters at the start that the previous chunk already embedded (its overlap).
     embedded_from: int = 0
+    ocr: bool = False
     _passages: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def passage_texts(self) -> list[str]:
@@ -226,15 +248,22 @@ class IndexStore:
         self.db.execute("PRAGMA synchronous = NORMAL")
         (stored_version,) = self.db.execute("PRAGMA user_version").fetchone()
         self.db.executescript(SCHEMA)
+        self._add_missing_columns()
         self._lock = threading.RLock()
         self._chroma: Any = None
         self._passage_vectors: Any = None
         self._entity_vectors: Any = None
-        if 0 < int(stored_version) < SCHEMA_VERSION:
+        if 0 < int(stored_version) < REINDEX_BELOW_VERSION:
             self._drop_for_reindex("the index format changed")
         self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if self.marker.exists():
             self.reconcile()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since version 2 (CREATE TABLE IF NOT EXISTS leaves old tables be)."""
+        columns = {str(row[1]) for row in self.db.execute("PRAGMA table_info(chunks)")}
+        if "ocr" not in columns:
+            self.db.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
 
     # -- chromadb (imported on first use: it is slow to import) -----------------------------
     def _client(self) -> Any:
@@ -344,55 +373,46 @@ class IndexStore:
         self.no_reindex_needed([d.path for d in documents])
         self.marker.unlink(missing_ok=True)
 
-    def _write_document_rows(self, document: DocumentWrite) -> tuple[list[str], set[str]]:
-        entities = {e.key: e for chunk in document.chunks for e in chunk.entities}
+    def _write_document_rows(
+        self, document: DocumentWrite, batches: Iterable[list[PreparedChunk]] | None = None
+    ) -> tuple[list[str], set[str]]:
+        """One transaction: the old version's rows out, this one's in. The chunks come in
+        ``batches`` (a large document's, read back from its spool) or are the document's own."""
+        stored_keys: set[str] = set()
+        entity_ids: dict[str, int] = {}
+        chunk_count = 0
         with self.transaction() as db:
             old_chunk_ids, orphan_keys = self._delete_document_rows(db, document.path)
             cursor = db.execute(
                 "INSERT INTO documents (path, content_hash, kind, title, page_count, chunk_count,"
-                " entity_count, size_bytes, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " entity_count, size_bytes, indexed_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
                 (
                     document.path,
                     document.content_hash,
                     document.kind,
                     document.title,
                     document.page_count,
-                    len(document.chunks),
-                    len(entities),
                     document.size_bytes,
                     time.time(),
                 ),
             )
             document_id = int(cursor.lastrowid or 0)
-            db.executemany(
-                "INSERT OR IGNORE INTO entities (key, name, kind) VALUES (?, ?, ?)",
-                [(e.key, e.name, e.kind) for e in entities.values()],
-            )
-            entity_ids = self._entity_ids(db, list(entities))
-            for chunk in document.chunks:
-                cursor = db.execute(
-                    "INSERT INTO chunks (chunk_id, document_id, ordinal, page, heading, start, end,"
-                    " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        chunk.chunk_id,
-                        document_id,
-                        chunk.ordinal,
-                        chunk.page,
-                        chunk.heading,
-                        chunk.start,
-                        chunk.end,
-                        chunk.text,
-                    ),
-                )
-                rowid = int(cursor.lastrowid or 0)
-                db.execute(
-                    "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)",
-                    (rowid, chunk.keyword_text()),
-                )
+            for chunks in [document.chunks] if batches is None else batches:
+                entities = {e.key: e for chunk in chunks for e in chunk.entities}
                 db.executemany(
-                    "INSERT INTO entity_chunks (entity_id, chunk_rowid, count) VALUES (?, ?, ?)",
-                    [(entity_ids[e.key], rowid, n) for e, n in chunk.entities.items()],
+                    "INSERT OR IGNORE INTO entities (key, name, kind) VALUES (?, ?, ?)",
+                    [
+                        (e.key, e.name, e.kind)
+                        for key, e in entities.items()
+                        if key not in entity_ids
+                    ],
                 )
+                entity_ids.update(
+                    self._entity_ids(db, [key for key in entities if key not in entity_ids])
+                )
+                self._insert_chunk_rows(db, document_id, chunks, entity_ids)
+                chunk_count += len(chunks)
+                stored_keys |= entities.keys()
             db.executemany(
                 "INSERT INTO entity_edges (document_id, a, b, weight) VALUES (?, ?, ?, ?)",
                 [
@@ -400,7 +420,48 @@ class IndexStore:
                     for (a, b), w in document.edges.items()
                 ],
             )
-        return old_chunk_ids, orphan_keys - set(entities)
+            db.execute(
+                "UPDATE documents SET chunk_count = ?, entity_count = ? WHERE id = ?",
+                (chunk_count, len(stored_keys), document_id),
+            )
+        return old_chunk_ids, orphan_keys - stored_keys
+
+    @staticmethod
+    def _insert_chunk_rows(
+        db: sqlite3.Connection,
+        document_id: int,
+        chunks: list[PreparedChunk],
+        entity_ids: dict[str, int],
+    ) -> None:
+        for chunk in chunks:
+            cursor = db.execute(
+                "INSERT INTO chunks (chunk_id, document_id, ordinal, page, heading, start, end,"
+                " text, ocr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chunk.chunk_id,
+                    document_id,
+                    chunk.ordinal,
+                    chunk.page,
+                    chunk.heading,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                    int(chunk.ocr),
+                ),
+            )
+            rowid = int(cursor.lastrowid or 0)
+            db.execute(
+                "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)",
+                (rowid, chunk.keyword_text()),
+            )
+            db.executemany(
+                "INSERT INTO entity_chunks (entity_id, chunk_rowid, count) VALUES (?, ?, ?)",
+                [(entity_ids[e.key], rowid, n) for e, n in chunk.entities.items()],
+            )
+
+    def large_document_writer(self, path: str) -> LargeDocumentWriter:
+        """A writer for one document too large to hold whole (see LargeDocumentWriter)."""
+        return LargeDocumentWriter(self, path)
 
     def remove_document(self, path: str) -> bool:
         if self.document(path) is None:
@@ -593,11 +654,10 @@ class IndexStore:
     # -- reading for retrieval ---------------------------------------------------------------
     def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, ChunkRecord]:
         query = (
-            "SELECT c.rowid, c.chunk_id, c.document_id, d.path, c.ordinal, c.page, c.heading,"
-            " c.start, c.end, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+            f"SELECT {CHUNK_RECORD_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
             " WHERE c.rowid"
         )
-        return {int(row[0]): ChunkRecord(*row) for row in rows_where_in(self.db, query, rowids)}
+        return {int(row[0]): chunk_record(row) for row in rows_where_in(self.db, query, rowids)}
 
     def rowids_for_chunk_ids(self, chunk_ids: list[str]) -> dict[str, int]:
         query = "SELECT rowid, chunk_id FROM chunks WHERE chunk_id"
@@ -652,3 +712,98 @@ class IndexStore:
             (str(meta["key"]), 1.0 - float(distance))
             for meta, distance in zip(result["metadatas"][0], result["distances"][0], strict=True)
         ]
+
+
+class LargeDocumentWriter:
+    """Writes one document whose chunks arrive in batches, holding none of them in memory.
+
+    Each batch's vectors go to chromadb at once and its rows to a spool file; ``commit``
+    then moves the spooled rows into SQLite in one transaction, so readers see the old
+    version until the new one is whole, exactly as for small documents. ``abandon`` (on a
+    cancel or an unreadable file) deletes the vectors written so far; a crash leaves the
+    marker file, and the next open deletes them as orphans.
+    """
+
+    def __init__(self, store: IndexStore, path: str) -> None:
+        self.store = store
+        self.path = path
+        self.chunk_ids: list[str] = []
+        self.entity_keys: set[str] = set()  # whose name vectors this writer stored
+        self.mentioned_keys: set[str] = set()
+        # Open across calls, closed by commit() or abandon().
+        self._spool = tempfile.TemporaryFile(prefix="hearth-document-")  # noqa: SIM115
+        store._collections()
+        store.marker.write_text(path, encoding="utf-8")
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunk_ids)
+
+    def add(
+        self,
+        chunks: list[PreparedChunk],
+        passage_vectors: Vectors,
+        entity_vectors: dict[str, Vectors],
+    ) -> None:
+        passage_collection, entity_collection = self.store._collections()
+        ids = [
+            passage_vector_id(chunk.chunk_id, number)
+            for chunk in chunks
+            for number in range(len(chunk.passage_texts()))
+        ]
+        if ids:
+            passage_collection.upsert(
+                ids=ids,
+                embeddings=passage_vectors,
+                metadatas=[
+                    {"document": self.path, "chunk": chunk.chunk_id}
+                    for chunk in chunks
+                    for _ in chunk.passage_texts()
+                ],
+            )
+        if entity_vectors:
+            keys = list(entity_vectors)
+            entity_collection.upsert(
+                ids=[entity_vector_id(k) for k in keys],
+                embeddings=np.stack([entity_vectors[k] for k in keys]),
+                metadatas=[{"key": k} for k in keys],
+            )
+            self.entity_keys.update(keys)
+        self.chunk_ids += [chunk.chunk_id for chunk in chunks]
+        self.mentioned_keys.update(e.key for chunk in chunks for e in chunk.entities)
+        for chunk in chunks:
+            chunk._passages = None  # recomputed from the text if needed; not worth spooling
+        pickle.dump(chunks, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _spooled_batches(self) -> Iterator[list[PreparedChunk]]:
+        self._spool.seek(0)
+        while True:
+            try:
+                batch: list[PreparedChunk] = pickle.load(self._spool)  # our own file
+            except EOFError:
+                return
+            yield batch
+
+    def commit(self, document: DocumentWrite) -> None:
+        """Store ``document`` (its chunks are the spooled ones) in place of the old version."""
+        store = self.store
+        try:
+            old_chunk_ids, orphan_keys = store._write_document_rows(
+                document, self._spooled_batches()
+            )
+            new_ids = set(self.chunk_ids)
+            stale = [c for c in old_chunk_ids if c not in new_ids]
+            store._delete_vectors(stale, orphan_keys - store.known_entity_keys(orphan_keys))
+            store.no_reindex_needed([self.path])
+            store.marker.unlink(missing_ok=True)
+        finally:
+            self._spool.close()
+
+    def abandon(self) -> None:
+        """Undo the vectors written so far; what was stored before stays as it was."""
+        try:
+            unused = self.entity_keys - self.store.known_entity_keys(self.entity_keys)
+            self.store._delete_vectors(self.chunk_ids, unused)
+            self.store.marker.unlink(missing_ok=True)
+        finally:
+            self._spool.close()

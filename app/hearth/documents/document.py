@@ -1,0 +1,104 @@
+"""What a read file becomes: sections of text that remember their page, heading and origin.
+
+A format reader returns a DocumentStream whose sections come lazily (a 500-page PDF or a
+50 MB sheet is never one string in memory); ``numbered_sections`` drops empty ones and gives
+each its offset in the document's joined text, and ``LoadedDocument`` is the whole list
+for the callers that want it (small files, tests, the page viewer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SECTION_SEPARATOR = "\n\n"
+MB = 1024 * 1024
+
+# (done, total, label), as hearth.jobs.ProgressCallback: the reader's own units (pages,
+# bytes), so the indexer can pass the label on ("OCR page 4 of 31 (scan.pdf)").
+ReadProgress = Callable[[int, int, str], None]
+
+
+class UnsupportedDocument(Exception):
+    """A file Hearth cannot read; str() is "<path>: <reason>"."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass
+class Section:
+    """A run of text on one page (PDF, slide) or under one heading, at ``start`` in the
+    document. ``ocr``: the text was recognised from an image of the page. Sections that must
+    stay apart (row ranges of a sheet, whose heading names the rows) set ``mergeable`` off."""
+
+    text: str
+    page: int | None = None
+    heading: str | None = None
+    start: int = 0
+    ocr: bool = False
+    mergeable: bool = True
+
+
+@dataclass
+class DocumentStream:
+    """A document being read: what is known up front, and its sections as they come.
+    Iterate ``sections`` once; a reader may raise UnsupportedDocument part-way."""
+
+    path: Path
+    kind: str
+    title: str
+    sections: Iterable[Section]
+    page_count: int | None = None
+
+
+@dataclass
+class LoadedDocument:
+    path: Path
+    kind: str
+    title: str
+    sections: list[Section] = field(default_factory=list)
+    page_count: int | None = None
+
+    @property
+    def text(self) -> str:
+        return SECTION_SEPARATOR.join(section.text for section in self.sections)
+
+
+def numbered_sections(path: Path, sections: Iterable[Section]) -> Iterator[Section]:
+    """Drop empty sections and give each its offset in the joined document text; raise
+    UnsupportedDocument at the end if nothing was left."""
+    offset = 0
+    kept = 0
+    for section in sections:
+        text = section.text.strip("\n")
+        if not text.strip():
+            continue
+        section.text = text
+        section.start = offset
+        offset += len(text) + len(SECTION_SEPARATOR)
+        kept += 1
+        yield section
+    if not kept:
+        raise UnsupportedDocument(path, "it contains no text")
+
+
+def _finish(document: LoadedDocument) -> LoadedDocument:
+    """Drop empty sections and give each its offset in the joined document text."""
+    document.sections = list(numbered_sections(document.path, document.sections))
+    return document
+
+
+def materialise(stream: DocumentStream) -> LoadedDocument:
+    sections = list(numbered_sections(stream.path, stream.sections))
+    return LoadedDocument(stream.path, stream.kind, stream.title, sections, stream.page_count)
+
+
+def whole(document: LoadedDocument) -> DocumentStream:
+    """A document read whole (small formats) as a stream."""
+    return DocumentStream(
+        document.path, document.kind, document.title, document.sections, document.page_count
+    )

@@ -1,0 +1,1 @@
+"""One reader per document format; hearth.documents.loaders chooses among them."""
