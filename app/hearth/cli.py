@@ -25,6 +25,7 @@ from hearth.settings import load_settings
 if TYPE_CHECKING:
     from hearth.assistant.workspace import Workspace
     from hearth.index.document_index import DocumentIndex
+    from hearth.jobs import ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +188,26 @@ class TerminalProgress:
         sys.stderr.flush()
 
 
+def _index_progress() -> ProgressCallback:
+    """The progress bar on a terminal; elsewhere (a log, a pipe) one line per OCR page,
+    since a long scan is otherwise silent for minutes."""
+    bar = TerminalProgress()
+    if bar.enabled:
+        return bar
+
+    def ocr_lines(done: int, total: int, label: str) -> None:
+        if label.startswith("OCR"):
+            print(label, file=sys.stderr, flush=True)
+
+    return ocr_lines
+
+
 def cmd_index(args: argparse.Namespace) -> int:
+    if args.watch:
+        return _watch_folders(args)
     index = _open_index()
     try:
-        report = index.index_paths([Path(p) for p in args.paths], progress=TerminalProgress())
+        report = index.index_paths([Path(p) for p in args.paths], progress=_index_progress())
     finally:
         index.close()
     if args.json:
@@ -203,6 +220,51 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"{len(report.skipped)}: {report.chunks} chunks, {report.entities} entities "
         f"in {report.seconds:.1f} s"
     )
+    return 0
+
+
+def _watch_folders(args: argparse.Namespace) -> int:
+    """Index the paths, then follow them until Ctrl+C (or SIGTERM): the first one asks the
+    watcher to stop at the next safe point (no document half-written); a second one ends
+    at once, and the next start reconciles."""
+    import signal
+
+    from hearth.index.folder_watch import FolderSync, FolderWatcher, SyncReport
+
+    stop_requested = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop_requested
+        if stop_requested:
+            raise KeyboardInterrupt
+        stop_requested = True
+
+    def show(report: SyncReport) -> None:
+        if args.json:
+            print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
+            return
+        for path in report.indexed:
+            print(f"indexed {path}", flush=True)
+        for path in report.removed:
+            print(f"removed {path}", flush=True)
+        for skipped in report.skipped:
+            print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr, flush=True)
+
+    previous = {
+        number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    index = _open_index()
+    try:
+        watcher = FolderWatcher(FolderSync(index, [Path(p) for p in args.paths]))
+        if not args.json:
+            print(f"Watching {', '.join(args.paths)}; Ctrl+C stops.", file=sys.stderr)
+        watcher.run(lambda: stop_requested, show, _index_progress())
+    finally:
+        index.close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if not args.json:
+        print("Stopped watching.", file=sys.stderr)
     return 0
 
 
@@ -372,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="add files and folders to the document index")
     index.add_argument("paths", nargs="+", metavar="PATH")
     index.add_argument("--json", action="store_true", help="print JSON")
+    index.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep the index in step with the paths until Ctrl+C (changes while stopped "
+        "are found at the next start)",
+    )
     index.set_defaults(handler=cmd_index, uses_index=True)
 
     docs = commands.add_parser("docs", help="list or remove indexed documents")
