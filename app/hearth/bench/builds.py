@@ -1,7 +1,8 @@
 """llama.cpp builds against each other: prompt and decode tokens/s of the same model.
 
 Each build is a folder holding an unpacked llama-cpp-python wheel (``llama_cpp/``), made
-by ``scripts/bench_builds`` with different CMake flags. Every measurement runs in its own
+by ``scripts/bench_builds``: the same library with one CPU backend variant each, all of
+them (ggml chooses, as in Hearth), and a -march=native build. Every measurement runs in its own
 process with that folder first on the import path; builds alternate round by round, so a
 machine that slows down during the run slows every build alike. The first build named is
 the baseline of the ratios.
@@ -21,9 +22,15 @@ from hearth.bench.common import machine_description, median, print_table, write_
 
 # One run in a child process: load, read a ~500-token prompt, decode greedily.
 MEASURE_SCRIPT = r"""
-import json, sys, time
+import ctypes, json, pathlib, sys, time
 import llama_cpp
+from llama_cpp.llama_cpp import _lib as libllama
 model, threads, max_tokens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+# A build with GGML_BACKEND_DL picks its CPU backend here (as hearth.engine.backends does).
+# Through libllama: the wheel's libggml.so and libggml.so.0 are copies, two registries.
+libllama.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+libllama.ggml_backend_load_all_from_path(
+    str(pathlib.Path(llama_cpp.__file__).parent / "lib").encode())
 llama = llama_cpp.Llama(model_path=model, n_ctx=2048, n_threads=threads,
                         n_threads_batch=threads, verbose=False)
 text = ("The following is a detailed report about the history of lighthouses along the "

@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from hearth.engine.backends import load_cpu_backends
 from hearth.engine.prompts import (
     ChatMessage,
     FormattedPrompt,
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 # The last lines llama.cpp logged: the reason a load failed is only ever written there.
 _recent_llama_log: collections.deque[str] = collections.deque(maxlen=40)
 _log_callback_ref: Any = None
+# The CPU backend module ggml chose for this CPU (libggml-cpu-zen4.so ...), once loaded.
+_cpu_backend_file = ""
 
 
 def install_llama_log_capture() -> None:
@@ -51,6 +54,18 @@ def install_llama_log_capture() -> None:
     llama_cpp.llama_log_set(_capture, ctypes.c_void_p(0))
 
 
+def prepare_llama() -> None:
+    """Before any model: llama.cpp's log captured, then the CPU backend for this CPU loaded
+    (which variant it chose is logged)."""
+    install_llama_log_capture()
+    load_cpu_backends()
+    global _cpu_backend_file
+    for line in _recent_llama_log:
+        if "loaded CPU backend from" in line:
+            _cpu_backend_file = Path(line.split("loaded CPU backend from", 1)[1].strip()).name
+            log.info("llama.cpp loaded its CPU backend %s", _cpu_backend_file)
+
+
 def llama_failure_reason() -> str:
     """The most telling recent llama.cpp log line, for a one-line error message."""
     lines = [line.strip() for line in "".join(_recent_llama_log).splitlines() if line.strip()]
@@ -65,6 +80,7 @@ def open_llama(path: Path, **kwargs: Any) -> Any:
     """Construct llama_cpp.Llama with the log captured; raise ValueError with the reason."""
     import llama_cpp
 
+    prepare_llama()
     install_llama_log_capture()
     _recent_llama_log.clear()
     try:
@@ -78,10 +94,13 @@ SELF_CHECK_TOKENS = 4
 
 
 def llama_system_info() -> str:
-    """What llama.cpp says it was built with and uses here ("CPU : SSE3 = 1 | AVX2 = 1 ...")."""
+    """What llama.cpp uses here: the features of the CPU backend it loaded for this CPU
+    ("CPU : SSE3 = 1 | AVX2 = 1 | ...")."""
     import llama_cpp
 
-    return bytes(llama_cpp.llama_print_system_info()).decode("utf-8", errors="replace").strip()
+    prepare_llama()
+    info = bytes(llama_cpp.llama_print_system_info()).decode("utf-8", errors="replace").strip()
+    return f"{info} {_cpu_backend_file}".strip()
 
 
 def self_check(llama: Any) -> float:
