@@ -1,4 +1,9 @@
-"""The in-app source viewer: the cited page with the passage highlighted."""
+"""The in-app source viewer: the cited page as it looks, with the passage highlighted.
+
+A PDF citation (or an image) shows the rendered page with the passage's boxes painted over
+it and scrolled into view; other formats show their text with the passage highlighted.
+What to show comes from hearth.documents.page_view; this module only draws it.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,46 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices, QTextCursor
+from PySide6.QtCore import QRectF, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPixmap, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from hearth.documents.loaders import UnsupportedDocument, page_text
+from hearth.documents.loaders import UnsupportedDocument
+from hearth.documents.page_view import PageView, TextView, source_view
+
+HIGHLIGHT = QColor(255, 214, 0, 90)
+HIGHLIGHT_EDGE = QColor(230, 160, 0, 200)
+# Room kept above the passage when it is scrolled into view, in pixels.
+SCROLL_MARGIN = 80
+OCR_NOTE = "This page is a scan: its text was recognised by OCR and may differ from the page."
+
+
+def page_pixmap(view: PageView) -> QPixmap:
+    """The rendered page with the passage's boxes painted on it."""
+    image = view.image.convert("RGBA")
+    data = image.tobytes("raw", "RGBA")
+    qimage = QImage(data, image.width, image.height, 4 * image.width, QImage.Format.Format_RGBA8888)
+    pixmap = QPixmap.fromImage(qimage.copy())  # the copy owns its pixels, not ``data``
+    painter = QPainter(pixmap)
+    try:
+        painter.setPen(HIGHLIGHT_EDGE)
+        for left, top, right, bottom in view.boxes:
+            rectangle = QRectF(left - 2, top - 2, right - left + 4, bottom - top + 4)
+            painter.fillRect(rectangle, HIGHLIGHT)
+            painter.drawRect(rectangle)
+    finally:
+        painter.end()
+    return pixmap
 
 
 class SourceViewer(QDialog):
@@ -29,12 +61,22 @@ class SourceViewer(QDialog):
         self.page: int | None = source.get("page")
         where = f" — page {self.page}" if self.page else ""
         self.setWindowTitle(f"{self.path.name}{where}")
-        self.resize(760, 620)
+        self.resize(900, 760)
         layout = QVBoxLayout(self)
         self.heading = QLabel(f"<b>{html.escape(self.path.name)}</b>{html.escape(where)}")
         layout.addWidget(self.heading)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.hide()
+        layout.addWidget(self.note)
+        self.views = QStackedWidget()
         self.browser = QTextBrowser()
-        layout.addWidget(self.browser)
+        self.page_label = QLabel()
+        self.page_area = QScrollArea()
+        self.page_area.setWidget(self.page_label)
+        self.views.addWidget(self.browser)
+        self.views.addWidget(self.page_area)
+        layout.addWidget(self.views)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.open_button = QPushButton("Open original")
         self.open_button.clicked.connect(self.open_original)
@@ -42,20 +84,65 @@ class SourceViewer(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.highlighted = False
-        self._show_page()
+        self.page_view: PageView | None = None
+        self._found_text = ""
+        self._show_source()
 
-    def _show_page(self) -> None:
+    def _show_source(self) -> None:
+        passage = str(self.source.get("text", ""))
         try:
-            text = page_text(self.path, self.page)
+            view = source_view(self.path, self.page, passage)
         except UnsupportedDocument as error:
             self.browser.setPlainText(f"This document can no longer be read: {error.reason}")
             return
-        passage = str(self.source.get("text", "")).rstrip(" …")
-        start = text.find(passage[:200]) if passage else -1
-        if start < 0:
-            self.browser.setPlainText(text)
+        except OSError as error:
+            self.browser.setPlainText(f"This document can no longer be read: {error}")
             return
-        end = start + len(passage)
+        if isinstance(view, PageView):
+            self._show_page(view)
+        else:
+            self._show_text(view)
+
+    def _show_page(self, view: PageView) -> None:
+        self.page_view = view
+        self.page_label.setPixmap(page_pixmap(view))
+        self.page_label.adjustSize()
+        self.views.setCurrentWidget(self.page_area)
+        if view.ocr:
+            self.note.setText(OCR_NOTE)
+            self.note.show()
+        if view.boxes:
+            self.highlighted = True
+            self._found_text = view.found_text
+            self.scroll_to_passage()
+        elif self.source.get("text"):
+            missing = "The passage was not found on this page; the file may have changed."
+            self.note.setText(f"{self.note.text()} {missing}".strip())
+            self.note.show()
+
+    def scroll_to_passage(self) -> None:
+        if self.page_view is None or not self.page_view.boxes:
+            return
+        left, top, right, _ = self.page_view.boxes[0]
+        # Sideways only when the passage would not be seen otherwise: lines read from the left.
+        if right > self.page_area.viewport().width():
+            self.page_area.horizontalScrollBar().setValue(max(0, int(left) - SCROLL_MARGIN))
+        self.page_area.verticalScrollBar().setValue(max(0, int(top) - SCROLL_MARGIN))
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        # Scroll ranges are only known once the dialog has its size.
+        self.scroll_to_passage()
+
+    def _show_text(self, view: TextView) -> None:
+        self.views.setCurrentWidget(self.browser)
+        if view.note:
+            self.note.setText(view.note)
+            self.note.show()
+        if view.start < 0:
+            self.browser.setPlainText(view.text)
+            return
+        text, start, end = view.text, view.start, view.end
         self.browser.setHtml(
             "<div style='white-space: pre-wrap'>"
             + html.escape(text[:start])
@@ -70,13 +157,26 @@ class SourceViewer(QDialog):
         cursor = self.browser.textCursor()
         cursor.setPosition(start)
         cursor.movePosition(
-            QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.KeepAnchor, len(passage)
+            QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.KeepAnchor, end - start
         )
         self.browser.setTextCursor(cursor)
         self.browser.ensureCursorVisible()
 
     def highlighted_text(self) -> str:
+        """The passage as found in the document (on the page, or selected in the text)."""
+        if self.page_view is not None:
+            return self._found_text
         return self.browser.textCursor().selectedText()
+
+    def passage_visible(self) -> bool:
+        """Whether the passage's first box lies in the visible part of the page."""
+        if self.page_view is None or not self.page_view.boxes:
+            return False
+        left, top = self.page_view.boxes[0][:2]
+        x = self.page_area.horizontalScrollBar().value()
+        y = self.page_area.verticalScrollBar().value()
+        viewport = self.page_area.viewport().size()
+        return x <= left < x + viewport.width() and y <= top < y + viewport.height()
 
     def open_original(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.path)))
