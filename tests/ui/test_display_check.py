@@ -260,3 +260,18 @@ def test_the_window_start_names_what_the_plugin_lacks_instead_of_a_qt_abort(
     log = (hearth_home / "data" / "logs" / "hearth.log").read_text()
     assert f"{site}/PySide6/Qt/plugins/platforms/libqxcb.so" in log
     assert "libQt6XcbQpa.so.6: cannot open shared object file" in log
+
+
+def test_scripts_run_installs_every_package_the_check_knows_for_xcb() -> None:
+    """Before the first install there is no check to ask, so scripts/run's own lists are
+    what --install-system-deps installs; they must be what the check would name."""
+    script = (Path(__file__).parents[2] / "scripts" / "run").read_text()
+
+    def listed(variable: str) -> set[str]:
+        return set(script.split(f'{variable}="')[1].split('"')[0].split())
+
+    xcb = {
+        name: packages for name, packages in PACKAGES_BY_LIBRARY.items() if "wayland" not in name
+    }
+    assert listed("DEBIAN_PACKAGES") == {debian for debian, _ in xcb.values()}
+    assert listed("FEDORA_PACKAGES") == {fedora for _, fedora in xcb.values()}

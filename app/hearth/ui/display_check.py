@@ -22,8 +22,8 @@ import struct
 import sys
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,7 @@ DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH = 1, 5, 10, 14, 
 PT_LOAD, PT_DYNAMIC = 1, 2
 
 
-@dataclass(frozen=True)
-class ElfDependencies:
+class ElfDependencies(NamedTuple):
     """What the dynamic loader reads from a shared object to find its dependencies."""
 
     path: Path
@@ -221,16 +220,21 @@ def read_ld_so_cache(path: Path = LD_SO_CACHE) -> dict[str, list[str]]:
 # -- Resolving dependencies as ld.so does -----------------------------------------------
 
 
-@dataclass
 class LibrarySearch:
     """Where the dynamic loader looks for a library, in its order (ld.so(8)): the
     object's DT_RPATH and its loaders' (only when the object has no DT_RUNPATH),
     LD_LIBRARY_PATH, the object's DT_RUNPATH, ldconfig's cache, the system directories.
     (glibc-hwcaps subdirectories are left out: what lives there is in the cache.)"""
 
-    library_path: Sequence[str] = ()
-    cache: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    system_dirs: Sequence[str] = SYSTEM_LIBRARY_DIRS
+    def __init__(
+        self,
+        library_path: Sequence[str] = (),
+        cache: Mapping[str, Sequence[str]] | None = None,
+        system_dirs: Sequence[str] = SYSTEM_LIBRARY_DIRS,
+    ) -> None:
+        self.library_path = library_path
+        self.cache = cache or {}
+        self.system_dirs = system_dirs
 
     @classmethod
     def of_this_system(cls, env: Mapping[str, str] = os.environ) -> LibrarySearch:
@@ -274,12 +278,11 @@ def expand_origin(paths: Sequence[str], origin: str) -> list[str]:
     return [entry for entry in expanded if "$" not in entry]  # $LIB, $PLATFORM: Qt uses neither
 
 
-@dataclass
-class DependencyTree:
+class DependencyTree(NamedTuple):
     """A shared object's dependencies as ld.so would resolve them."""
 
-    found: dict[str, Path] = field(default_factory=dict)  # soname -> the file ld.so takes
-    missing: list[str] = field(default_factory=list)
+    found: dict[str, Path]  # soname -> the file ld.so takes
+    missing: list[str]
 
 
 def resolve_dependencies(plugin: Path, search: LibrarySearch) -> DependencyTree:
@@ -287,7 +290,7 @@ def resolve_dependencies(plugin: Path, search: LibrarySearch) -> DependencyTree:
     soname found once counts as found for every later object that needs it, as an
     already loaded library does."""
     root = read_elf_dependencies(plugin)
-    tree = DependencyTree()
+    tree = DependencyTree({}, [])
     seen = {root.soname, plugin.name}
     queue: deque[tuple[ElfDependencies, tuple[str, ...]]] = deque([(root, ())])
     while queue:
@@ -323,8 +326,7 @@ def plugin_load_error(plugin: Path) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class PluginCheck:
+class PluginCheck(NamedTuple):
     """Whether a platform plugin loads and, when not, which libraries it lacks."""
 
     platform: str
