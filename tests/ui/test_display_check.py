@@ -275,3 +275,30 @@ def test_scripts_run_installs_every_package_the_check_knows_for_xcb() -> None:
     }
     assert listed("DEBIAN_PACKAGES") == {debian for debian, _ in xcb.values()}
     assert listed("FEDORA_PACKAGES") == {fedora for _, fedora in xcb.values()}
+
+
+def test_the_libraries_the_bundle_carries_stand_in_for_a_system_without_them(
+    tmp_path: Path,
+) -> None:
+    """The packaged app's bootloader puts its folder on LD_LIBRARY_PATH: with the xcb
+    libraries packaging/hearth.spec carries there, a system lacking them all is enough."""
+    spec = (Path(__file__).parents[2] / "packaging" / "hearth.spec").read_text()
+    listing = spec.split("XCB_LIBRARIES_TO_CARRY = (")[1].split(")")[0]
+    carried = [name.strip().strip('"') for name in listing.split(",") if name.strip()]
+    assert "libxcb-cursor.so.0" in carried
+    assert set(carried) <= set(PACKAGES_BY_LIBRARY)
+    here = resolve_dependencies(XCB_PLUGIN, LibrarySearch.of_this_system())
+    present = [name for name in carried if name in here.found]  # the build needs them all
+    system, bundle = tmp_path / "system", tmp_path / "bundle"
+    system.mkdir()
+    bundle.mkdir()
+    for name, path in here.found.items():
+        if PYSIDE not in path.resolve().parents:
+            (bundle if name in carried else system).joinpath(name).symlink_to(path)
+
+    without_bundle = resolve_dependencies(XCB_PLUGIN, LibrarySearch((), {}, [str(system)]))
+    with_bundle = resolve_dependencies(XCB_PLUGIN, LibrarySearch([str(bundle)], {}, [str(system)]))
+
+    assert set(carried) <= set(without_bundle.missing)
+    assert set(with_bundle.missing) == set(here.missing)
+    assert all(with_bundle.found[name].parent == bundle for name in present)
