@@ -275,6 +275,12 @@ def test_scripts_run_installs_every_package_the_check_knows_for_xcb() -> None:
     }
     assert listed("DEBIAN_PACKAGES") == {debian for debian, _ in xcb.values()}
     assert listed("FEDORA_PACKAGES") == {fedora for _, fedora in xcb.values()}
+    # The README's two commands name the same packages.
+    readme = (Path(__file__).parents[2] / "README.md").read_text().replace("\\\n", " ")
+    [apt_line] = [line for line in readme.splitlines() if line.startswith("sudo apt-get install")]
+    [dnf_line] = [line for line in readme.splitlines() if line.startswith("sudo dnf install")]
+    assert set(apt_line.split("#")[0].split()[3:]) == listed("DEBIAN_PACKAGES")
+    assert set(dnf_line.split("#")[0].split()[3:]) == listed("FEDORA_PACKAGES")
 
 
 def test_the_libraries_the_bundle_carries_stand_in_for_a_system_without_them(
