@@ -14,7 +14,6 @@ installs them. Nothing here imports PySide6 itself: that would be too late.
 
 from __future__ import annotations
 
-import _ctypes
 import importlib.util
 import logging
 import os
@@ -319,6 +318,8 @@ def resolve_dependencies(plugin: Path, search: LibrarySearch) -> DependencyTree:
 def plugin_load_error(plugin: Path) -> str | None:
     """Why the dynamic loader cannot load ``plugin`` (its own words), or None when it
     loads. RTLD_LAZY: only the libraries must be there, as when Qt loads it."""
+    import _ctypes  # here: a start that checks nothing (offscreen) need not load it
+
     try:
         _ctypes.dlopen(str(plugin), os.RTLD_LAZY)
     except OSError as error:
