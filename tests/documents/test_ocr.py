@@ -159,3 +159,21 @@ def test_ocr_never_reaches_the_network(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ferry timetable" in " ".join(json.loads(result.stdout))
     assert not attempts.exists(), attempts.read_text()
+
+
+def test_cancel_during_ocr_stops_between_pages_and_stores_nothing(
+    document_index: DocumentIndex, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hearth.jobs import JobCancelled
+
+    path = scanned_pdf(tmp_path / "long-scan.pdf", [PAGE_ONE, PAGE_TWO, PAGE_ONE])
+    labels: list[str] = []
+    with pytest.raises(JobCancelled):
+        document_index.index_paths(
+            [path],
+            progress=lambda d, t, label: labels.append(label),
+            should_cancel=lambda: "OCR page 2 of 3 (long-scan.pdf)" in labels,
+        )
+    assert "OCR page 3 of 3 (long-scan.pdf)" not in labels
+    assert document_index.documents() == []
+    assert not any("unexpected error" in record.getMessage() for record in caplog.records)

@@ -31,7 +31,7 @@ from hearth.documents.loaders import UnsupportedDocument, open_document
 from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder, Vectors
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
 from hearth.index.store import DocumentWrite, IndexStore, PreparedChunk, chunk_identity
-from hearth.jobs import CancelCheck, ProgressCallback, check_cancelled
+from hearth.jobs import CancelCheck, JobCancelled, ProgressCallback, check_cancelled
 from hearth.paths import hearth_paths
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,8 @@ class Indexer:
         """A file found unreadable part-way is skipped with its reason; the rest go on."""
         try:
             yield
+        except JobCancelled:
+            raise
         except UnsupportedDocument as error:
             report.skipped.append(Skipped(str(path), error.reason))
             log.info("skipped %s", error)

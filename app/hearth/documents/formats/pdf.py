@@ -144,6 +144,7 @@ def _pdf_sections(
 ) -> Iterator[Section]:
     cache = OcrCache(path)
     found_text = False
+    scanned_pages = 0
     ocr_problem: str | None = None
     try:
         for number in range(1, page_count + 1):
@@ -155,6 +156,7 @@ def _pdf_sections(
                 continue
             section = Section(layer.text, page=number)
             if layer.needs_ocr and ocr_problem is None:
+                scanned_pages += 1
                 if progress:
                     progress(
                         number - 1, page_count, f"OCR page {number} of {page_count} ({path.name})"
@@ -171,6 +173,8 @@ def _pdf_sections(
             yield section
         if not found_text:
             reason = "the PDF has no text layer, and OCR found no text on its pages"
+            if not scanned_pages:
+                reason = "the PDF has no text layer, and no page shows a scan to read"
             if ocr_problem:
                 reason = f"the PDF has no text layer, and OCR is not available ({ocr_problem})"
             raise UnsupportedDocument(path, reason)
