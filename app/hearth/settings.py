@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hearth.errors import HearthError
 from hearth.paths import hearth_paths
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
-class InvalidSetting(ValueError):
+class InvalidSetting(HearthError, ValueError):
     """A settings value outside what Hearth accepts."""
 
 
@@ -37,25 +38,64 @@ class Settings:
     # Files larger than this are skipped when indexing, with the reason; each format also
     # has its own ceiling (hearth.documents.loaders.LOADERS), which this cannot raise.
     max_file_mb: int = 500
+    # Folders added to the library: watched while Hearth runs, reconciled at start-up.
+    watched_folders: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, message) for every value outside what Hearth accepts."""
+        checks: list[tuple[str, bool, str]] = [
+            ("n_threads", 1 <= self.n_threads <= 256, "threads must be between 1 and 256"),
+            (
+                "n_ctx",
+                256 <= self.n_ctx <= 262144,
+                "context size must be between 256 and 262144",
+            ),
+            (
+                "n_gpu_layers",
+                -1 <= self.n_gpu_layers <= 1000,
+                "GPU layers must be between -1 (all) and 1000",
+            ),
+            ("temperature", 0.0 <= self.temperature <= 2.0, "temperature must be between 0 and 2"),
+            ("top_p", 0.0 < self.top_p <= 1.0, "top-p must be above 0 and at most 1"),
+            (
+                "max_answer_tokens",
+                16 <= self.max_answer_tokens <= 8192,
+                "answer tokens must be between 16 and 8192",
+            ),
+            (
+                "sources_per_answer",
+                1 <= self.sources_per_answer <= 20,
+                "sources per answer must be between 1 and 20",
+            ),
+            (
+                "system_prompt",
+                len(self.system_prompt) <= 4000,
+                "system prompt must be at most 4000 characters",
+            ),
+            (
+                "max_file_mb",
+                1 <= self.max_file_mb <= 100_000,
+                "file size limit must be between 1 and 100000 MB",
+            ),
+        ]
+        checks.append(
+            (
+                "watched_folders",
+                all(isinstance(folder, str) for folder in self.watched_folders),
+                "watched folders must be paths",
+            )
+        )
+        return [(name, message) for name, ok, message in checks if not ok]
 
     def validate(self) -> None:
-        checks: list[tuple[bool, str]] = [
-            (1 <= self.n_threads <= 256, "threads must be between 1 and 256"),
-            (256 <= self.n_ctx <= 262144, "context size must be between 256 and 262144"),
-            (-1 <= self.n_gpu_layers <= 1000, "GPU layers must be between -1 (all) and 1000"),
-            (0.0 <= self.temperature <= 2.0, "temperature must be between 0 and 2"),
-            (0.0 < self.top_p <= 1.0, "top-p must be above 0 and at most 1"),
-            (16 <= self.max_answer_tokens <= 8192, "answer tokens must be between 16 and 8192"),
-            (1 <= self.sources_per_answer <= 20, "sources per answer must be between 1 and 20"),
-            (len(self.system_prompt) <= 4000, "system prompt must be at most 4000 characters"),
-            (1 <= self.max_file_mb <= 100_000, "file size limit must be between 1 and 100000 MB"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InvalidSetting(message)
+        problems = self.problems()
+        if problems:
+            raise InvalidSetting(problems[0][1])
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Settings:
+        """Settings from a settings file: unknown names, wrong types and values out of range
+        fall back to their defaults one by one; every other value is kept."""
         defaults = cls()
         known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
@@ -69,11 +109,9 @@ class Settings:
             if type(value) is expected:
                 values[name] = value
         settings = cls(**values)
-        try:
-            settings.validate()
-        except InvalidSetting as error:
-            log.warning("settings file has an invalid value (%s); using defaults", error)
-            return cls()
+        for name, message in settings.problems():
+            log.warning("settings file: %s (%s); using the default for it", message, name)
+            setattr(settings, name, getattr(defaults, name))
         return settings
 
 

@@ -15,11 +15,11 @@ OPTIONS = SamplingOptions(max_tokens=48, temperature=0.0)
 
 
 def test_answer_cites_the_right_page(
-    document_index: DocumentIndex, engine: EngineClient, installed_model: Path, tmp_path: Path
+    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path, tmp_path: Path
 ) -> None:
     report = write_pdf(tmp_path / "report.pdf", report_pages())
     document_index.index_paths([report])
-    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
     pieces: list[str] = []
     answer = GroundedAnswerer(document_index, engine).ask(
         "How much did the restoration of the lantern room cost?", OPTIONS, on_piece=pieces.append
@@ -32,13 +32,13 @@ def test_answer_cites_the_right_page(
 
 
 def test_sources_fit_the_context_window(
-    document_index: DocumentIndex, engine: EngineClient, installed_model: Path, tmp_path: Path
+    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path, tmp_path: Path
 ) -> None:
     pages = [
         f"Page {n}. " + "The harbour log records tides, winds and ships. " * 25 for n in range(30)
     ]
     document_index.index_paths([write_pdf(tmp_path / "log.pdf", pages)])
-    engine.load(installed_model, n_ctx=1024, n_threads=2)
+    engine.load(gemma_model, n_ctx=1024, n_threads=2)
     answerer = GroundedAnswerer(document_index, engine)
     hits = document_index.search("harbour log tides", k=20)
     sources, messages = answerer.fit_sources("harbour log tides?", hits, answer_tokens=200)
@@ -47,15 +47,15 @@ def test_sources_fit_the_context_window(
 
 
 def test_empty_index_says_nothing_was_found(
-    document_index: DocumentIndex, engine: EngineClient, installed_model: Path
+    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path
 ) -> None:
-    engine.load(installed_model, n_ctx=1024, n_threads=2)
+    engine.load(gemma_model, n_ctx=1024, n_threads=2)
     answer = GroundedAnswerer(document_index, engine).ask("Who is the keeper?", OPTIONS)
     assert answer.answer == NOTHING_FOUND
     assert answer.sources == []
 
 
-def test_cli_index_search_ask_json(installed_model: Path, tmp_path: Path) -> None:
+def test_cli_index_search_ask_json(gemma_model: Path, tmp_path: Path) -> None:
     report = write_pdf(tmp_path / "report.pdf", report_pages())
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(b"%PDF-1.4 this is not really a pdf")
@@ -69,17 +69,18 @@ def test_cli_index_search_ask_json(installed_model: Path, tmp_path: Path) -> Non
 
     found = run_hearth("search", "museum of fog signals", "-k", "2", "--json")
     hits = json.loads(found.stdout)
-    assert [set(h) for h in hits] == [{"document", "page", "score", "text"}] * 2
+    assert [set(h) for h in hits] == [{"document", "page", "heading", "ocr", "score", "text"}] * 2
     assert (hits[0]["document"], hits[0]["page"]) == (str(report), 4)
 
     asked = run_hearth("ask", "Who opened the museum of fog signals?", "--json")
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
-    assert set(answer) == {"answer", "sources", "tool_calls"}
+    assert set(answer) == {"answer", "sources", "cited", "tool_calls"}
     for call in answer["tool_calls"]:  # tools are on by default; each call has this shape
         assert set(call) == {"tool", "arguments", "result"}
     assert answer["sources"][0]["n"] == 1
-    assert {"n", "document", "page", "text", "score"} == set(answer["sources"][0])
+    assert {"n", "document", "page", "heading", "ocr", "text", "score"} == set(answer["sources"][0])
+    assert all(1 <= n <= len(answer["sources"]) for n in answer["cited"])
     assert any(s["page"] == 4 for s in answer["sources"])
 
     listed = json.loads(run_hearth("docs", "list", "--json").stdout)

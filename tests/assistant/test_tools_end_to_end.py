@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from hearth.assistant.cache import AssistantCache
 from hearth.assistant.summarize import DocumentSummarizer
 from hearth.assistant.tool_loop import ANSWER, ToolRouter, ToolRunner
 from hearth.bench.sample_documents import long_report_pages, report_pages, write_pdf
 from hearth.engine.client import EngineClient
 from hearth.index.document_index import DocumentIndex
-from hearth.jobs import JobCancelled
+from hearth.jobs import Cancelled, CancelToken
 from hearth.tools.builtin import builtin_registry
 from hearth.tools.registry import ToolContext
 from tests.models.test_catalogue import run_hearth
@@ -49,11 +50,11 @@ def test_each_builtin_tool_end_to_end(
     indexed_report: Path,
     document_index: DocumentIndex,
     engine: EngineClient,
-    installed_model: Path,
+    gemma_model: Path,
 ) -> None:
-    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
     registry = builtin_registry()
-    summarizer = DocumentSummarizer(document_index, engine, installed_model.stem)
+    summarizer = DocumentSummarizer(document_index, engine, gemma_model.stem)
     context = ToolContext(
         index=document_index, summarize=lambda path: summarizer.summarize(path).text
     )
@@ -68,9 +69,9 @@ def test_each_builtin_tool_end_to_end(
 
 
 def test_choice_is_always_an_offered_tool(
-    document_index: DocumentIndex, engine: EngineClient, installed_model: Path
+    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path
 ) -> None:
-    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
     registry = builtin_registry()
     router = ToolRouter(document_index.embedder, registry)
     assert router.candidates("What is 23 times 19?")[0] == "calculator"
@@ -91,7 +92,7 @@ def test_choice_is_always_an_offered_tool(
         assert choice in [*registry.names, ANSWER]
 
 
-def test_ask_json_lists_tool_calls(installed_model: Path, tmp_path: Path) -> None:
+def test_ask_json_lists_tool_calls(gemma_model: Path, tmp_path: Path) -> None:
     documents = tmp_path / "docs"
     documents.mkdir()
     write_pdf(documents / "lighthouse-report.pdf", report_pages())
@@ -107,14 +108,15 @@ def test_ask_json_lists_tool_calls(installed_model: Path, tmp_path: Path) -> Non
 
 
 def test_thirty_page_pdf_summarises_in_a_2048_token_context(
-    document_index: DocumentIndex, engine: EngineClient, installed_model: Path, tmp_path: Path
+    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path, tmp_path: Path
 ) -> None:
     report = write_pdf(tmp_path / "sea-walls.pdf", long_report_pages(30))
     document_index.index_paths([report])
-    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
     total_tokens = sum(engine.count_tokens(page) for page in long_report_pages(30))
     assert total_tokens > 2 * 2048  # far more than the context holds
-    summarizer = DocumentSummarizer(document_index, engine, installed_model.stem)
+    cache = AssistantCache(tmp_path / "assistant-cache.sqlite3")
+    summarizer = DocumentSummarizer(document_index, engine, gemma_model.stem, cache)
     steps: list[tuple[int, int, str]] = []
     summary = summarizer.summarize(
         str(report), progress=lambda *s: steps.append(s), summary_tokens=96
@@ -135,5 +137,30 @@ def test_thirty_page_pdf_summarises_in_a_2048_token_context(
         calls += 1
         return calls > 1
 
-    with pytest.raises(JobCancelled):
+    with pytest.raises(Cancelled):
         summarizer.summarize(str(report), should_cancel=cancel_after_first, summary_tokens=64)
+
+
+def test_a_summary_stopped_mid_part_caches_only_whole_parts(
+    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path, tmp_path: Path
+) -> None:
+    report = write_pdf(tmp_path / "sea-walls.pdf", long_report_pages(30))
+    document_index.index_paths([report])
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
+    cache = AssistantCache(tmp_path / "assistant-cache.sqlite3")
+    summarizer = DocumentSummarizer(document_index, engine, gemma_model.stem, cache)
+    token = CancelToken()
+    token.on_cancel(engine.cancel)  # as the window's Stop does
+
+    def stop_in_part_two(done: int, total: int, label: str) -> None:
+        if label.endswith("part 2"):
+            token.cancel()  # the second part's generation is cut off as it starts
+
+    with pytest.raises(Cancelled):
+        summarizer.summarize(
+            str(report), progress=stop_in_part_two, should_cancel=token, summary_tokens=96
+        )
+    (stored,) = cache.db.execute("SELECT count(*) FROM summaries").fetchone()
+    assert stored == 1  # part one; the cut-off part two was not kept
+    again = summarizer.summarize(str(report), summary_tokens=96)
+    assert again.cached_parts == 1

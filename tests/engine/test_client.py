@@ -25,10 +25,10 @@ QUESTION: list[ChatMessage] = [
 LONG = SamplingOptions(max_tokens=200, temperature=0.0)
 
 
-def test_streaming_gives_pieces_and_counts(engine: EngineClient, installed_model: Path) -> None:
-    status = engine.load(installed_model, n_ctx=2048, n_threads=2)
+def test_streaming_gives_pieces_and_counts(engine: EngineClient, gemma_model: Path) -> None:
+    status = engine.load(gemma_model, n_ctx=2048, n_threads=2)
     assert status.loaded
-    assert status.model_path == installed_model
+    assert status.model_path == gemma_model
     stream = engine.stream_chat(QUESTION, SamplingOptions(max_tokens=40, temperature=0.0))
     pieces = list(stream)
     assert len(pieces) > 3
@@ -50,9 +50,9 @@ CHAT_TO_CONTINUE: list[ChatMessage] = [
 
 
 def test_base_model_answer_ends_before_a_new_speaker(
-    engine: EngineClient, installed_model: Path
+    engine: EngineClient, gemma_model: Path
 ) -> None:
-    engine.load(installed_model, n_ctx=1024, n_threads=2)
+    engine.load(gemma_model, n_ctx=1024, n_threads=2)
     options = SamplingOptions(max_tokens=80, temperature=0.0)
     # Left to itself, the base model answers and then writes the chat's next turns.
     carried_on = engine.stream_chat(CHAT_TO_CONTINUE, options).text()
@@ -65,8 +65,8 @@ def test_base_model_answer_ends_before_a_new_speaker(
     assert stream.result.completion_tokens < engine.count_tokens(carried_on)
 
 
-def test_token_counting_uses_model_tokenizer(engine: EngineClient, installed_model: Path) -> None:
-    engine.load(installed_model, n_ctx=1024, n_threads=2)
+def test_token_counting_uses_model_tokenizer(engine: EngineClient, gemma_model: Path) -> None:
+    engine.load(gemma_model, n_ctx=1024, n_threads=2)
     short = engine.count_tokens("Hello")
     longer = engine.count_tokens("Hello there, lighthouse keeper of the northern coast.")
     assert 1 <= short < longer < 20
@@ -77,8 +77,8 @@ def test_requests_without_a_model_raise_typed_error(engine: EngineClient) -> Non
         engine.count_tokens("hello")
 
 
-def test_cancel_stops_before_next_token(engine: EngineClient, installed_model: Path) -> None:
-    engine.load(installed_model, n_ctx=2048, n_threads=2)
+def test_cancel_stops_before_next_token(engine: EngineClient, gemma_model: Path) -> None:
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
     stream = engine.stream_chat(QUESTION, LONG)
     received: list[str] = []
     for piece in stream:
@@ -93,8 +93,8 @@ def test_cancel_stops_before_next_token(engine: EngineClient, installed_model: P
     assert engine.count_tokens("still alive") > 0
 
 
-def test_abandoned_stream_leaves_pipe_clean(engine: EngineClient, installed_model: Path) -> None:
-    engine.load(installed_model, n_ctx=2048, n_threads=2)
+def test_abandoned_stream_leaves_pipe_clean(engine: EngineClient, gemma_model: Path) -> None:
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
     stream = engine.stream_chat(QUESTION, LONG)
     next(stream)
     stream.close()
@@ -103,26 +103,26 @@ def test_abandoned_stream_leaves_pipe_clean(engine: EngineClient, installed_mode
 
 
 def test_ram_estimate_within_30_percent_of_measured(
-    engine: EngineClient, installed_model: Path
+    engine: EngineClient, gemma_model: Path
 ) -> None:
     n_ctx = 8192
     baseline = engine.status().rss_bytes  # host up, llama.cpp imported, nothing loaded
-    engine.load(installed_model, n_ctx=n_ctx, n_threads=2)
+    engine.load(gemma_model, n_ctx=n_ctx, n_threads=2)
     # Generate once so every weight page and compute buffer has been touched.
     "".join(engine.stream_chat(QUESTION, SamplingOptions(max_tokens=8, temperature=0.0)))
     growth = engine.status().rss_bytes - baseline
-    estimate = estimate_ram(read_gguf_metadata(installed_model), n_ctx).total_bytes
+    estimate = estimate_ram(read_gguf_metadata(gemma_model), n_ctx).total_bytes
     assert abs(estimate - growth) / growth <= 0.30, (estimate, growth)
 
 
 def test_switching_models_unloads_the_previous_one(
-    engine: EngineClient, installed_model: Path, tmp_path: Path
+    engine: EngineClient, gemma_model: Path, tmp_path: Path
 ) -> None:
     second = copy_with_string_field(
-        installed_model, tmp_path / "second.gguf", "general.name", "Second model"
+        gemma_model, tmp_path / "second.gguf", "general.name", "Second model"
     )
     assert read_gguf_metadata(second).name.startswith("Second model")
-    first_status = engine.load(installed_model, n_ctx=2048, n_threads=2)
+    first_status = engine.load(gemma_model, n_ctx=2048, n_threads=2)
     switched = engine.load(second, n_ctx=2048, n_threads=2)
     assert switched.model_path == second
     assert switched.pid == first_status.pid
@@ -133,9 +133,9 @@ def test_switching_models_unloads_the_previous_one(
 
 
 def test_killed_host_raises_typed_error_then_recovers(
-    engine: EngineClient, installed_model: Path
+    engine: EngineClient, gemma_model: Path
 ) -> None:
-    engine.load(installed_model, n_ctx=2048, n_threads=2)
+    engine.load(gemma_model, n_ctx=2048, n_threads=2)
     host_pid = engine.host_pid
     assert host_pid is not None
     stream = engine.stream_chat(QUESTION, LONG)
@@ -146,16 +146,16 @@ def test_killed_host_raises_typed_error_then_recovers(
     # The next request starts a fresh host and reloads the same model.
     answer = "".join(engine.stream_chat(QUESTION, SamplingOptions(max_tokens=8)))
     assert answer.strip()
-    assert engine.status().model_path == installed_model
+    assert engine.status().model_path == gemma_model
 
 
 def test_loading_a_bad_file_is_a_typed_error(
-    engine: EngineClient, installed_model: Path, tmp_path: Path
+    engine: EngineClient, gemma_model: Path, tmp_path: Path
 ) -> None:
     bad = copy_with_string_field(
-        installed_model, tmp_path / "alien.gguf", "general.architecture", "zzzzz9"
+        gemma_model, tmp_path / "alien.gguf", "general.architecture", "zzzzz9"
     )
     with pytest.raises(ModelLoadError, match="unknown model architecture"):
         engine.load(bad, n_ctx=1024, n_threads=2)
     # The host survived the failure and still serves a good model.
-    assert engine.load(installed_model, n_ctx=1024, n_threads=2).loaded
+    assert engine.load(gemma_model, n_ctx=1024, n_threads=2).loaded

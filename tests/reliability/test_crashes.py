@@ -46,7 +46,7 @@ if __name__ == "__main__":
 
 
 def test_app_killed_mid_answer_keeps_every_completed_message(
-    installed_model: Path, tmp_path: Path
+    gemma_model: Path, tmp_path: Path
 ) -> None:
     script = tmp_path / "answer_then_hang.py"
     script.write_text(ANSWER_THEN_HANG, "utf-8")
@@ -87,7 +87,7 @@ def wait_for(condition: object, seconds: float) -> None:
     raise AssertionError("condition never became true")
 
 
-def test_second_hearth_explains_and_exits(installed_model: Path, tmp_path: Path) -> None:
+def test_second_hearth_explains_and_exits(gemma_model: Path, tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     first = subprocess.Popen(
         [sys.executable, "-m", "hearth"],

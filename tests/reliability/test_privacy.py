@@ -44,7 +44,7 @@ def test_the_guard_itself_blocks_and_records(guarded_env: tuple[dict[str, str], 
 
 
 def test_index_ask_summarise_and_window_make_no_network_attempt(
-    guarded_env: tuple[dict[str, str], Path], installed_model: Path, tmp_path: Path
+    guarded_env: tuple[dict[str, str], Path], gemma_model: Path, tmp_path: Path
 ) -> None:
     env, log = guarded_env
     documents = tmp_path / "documents"
@@ -62,7 +62,7 @@ def test_index_ask_summarise_and_window_make_no_network_attempt(
     shot = run(
         {**env, "QT_QPA_PLATFORM": "offscreen"},
         "-c",
-        "import sys; from hearth.ui.screenshot import main; "
+        "import sys; from hearth.bench.screenshot import main; "
         f"sys.exit(main(['--out', {str(tmp_path / 'window.png')!r}]))",
     )
     assert shot.returncode == 0, shot.stderr[-2000:]

@@ -15,7 +15,7 @@ WindowFactory = Callable[[], MainWindow]
 
 @pytest.fixture
 def make_window(
-    qtbot: object, installed_model: Path, shared_embedder: Embedder
+    qtbot: object, gemma_model: Path, shared_embedder: Embedder
 ) -> Iterator[WindowFactory]:
     """Open main windows on this test's HEARTH_HOME; each is closed and its engine stopped."""
     opened: list[tuple[MainWindow, Workspace]] = []
@@ -41,16 +41,12 @@ def make_window(
 
 def wait_for_answer(qtbot: object, window: MainWindow, timeout: int = 120_000) -> None:
     qtbot.waitUntil(  # type: ignore[attr-defined]
-        lambda: (
-            window.answer_task is not None
-            and not window.answer_task.running
-            and window.send_button.isEnabled()
-        ),
+        lambda: not window.answers.busy and window.send_button.isEnabled(),
         timeout=timeout,
     )
 
 
 def wait_for_indexing(qtbot: object, window: MainWindow, timeout: int = 120_000) -> None:
     qtbot.waitUntil(  # type: ignore[attr-defined]
-        lambda: window.index_task is None and not window.index_queue, timeout=timeout
+        lambda: not window.library.busy, timeout=timeout
     )

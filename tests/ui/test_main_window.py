@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.settings import Settings, load_settings
 from hearth.ui.main_window import MainWindow
+from hearth.ui.operations.library import DocumentState
 from hearth.ui.settings_dialog import SettingsDialog
 from tests.gguf_files import copy_with_string_field
 from tests.ui.conftest import WindowFactory, wait_for_answer, wait_for_indexing
@@ -44,6 +45,7 @@ def test_dropped_document_is_indexed_with_pages_and_chunks(
     window = make_window()
     report = index_report(qtbot, window, tmp_path)
     item = window.documents_pane.items[str(report)]
+    assert window.documents_pane.state(str(report)) is DocumentState.READY
     assert item.text(1) == "ready"
     assert item.text(2) == "5"
     assert int(item.text(3)) >= 5
@@ -68,7 +70,9 @@ def test_ask_streams_an_answer_with_a_source_chip_that_opens_the_page(
     assert chips
     assert chips[0].text() == "[1] report.pdf · p. 2"
     qtbot.mouseClick(chips[0], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.source_viewer is not None, timeout=30_000)
     viewer = window.source_viewer
+    assert viewer is not None
     assert viewer.isVisible()
     assert viewer.path == report
     assert viewer.page == 2
@@ -99,12 +103,12 @@ def test_stop_keeps_the_partial_answer(qtbot: QtBot, make_window: WindowFactory)
 
 
 def test_switching_model_loads_in_background_and_keeps_answering(
-    qtbot: QtBot, make_window: WindowFactory, installed_model: Path, tmp_path: Path
+    qtbot: QtBot, make_window: WindowFactory, gemma_model: Path, tmp_path: Path
 ) -> None:
     window = make_window()
     copy_with_string_field(
-        installed_model,
-        installed_model.parent / "second-model.gguf",
+        gemma_model,
+        gemma_model.parent / "second-model.gguf",
         "general.name",
         "Second model",
     )
@@ -244,13 +248,13 @@ def test_regenerate_replaces_the_last_answer(qtbot: QtBot, make_window: WindowFa
 
 
 def test_failed_model_switch_keeps_the_previous_model(
-    qtbot: QtBot, make_window: WindowFactory, installed_model: Path
+    qtbot: QtBot, make_window: WindowFactory, gemma_model: Path
 ) -> None:
     window = make_window()
     previous = window.workspace.active_model
     # A file whose header reads fine but which llama.cpp cannot load.
     copy_with_string_field(
-        installed_model, installed_model.parent / "alien.gguf", "general.architecture", "zzzzz9"
+        gemma_model, gemma_model.parent / "alien.gguf", "general.architecture", "zzzzz9"
     )
     window.refresh_models()
     alien = next(m for m in window.model_picker.models if m.id == "alien")
@@ -359,7 +363,7 @@ def test_engine_crash_mid_answer_is_an_error_on_that_message_only(
 def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
     qtbot: QtBot,
     make_window: WindowFactory,
-    installed_model: Path,
+    gemma_model: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from PySide6.QtWidgets import QMessageBox
@@ -368,7 +372,7 @@ def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
 
     window = make_window()
     copy_with_string_field(
-        installed_model, installed_model.parent / "huge-model.gguf", "general.name", "Huge model"
+        gemma_model, gemma_model.parent / "huge-model.gguf", "general.name", "Huge model"
     )
     window.refresh_models()
     huge = next(m for m in window.model_picker.models if m.id == "huge-model")

@@ -9,10 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hearth.assistant.conversations import Conversation, Message
-from hearth.assistant.grounded import GroundedAnswerer, tool_notes
+from hearth.assistant.grounded import (
+    READING,
+    TOOLS,
+    WRITING,
+    GroundedAnswerer,
+    StageCallback,
+    tool_notes,
+)
 from hearth.assistant.workspace import Workspace
-from hearth.engine.client import SamplingOptions
 from hearth.engine.prompts import ChatMessage
+from hearth.engine.types import SamplingOptions
+from hearth.jobs import CancelCheck, Cancelled, check_cancelled
 from hearth.settings import Settings
 from hearth.tools.registry import ToolCall
 
@@ -25,6 +33,7 @@ class TurnResult:
     sources: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str = "stop"
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
 
 
 def history_from(messages: list[Message]) -> list[ChatMessage]:
@@ -48,14 +57,20 @@ def answer_options(settings: Settings, max_tokens: int | None = None) -> Samplin
     )
 
 
-def run_tools(workspace: Workspace, question: str) -> list[ToolCall]:
+def run_tools(
+    workspace: Workspace, question: str, should_cancel: CancelCheck | None = None
+) -> list[ToolCall]:
     from hearth.assistant.tool_loop import ToolRouter, ToolRunner
     from hearth.tools.registry import ToolContext
 
     engine = workspace.engine
-    context = ToolContext(index=workspace.index, summarize=workspace.summarize_text)
+    def summarize(path: str) -> str:
+        # A summary inside a turn stops with the turn.
+        return workspace.summarizer().summarize(path, should_cancel=should_cancel).text
+
+    context = ToolContext(index=workspace.index, summarize=summarize)
     router = ToolRouter(workspace.index.embedder, workspace.tools, workspace.index)
-    return ToolRunner(engine, workspace.tools, router).run(question, context)
+    return ToolRunner(engine, workspace.tools, router).run(question, context, should_cancel)
 
 
 def answer_turn(
@@ -64,12 +79,21 @@ def answer_turn(
     question: str,
     history: list[ChatMessage],
     on_piece: Callable[[str], None],
+    on_stage: StageCallback | None = None,
+    should_cancel: CancelCheck | None = None,
 ) -> TurnResult:
+    """Tools, then the answer, streamed through ``on_piece``. Raises Cancelled when
+    ``should_cancel`` says so, checked before and after every model call."""
+    report = on_stage or (lambda stage, detail: None)
     workspace.ensure_model_loaded()
     engine = workspace.engine
     settings = workspace.settings
     options = answer_options(settings)
-    calls = run_tools(workspace, question) if settings.tools_enabled else []
+    calls: list[ToolCall] = []
+    if settings.tools_enabled:
+        report(TOOLS, "Deciding whether a tool helps…")
+        calls = run_tools(workspace, question, should_cancel)
+    check_cancelled(should_cancel, "answering")
     if conversation.use_documents and workspace.index.documents():
         answer = GroundedAnswerer(workspace.index, engine).ask(
             question,
@@ -79,12 +103,15 @@ def answer_turn(
             documents=conversation.documents or None,
             on_piece=on_piece,
             tool_calls=calls,
+            on_stage=on_stage,
+            should_cancel=should_cancel,
         )
         return TurnResult(
             answer.answer,
             [s.to_json() for s in answer.sources],
             answer.finish_reason,
             answer.tool_calls,
+            answer.cited,
         )
     system: ChatMessage = {"role": "system", "content": settings.system_prompt}
     question_message: ChatMessage = {"role": "user", "content": tool_notes(calls) + question}
@@ -92,11 +119,17 @@ def answer_turn(
     kept = list(history)
     while kept and engine.count_chat_tokens([system, *kept, question_message]) > budget:
         kept.pop(0)  # the oldest turns go first
+    report(READING, "Thinking…")
     stream = engine.stream_chat([system, *kept, question_message], options)
-    pieces = []
+    pieces: list[str] = []
     for piece in stream:
+        if not pieces:
+            report(WRITING, "Writing…")
         pieces.append(piece)
         on_piece(piece)
+    if stream.result.finish_reason == "cancelled":
+        raise Cancelled("answering was cancelled")
+    check_cancelled(should_cancel, "answering")
     return TurnResult(
         "".join(pieces).strip(), [], stream.result.finish_reason, [call.to_json() for call in calls]
     )

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hearth.assistant.citations import numbered_source_label
+from hearth.assistant.message_status import MessageStatus
+from hearth.migrations import Migrations, apply_migrations
 from hearth.paths import hearth_paths
 
 # Applied in order, each once, recorded by name. Never edit a shipped migration: add one.
-MIGRATIONS: list[tuple[str, str]] = [
+MIGRATIONS: Migrations = [
     (
         "0001_conversations_and_messages",
         """
@@ -49,7 +52,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE conversations ADD COLUMN documents_json TEXT NOT NULL DEFAULT '[]';
         """,
     ),
+    (
+        "0003_cited_sources",
+        """
+        ALTER TABLE messages ADD COLUMN cited_json TEXT NOT NULL DEFAULT '[]';
+        """,
+    ),
 ]
+
 
 
 @dataclass
@@ -60,9 +70,10 @@ class Message:
     content: str
     sources: list[dict[str, Any]] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "complete"  # complete, stopped, error
+    status: MessageStatus = MessageStatus.COMPLETE
     error: str | None = None
     created_at: float = 0.0
+    cited: list[int] = field(default_factory=list)  # numbers of the sources it rests on
 
 
 @dataclass
@@ -87,25 +98,7 @@ class ConversationStore:
 
     def migrate(self) -> list[str]:
         with self._lock:
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)"
-            )
-            done = {str(r[0]) for r in self.db.execute("SELECT name FROM migrations")}
-            applied = []
-            for name, sql in MIGRATIONS:
-                if name in done:
-                    continue
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in filter(str.strip, sql.split(";")):
-                        self.db.execute(statement)
-                    self.db.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
-                self.db.execute("COMMIT")
-                applied.append(name)
-            return applied
+            return apply_migrations(self.db, MIGRATIONS)
 
     def close(self) -> None:
         self.db.close()
@@ -168,6 +161,14 @@ class ConversationStore:
                 (int(use_documents), json.dumps(documents), conversation_id),
             )
 
+    def exists(self, conversation_id: int) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            is not None
+        )
+
     def delete(self, conversation_id: int) -> None:
         with self._lock:
             self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
@@ -180,8 +181,9 @@ class ConversationStore:
         content: str,
         sources: list[dict[str, Any]] | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
-        status: str = "complete",
+        status: MessageStatus = MessageStatus.COMPLETE,
         error: str | None = None,
+        cited: list[int] | None = None,
     ) -> Message:
         now = time.time()
         with self._lock:
@@ -189,16 +191,18 @@ class ConversationStore:
             try:
                 cursor = self.db.execute(
                     "INSERT INTO messages (conversation_id, role, content, sources_json,"
-                    " tool_calls_json, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " tool_calls_json, status, error, created_at, cited_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         conversation_id,
                         role,
                         content,
                         json.dumps(sources or []),
                         json.dumps(tool_calls or []),
-                        status,
+                        str(status),
                         error,
                         now,
+                        json.dumps(cited or []),
                     ),
                 )
                 self.db.execute(
@@ -215,15 +219,16 @@ class ConversationStore:
             content,
             sources or [],
             tool_calls or [],
-            status,
+            MessageStatus(status),
             error,
             now,
+            cited or [],
         )
 
     def messages(self, conversation_id: int) -> list[Message]:
         rows = self.db.execute(
             "SELECT id, conversation_id, role, content, sources_json, tool_calls_json, status,"
-            " error, created_at FROM messages WHERE conversation_id = ? ORDER BY id",
+            " error, created_at, cited_json FROM messages WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         ).fetchall()
         return [
@@ -234,9 +239,10 @@ class ConversationStore:
                 str(r[3]),
                 json.loads(r[4]),
                 json.loads(r[5]),
-                str(r[6]),
+                MessageStatus(str(r[6])),
                 r[7],
                 float(r[8]),
+                [int(n) for n in json.loads(r[9])],
             )
             for r in rows
         ]
@@ -256,10 +262,9 @@ class ConversationStore:
             speaker = {"user": "You", "assistant": "Hearth"}.get(message.role, message.role)
             lines += [f"**{speaker}:**", "", message.content, ""]
             for source in message.sources:
-                page = f", page {source['page']}" if source.get("page") else ""
-                lines.append(f"- [{source['n']}] {Path(str(source['document'])).name}{page}")
+                lines.append(f"- {numbered_source_label(source)}")
             if message.sources:
                 lines.append("")
-            if message.status == "error":
+            if message.status is MessageStatus.ERROR:
                 lines += [f"_(failed: {message.error})_", ""]
         return "\n".join(lines).rstrip() + "\n"

@@ -3,34 +3,62 @@
 Sources are numbered [1], [2]... in the prompt and the model is asked to cite them. As
 many as fit are included, counted with the loaded model's own tokenizer, leaving room for
 the answer. When retrieval finds nothing relevant, Hearth says so instead of letting the
-model guess.
+model guess. After the answer, the sources it cites are read from its [n] markers; an
+answer without markers is matched to its sources sentence by sentence.
+
+Instruction-tuned models (a chat template in the GGUF) get the instructions and the
+sources only. Base models get a plain transcript with one worked example first, which no
+template model ever sees: a small instruction model answered a real question with the
+example's text.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.assistant.citations import cited_numbers, supporting_numbers
 from hearth.engine.prompts import ChatMessage
+from hearth.engine.protocol import Engine
+from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
 from hearth.index.retrieve import SearchHit
+from hearth.jobs import CancelCheck, Cancelled, check_cancelled
 from hearth.tools.registry import ToolCall
 
 log = logging.getLogger(__name__)
 
+# What an answer is doing, for the window's and the terminal's progress line:
+# on_stage(kind, label), kind one of these.
+SEARCHING = "searching"
+READING = "reading"
+WRITING = "writing"
+TOOLS = "tools"
+StageCallback = Callable[[str, str], None]
+
 NOTHING_FOUND = (
     "I couldn't find anything about that in your documents, so I can't answer from them."
 )
+# The decline an instruction model is asked to give (the bench and the UI recognise it).
+NOT_IN_SOURCES = "I couldn't find that in your documents."
 GROUNDED_SYSTEM_PROMPT = (
     "You answer questions using only the numbered sources below. Cite the sources you use "
     "like [1] or [2]. If the sources do not contain the answer, say that the documents do "
     "not say."
 )
+INSTRUCTED_SYSTEM_PROMPT = (
+    "You are Hearth, a private assistant that answers questions about the user's own "
+    "documents. Use only the numbered sources the user gives you. Answer in one or two short "
+    "sentences and put the number of the source you used in square brackets after each "
+    f"fact, like [2]. If the sources do not answer the question, reply: {NOT_IN_SOURCES}"
+)
+# Repeated after the sources: a small model follows the instruction nearest the question.
+INSTRUCTED_REMINDER = "Answer briefly from the sources above and cite them like [1]."
 # Below this cosine similarity, with no keyword in common, a hit is not about the question.
 MIN_RELEVANT_COSINE = 0.25
 # Tokens kept free for the prompt's framing beyond what is counted (template drift).
@@ -45,12 +73,17 @@ class Source:
     page: int | None
     text: str
     score: float
+    # Where in a document without pages (a chapter, "Sheet1, rows 2–41"); None otherwise.
+    heading: str | None = None
+    ocr: bool = False  # the text was recognised from a scanned page
 
     def to_json(self) -> dict[str, Any]:
         return {
             "n": self.n,
             "document": self.document,
             "page": self.page,
+            "heading": self.heading,
+            "ocr": self.ocr,
             "text": self.text,
             "score": round(self.score, 4),
         }
@@ -64,13 +97,29 @@ class GroundedAnswer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = ""
+    # The sources the answer rests on, by number: from its [n] markers ("marker"), else
+    # from matching its sentences to the sources ("overlap"); empty when neither finds any.
+    cited: list[int] = field(default_factory=list)
+    cited_by: str = ""
+    first_token_seconds: float = 0.0
+    seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
             "sources": [s.to_json() for s in self.sources],
+            "cited": self.cited,
             "tool_calls": self.tool_calls,
         }
+
+
+def cited_sources(answer: str, sources: list[Source]) -> tuple[list[int], str]:
+    """Which sources ``answer`` rests on, and how that was found ("marker" or "overlap")."""
+    marked = cited_numbers(answer, len(sources))
+    if marked:
+        return marked, "marker"
+    matched = supporting_numbers(answer, [source.text for source in sources])
+    return matched, "overlap" if matched else ""
 
 
 def relevant_hits(hits: list[SearchHit]) -> list[SearchHit]:
@@ -85,6 +134,14 @@ def relevant_hits(hits: list[SearchHit]) -> list[SearchHit]:
 def source_block(number: int, hit: SearchHit, text: str | None = None) -> str:
     where = Path(hit.document).name + (f", page {hit.page}" if hit.page else "")
     return f"[{number}] ({where})\n{text if text is not None else hit.chunk.text}"
+
+
+def instructed_user_message(question: str, blocks: list[str], notes: str = "") -> ChatMessage:
+    sources = "\n\n".join(blocks) if blocks else "(none)"
+    return {
+        "role": "user",
+        "content": f"{notes}Sources:\n{sources}\n\nQuestion: {question}\n{INSTRUCTED_REMINDER}",
+    }
 
 
 def tool_notes(calls: list[ToolCall]) -> str:
@@ -122,7 +179,16 @@ def grounded_messages(
     blocks: list[str],
     history: list[ChatMessage] | None = None,
     notes: str = "",
+    instructed: bool = True,
 ) -> list[ChatMessage]:
+    """The conversation a model answers from: for an instruction-tuned model (``instructed``)
+    the instructions and sources only; for a base model, the worked example first."""
+    if instructed:
+        return [
+            {"role": "system", "content": INSTRUCTED_SYSTEM_PROMPT},
+            *(history or []),
+            instructed_user_message(question, blocks, notes),
+        ]
     return [
         {"role": "system", "content": GROUNDED_SYSTEM_PROMPT},
         *WORKED_EXAMPLE,
@@ -132,7 +198,7 @@ def grounded_messages(
 
 
 class GroundedAnswerer:
-    def __init__(self, index: DocumentIndex, engine: EngineClient) -> None:
+    def __init__(self, index: DocumentIndex, engine: Engine) -> None:
         self.index = index
         self.engine = engine
 
@@ -146,10 +212,13 @@ class GroundedAnswerer:
     ) -> tuple[list[Source], list[ChatMessage]]:
         """As many top hits as the context holds, with ``answer_tokens`` left free."""
         status = self.engine.status()
+        instructed = status.has_chat_template
         budget = status.n_ctx - answer_tokens - PROMPT_SAFETY_TOKENS
         blocks: list[str] = []
         sources: list[Source] = []
-        used = self.engine.count_chat_tokens(grounded_messages(question, [], history, notes))
+        used = self.engine.count_chat_tokens(
+            grounded_messages(question, [], history, notes, instructed)
+        )
         for hit in hits:
             number = len(sources) + 1
             text = hit.chunk.text
@@ -169,9 +238,19 @@ class GroundedAnswerer:
                 if used + cost > budget:
                     break
             blocks.append(block)
-            sources.append(Source(number, hit.document, hit.page, text, hit.score))
+            sources.append(
+                Source(
+                    number,
+                    hit.document,
+                    hit.page,
+                    text,
+                    hit.score,
+                    hit.chunk.heading,
+                    bool(hit.chunk.ocr),
+                )
+            )
             used += cost
-        return sources, grounded_messages(question, blocks, history, notes)
+        return sources, grounded_messages(question, blocks, history, notes, instructed)
 
     def ask(
         self,
@@ -182,8 +261,15 @@ class GroundedAnswerer:
         documents: list[str] | None = None,
         on_piece: Callable[[str], None] | None = None,
         tool_calls: list[ToolCall] | None = None,
+        on_stage: StageCallback | None = None,
+        should_cancel: CancelCheck | None = None,
     ) -> GroundedAnswer:
+        """Retrieve, fit, answer; raises Cancelled if ``should_cancel`` says so (checked
+        before the model starts and when it stops)."""
+        started = time.perf_counter()
         calls = tool_calls or []
+        report = on_stage or (lambda stage, detail: None)
+        report(SEARCHING, "Searching your documents…")
         hits = relevant_hits(self.index.search(question, k=max_sources, documents=documents))
         if not hits and not any(call.ok for call in calls):
             if on_piece:
@@ -192,19 +278,44 @@ class GroundedAnswerer:
         sources, messages = self.fit_sources(
             question, hits, options.max_tokens, history, tool_notes(calls)
         )
+        count = len(sources)
+        check_cancelled(should_cancel, "answering")
+        report(READING, f"Reading {count} source{'s' if count != 1 else ''}…")
         # A grounded answer never speaks as one of the sources' speakers.
         options = replace(options, stop=[*options.stop, *GROUNDED_STOP], stop_at_new_speaker=True)
         stream = self.engine.stream_chat(messages, options)
         pieces: list[str] = []
+        first_token_at: float | None = None
         for piece in stream:
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+                report(WRITING, "Writing…")
             pieces.append(piece)
             if on_piece:
                 on_piece(piece)
+        if stream.result.finish_reason == "cancelled":
+            raise Cancelled("answering was cancelled")
+        check_cancelled(should_cancel, "answering")
+        answer = "".join(pieces).strip()
+        cited, cited_by = cited_sources(answer, sources)
+        ended = time.perf_counter()
+        first_token_seconds = (first_token_at or ended) - started
+        log.info(
+            "answered from %d sources: first token after %.2f s, %d tokens in %.2f s",
+            count,
+            first_token_seconds,
+            stream.result.completion_tokens,
+            ended - started,
+        )
         return GroundedAnswer(
-            answer="".join(pieces).strip(),
+            answer=answer,
             sources=sources,
             tool_calls=[call.to_json() for call in calls],
             prompt_tokens=stream.result.prompt_tokens,
             completion_tokens=stream.result.completion_tokens,
             finish_reason=stream.result.finish_reason,
+            cited=cited,
+            cited_by=cited_by,
+            first_token_seconds=first_token_seconds,
+            seconds=ended - started,
         )

@@ -4,9 +4,13 @@ The document's chunks are grouped so each group fits the context (counted with t
 model's tokenizer, room left for the summary); each group is summarised (map), then the
 partial summaries are combined, in as many rounds as it takes to fit (reduce). Every
 prompt names the document's key entities from the graph so the summary covers them.
-Partial summaries are cached in the index, keyed by model, settings and chunk ids, so a
-second summary of an unchanged document reuses them; a changed document has new chunk
-ids and is summarised afresh.
+Partial summaries are cached by the assistant (AssistantCache), keyed by model, settings
+and chunk ids, so a second summary of an unchanged document reuses them; a changed
+document has new chunk ids and is summarised afresh. A stopped part is never cached.
+
+Key entities (KEITSum's idea: find them first, then ask the summary to cover them): each
+part is asked to name the key entities its text mentions, and each combining round those
+its partial summaries mention, so what the document is about survives every round.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.assistant.cache import AssistantCache
 from hearth.engine.prompts import ChatMessage
+from hearth.engine.protocol import Engine
+from hearth.engine.types import SamplingOptions
+from hearth.errors import DocumentNotIndexed
 from hearth.index.document_index import DocumentIndex
 from hearth.index.entities import DATE, NAME, TITLE
-from hearth.jobs import CancelCheck, ProgressCallback, check_cancelled
+from hearth.jobs import CancelCheck, Cancelled, ProgressCallback, check_cancelled
 
-PROMPT_VERSION = 1  # part of every cache key: change it when the prompts change
+PROMPT_VERSION = 2  # part of every cache key: change it when the prompts change
 KEY_ENTITIES = 8
 SUMMARY_TOKENS = 200
 PROMPT_OVERHEAD_TOKENS = 160  # instructions and entity list around the text
@@ -60,18 +67,31 @@ class Summary:
         }
 
 
+def mentioned(entities: list[str], texts: list[str]) -> list[str]:
+    """The entities that appear in ``texts`` (case-insensitive), in their given order."""
+    joined = "\n".join(texts).lower()
+    return [entity for entity in entities if entity.lower() in joined]
+
+
 def _instruction(title: str, entities: list[str], combining: bool) -> str:
-    focus = f" Mention {', '.join(entities)} where the text covers them." if entities else ""
+    focus = f" Name each of these in the summary: {', '.join(entities)}." if entities else ""
     if combining:
         return f"Combine these partial summaries of “{title}” into one summary.{focus}"
     return f"Summarise this part of “{title}”.{focus}"
 
 
 class DocumentSummarizer:
-    def __init__(self, index: DocumentIndex, engine: EngineClient, model_id: str) -> None:
+    def __init__(
+        self,
+        index: DocumentIndex,
+        engine: Engine,
+        model_id: str,
+        cache: AssistantCache | None = None,
+    ) -> None:
         self.index = index
         self.engine = engine
         self.model_id = model_id
+        self.cache = cache
 
     def summarize(
         self,
@@ -81,12 +101,11 @@ class DocumentSummarizer:
         summary_tokens: int = SUMMARY_TOKENS,
     ) -> Summary:
         started = time.perf_counter()
-        store = self.index.store
-        record = store.document(path)
+        record = self.index.document(path)
         if record is None:
-            raise LookupError(f"{path} is not in the index")
+            raise DocumentNotIndexed(f"{path}: not in the index (see 'hearth docs list')")
         title = record.title or Path(path).name
-        entities = store.key_entities(path, (NAME, TITLE, DATE), KEY_ENTITIES)
+        entities = self.index.key_entities(path, (NAME, TITLE, DATE), KEY_ENTITIES)
         budget = self.engine.status().n_ctx - summary_tokens - PROMPT_OVERHEAD_TOKENS
         counter = {"parts": 0, "cached": 0, "rounds": 0}
 
@@ -95,7 +114,7 @@ class DocumentSummarizer:
                 f"{PROMPT_VERSION}|{self.model_id}|{summary_tokens}|{combining}|{'|'.join(ids)}".encode()
             ).hexdigest()
             counter["parts"] += 1
-            cached = store.cached_summary(key)
+            cached = self.cache.summary(key) if self.cache is not None else None
             if cached is not None:
                 counter["cached"] += 1
                 return cached
@@ -103,22 +122,28 @@ class DocumentSummarizer:
                 {"role": "system", "content": SUMMARY_SYSTEM},
                 {
                     "role": "user",
-                    "content": _instruction(title, entities, combining)
+                    "content": _instruction(title, mentioned(entities, texts), combining)
                     + "\n\n"
                     + "\n\n".join(texts)
                     + "\n\nSummary:",
                 },
             ]
             options = SamplingOptions(max_tokens=summary_tokens, temperature=0.2, stop=SUMMARY_STOP)
-            text = self.engine.stream_chat(messages, options).text().strip()
-            store.store_summary(key, path, text)
+            stream = self.engine.stream_chat(messages, options)
+            text = stream.text().strip()
+            if stream.result.finish_reason == "cancelled" or (
+                should_cancel is not None and should_cancel()
+            ):
+                raise Cancelled("summarising was cancelled")  # the cut-off part is not kept
+            if self.cache is not None:
+                self.cache.store_summary(key, path, text)
             return text
 
         # Each item: (text, identity). Chunks first, then partial summaries, round by round;
         # every round at least halves the count, since a summary is far shorter than a group.
-        items = [(text, chunk_id) for chunk_id, text in store.document_chunks(path)]
+        items = [(text, chunk_id) for chunk_id, text in self.index.document_chunks(path)]
         if not items:
-            raise LookupError(f"{path} has no text to summarise")
+            raise DocumentNotIndexed(f"{path}: it has no text to summarise")
         combining = False
         while True:
             counter["rounds"] += 1

@@ -1,11 +1,14 @@
 """The tool loop: decide, fill, validate, run, then answer.
 
-Step one asks the model to choose a tool or "answer", constrained by a grammar to exactly
-those names. Step two asks for the arguments, constrained by a grammar built from the
-tool's JSON schema, so even a 270M base model emits a call that parses and validates.
-The registry validates again before the tool runs. A few worked examples (one per tool,
-chat-format agnostic) show small models what each tool is for. At most MAX_STEPS calls
-are made; a repeated call ends the loop.
+A model whose chat template has its own tool-call format (Qwen2.5) gets the candidate
+tools in its template's tools section and decides the way it was trained to: its next
+token either opens a call (<tool_call>) or an answer; a call's JSON is then generated
+under a grammar that allows exactly {"name": <a candidate>, "arguments": <that tool's
+schema>}. A base model gets two plain steps instead: choose a tool or "answer" under a
+grammar of exactly those names, then the arguments under a grammar built from the tool's
+JSON schema, with a few worked examples (one per tool) that show what each tool is for.
+Either way every call parses and validates; the registry validates again before the tool
+runs. At most MAX_STEPS calls are made; a repeated call ends the loop.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hearth.engine.client import EngineClient, SamplingOptions
 from hearth.engine.prompts import ChatMessage
+from hearth.engine.protocol import Engine
+from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
 from hearth.index.embedder import Embedder
-from hearth.tools.grammar import choice_grammar, schema_grammar
+from hearth.jobs import CancelCheck, check_cancelled
+from hearth.tools.grammar import choice_grammar, schema_grammar, tool_call_grammar
 from hearth.tools.registry import ToolCall, ToolContext, ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,12 @@ CHOOSE_SYSTEM = (
     "'answer' when no tool is needed.\nTools:\n"
 )
 FILL_SYSTEM = "Write the arguments for the tool call as JSON."
+NATIVE_SYSTEM = (
+    "You are Hearth, a private assistant on the user's computer. Call a tool when it helps "
+    "to answer the user; otherwise answer directly."
+)
+TOOL_CALL_OPEN = "<tool_call>"
+MAX_DOCUMENT_NAMES_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -190,9 +201,9 @@ class ToolRouter:
         if "read_page" in best and PAGE_REFERENCE.search(question):
             best["read_page"] += PAGE_BOOST
         if "search_documents" in best and self.index is not None:
-            nearest = self.index.store.dense_search(vector, 1)
-            if nearest and nearest[0][1] >= DOCUMENT_RELEVANCE:
-                best["search_documents"] = max(best["search_documents"], nearest[0][1] + 0.2)
+            nearest = self.index.best_match(vector)
+            if nearest >= DOCUMENT_RELEVANCE:
+                best["search_documents"] = max(best["search_documents"], nearest + 0.2)
         return best
 
     def candidates(self, question: str, count: int = ROUTER_CANDIDATES) -> list[str]:
@@ -204,7 +215,7 @@ class ToolRouter:
 
 class ToolRunner:
     def __init__(
-        self, engine: EngineClient, registry: ToolRegistry, router: ToolRouter | None = None
+        self, engine: Engine, registry: ToolRegistry, router: ToolRouter | None = None
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -231,10 +242,82 @@ class ToolRunner:
         messages.append({"role": "user", "content": prompt})
         return messages
 
-    def choose(self, question: str, done: list[ToolCall] | None = None) -> str:
-        options = [*self.registry.names, ANSWER]
+    def candidates(self, question: str) -> list[str]:
         if self.router is not None:
-            options = self.router.candidates(question)
+            return self.router.candidates(question)
+        return [*self.registry.names, ANSWER]
+
+    def decide(
+        self, question: str, done: list[ToolCall] | None = None, documents: list[str] | None = None
+    ) -> tuple[str, object]:
+        """The next step: (ANSWER, {}) or (tool name, its arguments as generated)."""
+        if self.engine.status().native_tool_calls:
+            try:
+                return self._decide_natively(question, done or [], documents)
+            except NotImplementedError:
+                pass  # a tool schema the call grammar cannot express: the two plain steps
+        choice = self.choose(question, done)
+        if choice == ANSWER:
+            return ANSWER, {}
+        return choice, self.fill(choice, question, documents)
+
+    def _decide_natively(
+        self, question: str, done: list[ToolCall], documents: list[str] | None
+    ) -> tuple[str, object]:
+        options = self.candidates(question)
+        tools = {
+            name: restrict_documents(self.registry.get(name).parameters, documents)
+            for name in options
+            if name != ANSWER
+        }
+        if not tools:
+            return ANSWER, {}
+        grammar = tool_call_grammar(tools)
+        specs = [
+            {
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "description": self.registry.get(name).description,
+                    "parameters": schema,
+                },
+            }
+            for name, schema in tools.items()
+        ]
+        system = NATIVE_SYSTEM
+        if documents:
+            shown = ", ".join(documents[:MAX_DOCUMENT_NAMES_SHOWN])
+            system += f"\nThe user's indexed documents: {shown}."
+        messages: list[ChatMessage] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": question},
+        ]
+        for call in done:
+            payload = json.dumps({"name": call.tool, "arguments": call.arguments})
+            messages.append(
+                {"role": "assistant", "content": f"{TOOL_CALL_OPEN}\n{payload}\n</tool_call>"}
+            )
+            messages.append({"role": "tool", "content": call.result[:600]})
+        prompt = self.engine.format_chat(messages, specs)
+        # "answer" among the candidates: the model's own first token decides. Small models
+        # sometimes open the call's JSON without the <tool_call> token.
+        if ANSWER in options:
+            first = self.engine.next_token(prompt)
+            if first != TOOL_CALL_OPEN and not first.lstrip().startswith("{"):
+                return ANSWER, {}
+        raw = self.engine.stream_completion(
+            f"{prompt}{TOOL_CALL_OPEN}\n",
+            SamplingOptions(max_tokens=200, temperature=0.0, grammar=grammar, repeat_penalty=1.0),
+        ).text()
+        try:
+            call = json.loads(raw)
+        except json.JSONDecodeError:
+            log.debug("tool call did not parse: %r", raw)
+            return ANSWER, {}
+        return str(call["name"]), call["arguments"]
+
+    def choose(self, question: str, done: list[ToolCall] | None = None) -> str:
+        options = self.candidates(question)
         stream = self.engine.stream_chat(
             self._choose_messages(question, done or []),
             SamplingOptions(
@@ -285,14 +368,18 @@ class ToolRunner:
             log.debug("tool arguments did not parse: %r", raw)
             return {"raw": raw}
 
-    def run(self, question: str, context: ToolContext) -> list[ToolCall]:
+    def run(
+        self, question: str, context: ToolContext, should_cancel: CancelCheck | None = None
+    ) -> list[ToolCall]:
+        """Up to MAX_STEPS tool calls; raises Cancelled between steps when asked to stop."""
         calls: list[ToolCall] = []
+        names = [Path(d.path).name for d in context.index.documents()]
         for _ in range(MAX_STEPS):
-            choice = self.choose(question, calls)
+            check_cancelled(should_cancel, "choosing a tool")
+            choice, arguments = self.decide(question, calls, names)
+            check_cancelled(should_cancel, "choosing a tool")
             if choice == ANSWER:
                 break
-            names = [Path(d.path).name for d in context.index.documents()]
-            arguments = self.fill(choice, question, names)
             if any(c.tool == choice and c.arguments == arguments for c in calls):
                 break  # the model is repeating itself
             calls.append(self.registry.call(choice, arguments, context))

@@ -12,9 +12,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from hearth.jobs import ProgressCallback
 from hearth.paths import HearthPaths, hearth_paths
 
 if TYPE_CHECKING:
+    from hearth.assistant.cache import AssistantCache
     from hearth.assistant.conversations import ConversationStore
     from hearth.assistant.summarize import DocumentSummarizer
     from hearth.engine.client import EngineClient
@@ -39,6 +41,7 @@ class Workspace:
         self._load_lock = threading.RLock()  # one model load at a time
         self.active_model: ModelInfo | None = None
         self._tools: ToolRegistry | None = None
+        self._cache: AssistantCache | None = None
 
     @property
     def settings(self) -> Settings:
@@ -59,6 +62,16 @@ class Workspace:
             return self._conversations
 
     @property
+    def cache(self) -> AssistantCache:
+        """Partial summaries and suggested questions, kept by the assistant."""
+        with self._lock:
+            if self._cache is None:
+                from hearth.assistant.cache import AssistantCache
+
+                self._cache = AssistantCache(self.paths.data / "assistant-cache.sqlite3")
+            return self._cache
+
+    @property
     def catalogue(self) -> ModelCatalogue:
         # Reading GGUF headers and estimating RAM is not needed for the first window.
         with self._lock:
@@ -68,10 +81,11 @@ class Workspace:
                 self._catalogue = ModelCatalogue(self.paths)
             return self._catalogue
 
-    def ensure_default_model(self) -> ModelInfo:
-        from hearth.models.bundled import ensure_bundled_model
+    def ensure_default_model(self, progress: ProgressCallback | None = None) -> ModelInfo:
+        """The default model, setting up the bundled models first on a first start."""
+        from hearth.models.bundled import ensure_bundled_models
 
-        ensure_bundled_model(self.catalogue)
+        ensure_bundled_models(self.catalogue, progress)
         return self.catalogue.default()
 
     @property
@@ -119,11 +133,11 @@ class Workspace:
         if outgoing is not None:
             outgoing.close()
 
-    def ensure_model_loaded(self) -> ModelInfo:
+    def ensure_model_loaded(self, progress: ProgressCallback | None = None) -> ModelInfo:
         """The active model, loading the default one first if nothing is loaded yet."""
         with self._load_lock:
             if self.active_model is None:
-                self.load_model(self.ensure_default_model())
+                self.load_model(self.ensure_default_model(progress))
             assert self.active_model is not None
             return self.active_model
 
@@ -139,10 +153,7 @@ class Workspace:
         from hearth.assistant.summarize import DocumentSummarizer
 
         model = self.ensure_model_loaded()
-        return DocumentSummarizer(self.index, self.engine, model.id)
-
-    def summarize_text(self, path: str) -> str:
-        return self.summarizer().summarize(path).text
+        return DocumentSummarizer(self.index, self.engine, model.id, self.cache)
 
     def save_settings(self, settings: Settings) -> None:
         from hearth.settings import save_settings
@@ -162,3 +173,6 @@ class Workspace:
             if self._conversations is not None:
                 self._conversations.close()
                 self._conversations = None
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None

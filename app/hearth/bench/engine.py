@@ -33,8 +33,9 @@ def _rates(
 def run(
     model_path: Path, n_ctx: int, threads: int, max_tokens: int, repeats: int
 ) -> dict[str, Any]:
-    from hearth.engine.client import EngineClient, SamplingOptions
+    from hearth.engine.client import EngineClient
     from hearth.engine.host import open_llama
+    from hearth.engine.types import SamplingOptions
 
     started = time.perf_counter()
     direct = open_llama(model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads)
@@ -97,21 +98,20 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hearth.models.bundled import ensure_bundled_model
-    from hearth.models.catalogue import ModelCatalogue
+    from hearth.models.bundled import model_file
     from hearth.offline import enforce_offline
 
     enforce_offline()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, help="write results as JSON here")
-    parser.add_argument("--model", type=Path, help="GGUF file (default: the bundled model)")
+    parser.add_argument("--model", help="model id or GGUF file (default: the default model)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ctx", type=int, default=2048)
     parser.add_argument("--max-tokens", type=int, default=128)
     # Eight runs a side: with four, the decode ratio swung between 0.94 and 0.99 on 2 cores.
     parser.add_argument("--repeats", type=int, default=8)
     args = parser.parse_args(argv)
-    model = args.model or ensure_bundled_model(ModelCatalogue())
+    model = model_file(args.model)
     result = run(model, args.ctx, args.threads, args.max_tokens, args.repeats)
     print_table(
         ["path", "prompt tok/s", "decode tok/s"],

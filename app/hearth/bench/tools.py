@@ -90,7 +90,8 @@ PROMPTS: list[tuple[str, str]] = [
 ]
 
 
-def run(model: Path, work: Path) -> dict[str, Any]:
+def run(models: list[Path], work: Path, summary_model: Path | None) -> dict[str, Any]:
+    """Every prompt with each model in ``models``; the summary with ``summary_model``."""
     from hearth.assistant.summarize import DocumentSummarizer
     from hearth.assistant.tool_loop import ANSWER, ToolRouter, ToolRunner
     from hearth.bench.sample_documents import long_report_pages, report_pages, write_pdf
@@ -106,80 +107,119 @@ def run(model: Path, work: Path) -> dict[str, Any]:
     index.index_paths([documents])
     names = [Path(d.path).name for d in index.documents()]
     registry = builtin_registry()
-    rows: list[dict[str, Any]] = []
-    with EngineClient() as engine:
-        engine.load(model, n_ctx=2048, n_threads=2)
-        runner = ToolRunner(engine, registry, ToolRouter(index.embedder, registry, index))
-        started = time.perf_counter()
-        for prompt, expected in PROMPTS:
-            choice = runner.choose(prompt)
-            row: dict[str, Any] = {"prompt": prompt, "expected": expected, "chosen": choice}
-            if choice != ANSWER:
-                arguments = runner.fill(choice, prompt, names)
-                problem = registry.validation_error(choice, arguments)
-                row.update(arguments=arguments, valid=problem is None, problem=problem)
-            rows.append(row)
-        seconds_per_prompt = (time.perf_counter() - started) / len(PROMPTS)
-        summarizer = DocumentSummarizer(index, engine, model.stem)
-        summary = summarizer.summarize(str(long_report))
+    router = ToolRouter(index.embedder, registry, index)
+    per_model: dict[str, Any] = {}
+    summary_result: dict[str, Any] | None = None
+    for model in models:
+        rows: list[dict[str, Any]] = []
+        with EngineClient() as engine:
+            engine.load(model, n_ctx=2048, n_threads=2)
+            runner = ToolRunner(engine, registry, router)
+            started = time.perf_counter()
+            for prompt, expected in PROMPTS:
+                choice, arguments = runner.decide(prompt, [], names)
+                row: dict[str, Any] = {"prompt": prompt, "expected": expected, "chosen": choice}
+                if choice != ANSWER:
+                    problem = registry.validation_error(choice, arguments)
+                    row.update(arguments=arguments, valid=problem is None, problem=problem)
+                rows.append(row)
+            seconds_per_prompt = (time.perf_counter() - started) / len(PROMPTS)
+            if model == summary_model:
+                summary = DocumentSummarizer(index, engine, model.stem).summarize(
+                    str(long_report)
+                )
+                summary_result = {
+                    "model": model.stem,
+                    "document_pages": 32,
+                    "seconds": summary.seconds,
+                    "parts": summary.parts,
+                    "rounds": summary.rounds,
+                    "key_entities": summary.key_entities,
+                    "covered_entities": summary.covered_entities,
+                    "key_entity_coverage": summary.coverage,
+                    "text": summary.text,
+                }
+        calls = [r for r in rows if r["chosen"] != ANSWER]
+        per_tool: dict[str, dict[str, int]] = {}
+        for row in rows:
+            entry = per_tool.setdefault(row["expected"], {"prompts": 0, "correct": 0})
+            entry["prompts"] += 1
+            entry["correct"] += row["chosen"] == row["expected"]
+        per_model[model.stem] = {
+            "prompts": len(rows),
+            "tool_calls": len(calls),
+            "valid_call_rate": sum(r["valid"] for r in calls) / max(1, len(calls)),
+            "selection_accuracy": sum(r["chosen"] == r["expected"] for r in rows) / len(rows),
+            "per_tool": per_tool,
+            "seconds_per_prompt": seconds_per_prompt,
+            "rows": rows,
+        }
     index.close()
-    calls = [r for r in rows if r["chosen"] != ANSWER]
-    per_tool: dict[str, dict[str, int]] = {}
-    for row in rows:
-        entry = per_tool.setdefault(row["expected"], {"prompts": 0, "correct": 0})
-        entry["prompts"] += 1
-        entry["correct"] += row["chosen"] == row["expected"]
+    # The first model's figures also at the top level, as before per-model results.
+    first = per_model[models[0].stem]
     return {
-        "model": str(model),
-        "prompts": len(rows),
-        "tool_calls": len(calls),
-        "valid_call_rate": sum(r["valid"] for r in calls) / max(1, len(calls)),
-        "selection_accuracy": sum(r["chosen"] == r["expected"] for r in rows) / len(rows),
-        "per_tool": per_tool,
-        "seconds_per_prompt": seconds_per_prompt,
-        "summary": {
-            "document_pages": 32,
-            "seconds": summary.seconds,
-            "parts": summary.parts,
-            "rounds": summary.rounds,
-            "key_entities": summary.key_entities,
-            "covered_entities": summary.covered_entities,
-            "key_entity_coverage": summary.coverage,
-            "text": summary.text,
-        },
-        "rows": rows,
+        "model": str(models[0]),
+        **{key: first[key] for key in ("prompts", "tool_calls", "valid_call_rate")},
+        "selection_accuracy": first["selection_accuracy"],
+        "per_tool": first["per_tool"],
+        "seconds_per_prompt": first["seconds_per_prompt"],
+        "summary": summary_result,
+        "per_model": per_model,
         "machine": machine_description(),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hearth.models.bundled import ensure_bundled_model
-    from hearth.models.catalogue import ModelCatalogue
+    from hearth.models.bundled import BUNDLED_MODELS, model_file
     from hearth.offline import enforce_offline
 
     enforce_offline()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--model", type=Path, help="GGUF file (default: the bundled model)")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="hearth-tools-") as work:
-        model = args.model or ensure_bundled_model(ModelCatalogue())
-        result = run(model, Path(work))
-    print_table(
-        ["expected tool", "prompts", "chosen correctly"],
-        [[name, v["prompts"], v["correct"]] for name, v in result["per_tool"].items()],
+    parser.add_argument(
+        "--model",
+        action="append",
+        help="model id or GGUF file, repeatable (default: the default model, then the other "
+        "bundled models); the first also writes the summary",
     )
-    print(
-        f"\n{result['prompts']} prompts, {result['tool_calls']} tool calls: "
-        f"valid_call_rate {result['valid_call_rate']:.3f}, "
-        f"selection_accuracy {result['selection_accuracy']:.3f} "
-        f"({result['seconds_per_prompt']:.2f} s per prompt)"
+    parser.add_argument("--no-summary", action="store_true", help="tool choice only")
+    args = parser.parse_args(argv)
+    default = model_file(None)
+    models = [model_file(name) for name in args.model] if args.model else [default] + [
+        model_file(bundled.id) for bundled in BUNDLED_MODELS if bundled.id != default.stem
+    ]
+    with tempfile.TemporaryDirectory(prefix="hearth-tools-") as work:
+        result = run(models, Path(work), None if args.no_summary else models[0])
+    print_table(
+        ["model", "prompts", "tool calls", "valid_call_rate", "selection_accuracy", "s/prompt"],
+        [
+            [
+                name,
+                m["prompts"],
+                m["tool_calls"],
+                m["valid_call_rate"],
+                m["selection_accuracy"],
+                m["seconds_per_prompt"],
+            ]
+            for name, m in result["per_model"].items()
+        ],
+    )
+    print()
+    print_table(
+        ["expected tool", *result["per_model"]],
+        [
+            [tool, *(f"{m['per_tool'][tool]['correct']}/{m['per_tool'][tool]['prompts']}"
+                     for m in result["per_model"].values())]
+            for tool in result["per_tool"]
+        ],
     )
     summary = result["summary"]
-    print(
-        f"summary of a {summary['document_pages']}-page PDF at 2,048 tokens: "
-        f"{summary['seconds']:.1f} s, {summary['parts']} parts in {summary['rounds']} rounds, "
-        f"key-entity coverage {summary['key_entity_coverage']:.2f}"
-    )
+    if summary is not None:
+        print(
+            f"\nsummary of a {summary['document_pages']}-page PDF at 2,048 tokens with "
+            f"{summary['model']}: {summary['seconds']:.1f} s, {summary['parts']} parts in "
+            f"{summary['rounds']} rounds, key-entity coverage "
+            f"{summary['key_entity_coverage']:.2f}"
+        )
     write_json(args.out, result)
     return 0

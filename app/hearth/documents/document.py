@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hearth.errors import HearthError
+
 SECTION_SEPARATOR = "\n\n"
 MB = 1024 * 1024
 
@@ -20,7 +22,7 @@ MB = 1024 * 1024
 ReadProgress = Callable[[int, int, str], None]
 
 
-class UnsupportedDocument(Exception):
+class UnsupportedDocument(HearthError):
     """A file Hearth cannot read; str() is "<path>: <reason>"."""
 
     def __init__(self, path: Path, reason: str) -> None:

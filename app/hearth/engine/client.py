@@ -13,7 +13,6 @@ import logging
 import multiprocessing
 import threading
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -21,68 +20,12 @@ from typing import Any
 
 from hearth.engine.errors import ERROR_TYPES, EngineCrashed, EngineError, EngineUnfitForCpu
 from hearth.engine.prompts import ChatMessage
+from hearth.engine.types import EngineStatus, GenerationResult, LoadRequest, SamplingOptions
 from hearth.machine import cpu_description
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    path: Path
-    n_ctx: int = 4096
-    n_threads: int = 4
-    n_gpu_layers: int = 0
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    loaded: bool
-    model_path: Path | None
-    n_ctx: int
-    has_chat_template: bool
-    pid: int
-    rss_bytes: int
-    load_seconds: float | None = None
-    self_check_tokens_per_s: float | None = None
-
-    @classmethod
-    def from_reply(cls, reply: dict[str, Any]) -> EngineStatus:
-        return cls(
-            loaded=bool(reply["loaded"]),
-            model_path=Path(reply["model_path"]) if reply.get("model_path") else None,
-            n_ctx=int(reply["n_ctx"]),
-            has_chat_template=bool(reply["has_chat_template"]),
-            pid=int(reply["pid"]),
-            rss_bytes=int(reply["rss_bytes"]),
-            load_seconds=reply.get("load_seconds"),
-            self_check_tokens_per_s=reply.get("self_check_tokens_per_s"),
-        )
-
-
-@dataclass
-class GenerationResult:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    finish_reason: str = ""
-    seconds: float = 0.0
-    first_piece_seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class SamplingOptions:
-    max_tokens: int = 256
-    temperature: float = 0.2
-    top_p: float = 0.9
-    stop: list[str] = field(default_factory=list)
-    grammar: str | None = None  # llama.cpp GBNF text
-    seed: int | None = None
-    # Small models loop on their own words without it; 1.0 turns it off.
-    repeat_penalty: float = 1.1
-    # End a base model's answer where it starts a new "Name:" line (prompts.SpeakerLineGuard);
-    # models with a chat template end their turn themselves and are left alone.
-    stop_at_new_speaker: bool = False
 
 
 class TokenStream:
@@ -337,18 +280,31 @@ class EngineClient:
         """Tokens ``text`` takes with the loaded model's own tokenizer."""
         return int(self._request({"op": "tokenize", "text": text})["count"])
 
-    def count_chat_tokens(self, messages: list[ChatMessage]) -> int:
+    def count_chat_tokens(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> int:
         """Tokens the formatted conversation (with its answer prefix) takes."""
-        return int(self._request({"op": "count_chat", "messages": messages})["count"])
+        request = {"op": "count_chat", "messages": messages, "tools": tools}
+        return int(self._request(request)["count"])
 
-    def format_chat(self, messages: list[ChatMessage]) -> str:
-        return str(self._request({"op": "format", "messages": messages})["text"])
+    def format_chat(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> str:
+        """The conversation as the loaded model reads it (its template, with ``tools``)."""
+        return str(self._request({"op": "format", "messages": messages, "tools": tools})["text"])
+
+    def next_token(self, prompt: str) -> str:
+        """The most likely next token after raw ``prompt``, special tokens spelled out."""
+        return str(self._request({"op": "next_token", "prompt": prompt})["text"])
 
     def stream_chat(
-        self, messages: list[ChatMessage], options: SamplingOptions | None = None
+        self,
+        messages: list[ChatMessage],
+        options: SamplingOptions | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> TokenStream:
         """Stream the answer to a conversation, formatted for the loaded model."""
-        return TokenStream(self, self._stream_message(options, messages=messages))
+        return TokenStream(self, self._stream_message(options, messages=messages, tools=tools))
 
     def stream_completion(self, prompt: str, options: SamplingOptions | None = None) -> TokenStream:
         """Stream a continuation of raw prompt text (for grammar-constrained steps)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from hearth.errors import HearthError
 
-class EngineError(Exception):
+
+class EngineError(HearthError):
     """Base class for everything the engine reports."""
 
 

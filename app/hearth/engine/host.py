@@ -27,6 +27,7 @@ from hearth.engine.prompts import (
     SpeakerLineGuard,
     format_plain,
     format_with_template,
+    template_has_tool_calls,
 )
 
 log = logging.getLogger(__name__)
@@ -173,11 +174,13 @@ class EngineHost:
         if op == "tokenize":
             return {"count": len(self.tokenize_text(request["text"]))}
         if op == "count_chat":
-            prompt = self.format(request["messages"])
+            prompt = self.format(request["messages"], request.get("tools"))
             return {"count": len(self.tokenize_prompt(prompt))}
         if op == "format":
-            prompt = self.format(request["messages"])
+            prompt = self.format(request["messages"], request.get("tools"))
             return {"text": prompt.text, "stop": prompt.stop}
+        if op == "next_token":
+            return {"text": self.next_token(request["prompt"])}
         raise ValueError(f"unknown request {op!r}")
 
     # -- model --------------------------------------------------------------------------
@@ -236,6 +239,7 @@ class EngineHost:
             "model_path": str(self.model_path) if self.model_path else None,
             "n_ctx": self.n_ctx,
             "has_chat_template": self.chat_template is not None,
+            "native_tool_calls": template_has_tool_calls(self.chat_template),
             "pid": os.getpid(),
             "rss_bytes": current_rss_bytes(),
         }
@@ -246,13 +250,24 @@ class EngineHost:
         return self.llama
 
     # -- prompts ------------------------------------------------------------------------
-    def format(self, messages: list[ChatMessage]) -> FormattedPrompt:
+    def format(
+        self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
+    ) -> FormattedPrompt:
         self.require_model()
         if self.chat_template:
             return format_with_template(
-                messages, self.chat_template, self.bos_token, self.eos_token
+                messages, self.chat_template, self.bos_token, self.eos_token, tools
             )
         return format_plain(messages)
+
+    def next_token(self, prompt_text: str) -> str:
+        """The most likely next token after raw prompt text, special tokens spelled out
+        (a tool call begins with one, "<tool_call>", which generated text leaves out)."""
+        llama = self.require_model()
+        tokens = self.tokenize_prompt(FormattedPrompt(text=prompt_text, stop=[], has_bos=False))
+        for token in llama.generate(tokens, top_k=1, temp=0.0, reset=True):
+            return self._token_text(int(token))
+        return ""
 
     def tokenize_text(self, text: str) -> list[int]:
         llama = self.require_model()
@@ -279,7 +294,7 @@ class EngineHost:
         try:
             llama = self.require_model()
             if request.get("messages") is not None:
-                prompt = self.format(request["messages"])
+                prompt = self.format(request["messages"], request.get("tools"))
             else:
                 prompt = FormattedPrompt(text=request["prompt"], stop=[], has_bos=False)
             tokens = self.tokenize_prompt(prompt)

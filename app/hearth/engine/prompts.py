@@ -9,7 +9,7 @@ the model would start writing the next turn itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 
 class ChatMessage(TypedDict):
@@ -54,19 +54,34 @@ def format_plain(messages: list[ChatMessage]) -> FormattedPrompt:
     )
 
 
+def template_has_tool_calls(template: str | None) -> bool:
+    """Whether a chat template defines its own tool-call format (Qwen2.5: a tools section in
+    the system turn, calls as <tool_call>{json}</tool_call>, results as tool turns)."""
+    return bool(template) and "<tool_call>" in str(template) and "tools" in str(template)
+
+
 def format_with_template(
-    messages: list[ChatMessage], template: str, bos_token: str, eos_token: str
+    messages: list[ChatMessage],
+    template: str,
+    bos_token: str,
+    eos_token: str,
+    tools: list[dict[str, Any]] | None = None,
 ) -> FormattedPrompt:
-    """Render the model's own chat template (the llama-cpp-python Jinja formatter)."""
+    """Render the model's own chat template (the llama-cpp-python Jinja formatter), with
+    ``tools`` (OpenAI-style function specs) in the template's tools section."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos_token, bos_token=bos_token)
     # Templates that don't know a "tool" role get tool results as user turns.
+    tool_role = template_has_tool_calls(template)
     normalised = [
-        {"role": "user" if m["role"] == "tool" else m["role"], "content": m["content"]}
+        {
+            "role": "user" if m["role"] == "tool" and not tool_role else m["role"],
+            "content": m["content"],
+        }
         for m in messages
     ]
-    response = formatter(messages=normalised)  # type: ignore[arg-type]
+    response = formatter(messages=normalised, tools=tools)  # type: ignore[arg-type]
     stop = response.stop if isinstance(response.stop, list) else [response.stop or eos_token]
     stop = [s for s in stop if s]
     text = response.prompt

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from hearth.index.embedder import Embedder
+from hearth.index.embedder import Embedder, Vectors
 from hearth.index.indexer import Indexer, IndexReport
 from hearth.index.retrieve import Retriever, SearchHit
 from hearth.index.store import DocumentRecord, IndexStore
@@ -38,6 +38,26 @@ class DocumentIndex:
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
+
+    def document(self, path: str) -> DocumentRecord | None:
+        return self.store.document(path)
+
+    def document_chunks(self, path: str) -> list[tuple[str, str]]:
+        """(chunk id, text) of a document, in reading order."""
+        return self.store.document_chunks(path)
+
+    def key_entities(self, path: str, kinds: tuple[str, ...], limit: int) -> list[str]:
+        """The document's most telling entities: mentions there times rarity elsewhere."""
+        return self.store.key_entities(path, kinds, limit)
+
+    def best_match(self, vector: Vectors) -> float:
+        """Cosine similarity of the passage nearest an embedded query (0 for an empty index)."""
+        nearest = self.store.dense_search(vector, 1)
+        return nearest[0][1] if nearest else 0.0
+
+    def documents_to_reindex(self) -> list[str]:
+        """Paths an interrupted write or an index format change took out of the index."""
+        return self.store.documents_to_reindex()
 
     def remove(self, path: Path | str) -> bool:
         return self.store.remove_document(str(Path(path).expanduser().absolute()))

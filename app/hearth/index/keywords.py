@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Common English words that carry no topic (BM25 would only add noise for them).
 STOP_WORDS = frozenset(
@@ -176,3 +177,10 @@ def fts_match_expression(text: str, extra_tokens: list[str] | None = None) -> st
     if not terms:
         return None
     return " OR ".join(f'"{term}"' for term in terms)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words and numbers without accents or stop words, in order: what two
+    texts must share to say the same thing (answer scoring, citation matching)."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return [word for word in re.findall(r"[a-z0-9]+", folded) if word not in STOP_WORDS]

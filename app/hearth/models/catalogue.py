@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hearth.errors import HearthError
 from hearth.models.gguf_metadata import GGUFFormatError, GGUFMetadata, read_gguf_metadata
 from hearth.models.metadata_cache import MetadataCache
 from hearth.models.ram import RamEstimate, available_memory_bytes, estimate_ram
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ESTIMATE_CONTEXT = 4096
 
 
-class ModelError(Exception):
+class ModelError(HearthError):
     """A model operation failed; str() is a one-line message for the user."""
 
 
@@ -104,6 +105,24 @@ class ModelCatalogue:
         value = self._read_state().get("default")
         return str(value) if value else None
 
+    def default_chosen_by_user(self) -> bool | None:
+        """Whether the user picked the default (None: a state file older than the flag)."""
+        state = self._read_state()
+        if "default_chosen_by_user" not in state:
+            return None if state.get("default") else False
+        return bool(state["default_chosen_by_user"])
+
+    def was_set_up(self, model_id: str) -> bool:
+        """Whether Hearth has set up this bundled model here before (a model the user removed
+        afterwards is not set up again)."""
+        return model_id in self._read_state().get("set_up", [])
+
+    def mark_set_up(self, model_id: str) -> None:
+        state = self._read_state()
+        done = [str(m) for m in state.get("set_up", []) if m != model_id]
+        state["set_up"] = [*done, model_id]
+        self._write_state(state)
+
     def list(self) -> list[ModelInfo]:
         default = self.default_id()
         models: list[ModelInfo] = []
@@ -136,10 +155,11 @@ class ModelCatalogue:
         return self.default() if model_id is None else self.get(model_id)
 
     # -- changes ----------------------------------------------------------------------
-    def set_default(self, model_id: str) -> ModelInfo:
+    def set_default(self, model_id: str, chosen_by_user: bool = True) -> ModelInfo:
         model = self.get(model_id)
         state = self._read_state()
         state["default"] = model.id
+        state["default_chosen_by_user"] = chosen_by_user
         self._write_state(state)
         return ModelInfo(model.id, model.path, model.metadata, True)
 
@@ -182,6 +202,7 @@ class ModelCatalogue:
         state = self._read_state()
         if state.get("default") == model_id:
             state.pop("default")
+            state["default_chosen_by_user"] = False
             self._write_state(state)
 
 

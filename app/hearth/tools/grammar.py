@@ -38,9 +38,11 @@ def _value_rule(schema: dict[str, Any]) -> str:
         return " | ".join(literal(json.dumps(value)) for value in schema["enum"])
     kind = schema.get("type")
     if kind == "string":
-        low = int(schema.get("minLength", 0))
-        high = int(schema.get("maxLength", 200))
-        return f'"\\"" {STRING_CHAR}{{{low},{high}}} "\\""'
+        # No upper bound in the grammar: llama.cpp expands "{1,300}" into 300 nested rules,
+        # which made sampling take seconds per token. max_tokens bounds the length and the
+        # registry's validation checks maxLength.
+        repeat = "+" if int(schema.get("minLength", 0)) >= 1 else "*"
+        return f'"\\"" {STRING_CHAR}{repeat} "\\""'
     if kind == "integer":
         return _integer_rule(int(schema.get("minimum", 0)), int(schema.get("maximum", 10**6)))
     if kind == "boolean":
@@ -48,21 +50,40 @@ def _value_rule(schema: dict[str, Any]) -> str:
     raise NotImplementedError(f"no built-in grammar for {schema!r}")
 
 
-def flat_object_grammar(schema: dict[str, Any]) -> str:
-    """All properties, required and in schema order, each constrained to its schema."""
+def _flat_object_rules(schema: dict[str, Any], name: str) -> list[str]:
+    """Rules whose first, ``name``, accepts exactly the flat objects ``schema`` accepts."""
     properties: dict[str, Any] = schema.get("properties", {})
     if schema.get("type") != "object" or set(schema.get("required", [])) != set(properties):
         raise NotImplementedError("only objects whose properties are all required")
     if not properties:
-        return 'root ::= "{" space "}"\n' + JSON_SPACE
+        return [f'{name} ::= "{{" space "}}"']
     rules = []
     members = []
-    for number, (name, property_schema) in enumerate(properties.items()):
-        rule = f"value{number}"
+    for number, (property_name, property_schema) in enumerate(properties.items()):
+        rule = f"{name}-value{number}"
         rules.append(f"{rule} ::= {_value_rule(property_schema)}")
-        members.append(f'{literal(json.dumps(name))} space ":" space {rule}')
+        members.append(f'{literal(json.dumps(property_name))} space ":" space {rule}')
     body = ' "," space '.join(members)
-    return "\n".join([f'root ::= "{{" space {body} space "}}"', *rules, JSON_SPACE])
+    return [f'{name} ::= "{{" space {body} space "}}"', *rules]
+
+
+def flat_object_grammar(schema: dict[str, Any]) -> str:
+    """All properties, required and in schema order, each constrained to its schema."""
+    return "\n".join([*_flat_object_rules(schema, "root"), JSON_SPACE])
+
+
+def tool_call_grammar(tools: dict[str, dict[str, Any]]) -> str:
+    """The JSON of one call in Qwen2.5's format, {"name": ..., "arguments": {...}}, for one
+    of ``tools`` (name -> flat argument schema), its arguments matching that tool's schema.
+    Raises NotImplementedError for a schema that is not flat."""
+    alternatives: list[str] = []
+    rules: list[str] = []
+    for number, (tool_name, schema) in enumerate(tools.items()):
+        arguments = f"tool{number}-arguments"
+        rules += _flat_object_rules(schema, arguments)
+        alternatives.append(f'{literal(json.dumps(tool_name))} ", \\"arguments\\": " {arguments}')
+    root = f'root ::= "{{\\"name\\": " ({" | ".join(alternatives)}) "}}"'
+    return "\n".join([root, *rules, JSON_SPACE])
 
 
 def schema_grammar(schema: dict[str, Any]) -> str:

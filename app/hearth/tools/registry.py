@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from hearth.errors import HearthError
+
 if TYPE_CHECKING:
     from hearth.index.document_index import DocumentIndex
 
 MAX_RESULT_CHARS = 1500
 
 
-class ToolError(Exception):
+class ToolError(HearthError):
     """A tool could not do what was asked; str() is shown to the model and the user."""
 
 

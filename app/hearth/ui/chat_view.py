@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -29,8 +31,8 @@ if TYPE_CHECKING:
 
 EMPTY_STATE = (
     "<h2>Welcome to Hearth</h2>"
-    "<p>Drop documents (PDF, Word, Markdown, text, HTML) anywhere on this window, or use "
-    "<b>Add…</b> in the Documents pane.</p>"
+    "<p>Drop documents (PDF, Word, e-books, slides, sheets, scans, Markdown, text, HTML) "
+    "or folders anywhere on this window, or use <b>Add…</b> in the Documents pane.</p>"
     "<p>Then ask a question below. Answers cite the page they come from; click a source "
     "to see the passage.</p>"
     "<p>Everything stays on this computer.</p>"
@@ -38,7 +40,10 @@ EMPTY_STATE = (
 
 
 class ChatView(QScrollArea):
-    """A column of messages that follows new text unless the user has scrolled up."""
+    """A column of messages that follows new text unless the user has scrolled up. Before
+    the first message, the welcome text and the questions suggested for the documents."""
+
+    suggestion_clicked = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +64,11 @@ class ChatView(QScrollArea):
         self.empty_state.setWordWrap(True)
         self.empty_state.setProperty("alignment", ALIGN_CENTER)
         self.column.addWidget(self.empty_state)
+        self.suggestions = QWidget()
+        self.suggestion_column = QVBoxLayout(self.suggestions)
+        self.suggestion_column.setContentsMargins(40, 0, 40, 0)
+        self.suggestions.hide()
+        self.column.addWidget(self.suggestions)
         self.column.addStretch(1)
         self.setWidget(self.container)
         self.messages: list[MessageWidget] = []
@@ -85,12 +95,46 @@ class ChatView(QScrollArea):
             message.deleteLater()
         self.messages = []
         self.empty_state.show()
+        self.suggestions.setVisible(self.suggestion_column.count() > 0)
         self._follow = True
+
+    def show_suggestions(self, questions: list[str]) -> None:
+        """Questions the documents can answer, each a button that asks it."""
+        from PySide6.QtWidgets import QPushButton
+
+        while self.suggestion_column.count():
+            item = self.suggestion_column.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        if questions:
+            title = QLabel("Try asking:")
+            style_text(title, QUIET_TEXT_COLOUR, 13, bold=True)
+            self.suggestion_column.addWidget(title)
+        for question in questions:
+            button = QPushButton(question)
+            button.setObjectName("suggestedQuestion")
+            button.setFlat(True)
+            button.clicked.connect(lambda _=False, q=question: self.suggestion_clicked.emit(q))
+            self.suggestion_column.addWidget(button)
+        self.suggestions.setVisible(bool(questions) and not self.messages)
+
+    def suggested_questions(self) -> list[str]:
+        from PySide6.QtWidgets import QPushButton
+
+        found = []
+        for number in range(self.suggestion_column.count()):
+            item = self.suggestion_column.itemAt(number)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QPushButton):
+                found.append(widget.text())
+        return found
 
     def add_message(self, widget: MessageWidget) -> MessageWidget:
         if not self.container.styleSheet():
             self.container.setStyleSheet(messages_stylesheet())
         self.empty_state.hide()
+        self.suggestions.hide()
         self.column.insertWidget(self.column.count() - 1, widget)
         self.messages.append(widget)
         widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -119,3 +163,32 @@ class ChatInput(QPlainTextEdit):
             self.send_requested.emit()
             return
         super().keyPressEvent(event)
+
+
+class Composer(QWidget):
+    """The input box with Send and Stop beside it."""
+
+    send_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 6, 12, 12)
+        self.input = ChatInput()
+        self.input.send_requested.connect(self.send_requested)
+        row.addWidget(self.input, 1)
+        buttons = QVBoxLayout()
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.send_requested)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop_requested)
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        row.addLayout(buttons)
+
+    def set_busy(self, busy: bool) -> None:
+        self.send_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)

@@ -18,22 +18,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.ui.operations.library import DocumentState
 from hearth.ui.theme import TITLE_COLOUR, style_text
 
 if TYPE_CHECKING:
     from hearth.index.store import DocumentRecord
 
-QUEUED, INDEXING, READY, FAILED = "queued", "indexing", "ready", "failed"
-STATE_COLOURS = {FAILED: "#b3261e", INDEXING: "#0b57d0", QUEUED: "#6b6b6b", READY: "#1e6b34"}
+STATE_COLOURS = {
+    DocumentState.FAILED: "#b3261e",
+    DocumentState.INDEXING: "#0b57d0",
+    DocumentState.QUEUED: "#6b6b6b",
+    DocumentState.READY: "#1e6b34",
+}
 
 
 class DocumentRow(QTreeWidgetItem):
-    """A document's row. It carries its path as an attribute: item data roles are `Qt.*`
-    values, which nothing on the way to the window's first paint may touch (qt_values.py)."""
+    """A document's row. It carries its path and state as attributes (what the row shows is
+    not read back): item data roles are `Qt.*` values, which nothing on the way to the
+    window's first paint may touch (qt_values.py)."""
 
     def __init__(self, path: str) -> None:
         super().__init__([Path(path).name, "", "", ""])
         self.path = path
+        self.state: DocumentState | None = None
 
 
 def pane_header(title: str, button: QPushButton) -> QHBoxLayout:
@@ -102,29 +109,30 @@ class DocumentsPane(QWidget):
             self.items[path] = item
         return item
 
-    def set_state(self, path: str, state: str, reason: str = "") -> None:
+    def set_state(self, path: str, state: DocumentState, reason: str = "") -> None:
         item = self._item(path)
-        item.setText(1, state)
+        item.state = state
+        item.setText(1, str(state))
         item.setForeground(1, QBrush(QColor(STATE_COLOURS.get(state, "#000000"))))
         tip = f"{state}: {reason}" if reason else state
         item.setToolTip(1, tip)
         item.setToolTip(0, f"{path}\n{reason}" if reason else path)
 
-    def state(self, path: str) -> str | None:
+    def state(self, path: str) -> DocumentState | None:
         item = self.items.get(path)
-        return item.text(1) if item is not None else None
+        return item.state if item is not None else None
 
     def show_documents(self, records: list[DocumentRecord]) -> None:
         """The indexed documents as stored; failed and queued rows are kept."""
         stored = {record.path for record in records}
         for path in list(self.items):
-            if path not in stored and self.items[path].text(1) == READY:
+            if path not in stored and self.items[path].state in (DocumentState.READY, None):
                 index = self.tree.indexOfTopLevelItem(self.items.pop(path))
                 self.tree.takeTopLevelItem(index)
         for record in records:
             item = self._item(record.path)
-            if item.text(1) not in (QUEUED, INDEXING):
-                self.set_state(record.path, READY)
+            if item.state not in (DocumentState.QUEUED, DocumentState.INDEXING):
+                self.set_state(record.path, DocumentState.READY)
             item.setText(2, str(record.page_count or ""))
             item.setText(3, str(record.chunk_count))
 

@@ -1,5 +1,6 @@
-"""Hearth's main window: conversations and documents on the left, the chat in the centre,
-the model picker in the toolbar. All slow work goes through BackgroundTask."""
+"""Hearth's main window: layout and wiring. Conversations and documents on the left, the
+chat in the centre, the model picker in the toolbar. The work is done by the controllers
+in hearth/ui/operations (library, answers, models); the window shows what they report."""
 
 from __future__ import annotations
 
@@ -12,30 +13,22 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QSplitter,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from hearth import __version__
 from hearth.assistant.workspace import Workspace
-from hearth.ui.chat_view import ChatInput, ChatView
-from hearth.ui.documents_pane import (
-    FAILED,
-    INDEXING,
-    QUEUED,
-    READY,
-    DocumentsPane,
-    pane_header,
-)
-from hearth.ui.model_picker import ModelPicker, format_gb
+from hearth.ui.chat_view import ChatView, Composer
+from hearth.ui.conversations_pane import ConversationsPane
+from hearth.ui.documents_pane import DocumentsPane
+from hearth.ui.model_toolbar import ModelToolbar
+from hearth.ui.operations.answers import AnswerController
+from hearth.ui.operations.library import LibraryController
+from hearth.ui.operations.models import ModelController
 from hearth.ui.qt_values import VERTICAL
 from hearth.ui.tasks import BackgroundTask, TaskContext
 
@@ -44,24 +37,12 @@ if TYPE_CHECKING:
     # class costs up to 2 ms the first time it is touched, on the way to the first window.
     from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 
-    # The answering code pulls in the index (numpy, rapidfuzz); it loads on first use,
-    # not on the way to the first window.
-    from hearth.assistant.chat import TurnResult
-    from hearth.assistant.conversations import Conversation
+    from hearth.assistant.conversations import Conversation, Message
     from hearth.models.catalogue import ModelInfo
     from hearth.ui.message_widget import MessageWidget
     from hearth.ui.source_viewer import SourceViewer
 
 log = logging.getLogger(__name__)
-
-
-class ConversationItem(QListWidgetItem):
-    """A row of the conversation list. It carries its conversation's id as an attribute:
-    item data roles are `Qt.*` values, which the first paint must not touch."""
-
-    def __init__(self, title: str, conversation_id: int) -> None:
-        super().__init__(title)
-        self.conversation_id = conversation_id
 
 
 class MainWindow(QMainWindow):
@@ -75,17 +56,18 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1180, 760)
         self.tasks: set[BackgroundTask] = set()
-        self.answer_task: BackgroundTask | None = None
-        self.index_task: BackgroundTask | None = None
-        self.index_queue: list[list[Path]] = []
-        self.model_task: BackgroundTask | None = None
         self.conversation: Conversation | None = None
-        self.streaming_widget: MessageWidget | None = None
+        self.last_error: str | None = None
+        self.source_viewer: SourceViewer | None = None
         self.view_settings = QSettings(
             str(workspace.paths.config / "window.ini"), QSettings.Format.IniFormat
         )
+        self.models = ModelController(workspace, self.run_task, self)
+        self.library = LibraryController(workspace, self.run_task, self)
+        self.answers = AnswerController(workspace, self.run_task, self)
         self._build_toolbar()
         self._build_body()
+        self._connect_signals()
         self._restore_geometry()
         self._first_paint_done = False
 
@@ -97,90 +79,34 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.after_first_paint)
 
     def after_first_paint(self) -> None:
-        # The lists fill a moment after the window is on screen: the conversation database
-        # (sqlite3) and the settings (JSON) are not needed to paint it.
+        # The conversation database (sqlite3) and the settings (JSON) are not needed to
+        # paint the window; the index opens (and repairs itself) off the GUI thread.
         self.refresh_conversations()
         self.first_painted.emit()
         self.refresh_models()
-        self.refresh_documents()
-        self.load_default_model()
-        # Documents an interrupted write or an index format change took out come back
-        # from their files without the user adding them again.
-        wanted = self.workspace.index.store.documents_to_reindex()
-        if wanted:
-            self.index_paths([Path(p) for p in wanted])
+        self.models.load_default()
+        self.library.repair_after_start()
+        self.library.documents_changed.emit()
 
     # -- layout ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Main")
-        toolbar.setMovable(False)
-        self.addToolBar(toolbar)
-        toolbar.addWidget(QLabel(" Model: "))
-        self.model_picker = ModelPicker()
-        self.model_picker.model_chosen.connect(self.switch_model)
-        self.model_picker.add_requested.connect(self.choose_model_file)
-        toolbar.addWidget(self.model_picker)
-        self.model_busy = QProgressBar()
-        self.model_busy.setRange(0, 0)
-        self.model_busy.setMaximumWidth(90)
-        # A toolbar shows or hides its widgets through their actions, not the widgets.
-        self.model_busy_action = toolbar.addWidget(self.model_busy)
-        self.model_busy_action.setVisible(False)
-        self.model_status = QLabel("")
-        toolbar.addWidget(self.model_status)
-        spacer = QWidget()
-        spacer.setSizePolicy(
-            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
-        )
-        toolbar.addWidget(spacer)
-        # The toolbar makes the action: measured at 0.2 ms, against 1.5-2 ms for the first
-        # QAction constructed from Python on the way to the first window.
-        self.settings_action = toolbar.addAction("Settings…")
-        self.settings_action.triggered.connect(self.open_settings)
+        self.toolbar = ModelToolbar(self.workspace, self.models)
+        self.addToolBar(self.toolbar)
+        self.model_picker = self.toolbar.picker
+        self.model_busy_action = self.toolbar.busy_action
 
     def _build_body(self) -> None:
         self.splitter = QSplitter()  # side by side: a splitter's default orientation
-        sidebar = QSplitter()
-        sidebar.setProperty("orientation", VERTICAL)  # not Qt.Orientation: see qt_values.py
-        conversations = QWidget()
-        column = QVBoxLayout(conversations)
-        column.setContentsMargins(6, 6, 6, 6)
-        self.new_button = QPushButton("New")
-        self.new_button.clicked.connect(self.new_conversation)
-        column.addLayout(pane_header("Conversations", self.new_button))
-        self.conversation_search = QLineEdit()
-        self.conversation_search.setPlaceholderText("Search titles…")
-        self.conversation_search.textChanged.connect(lambda _: self.refresh_conversations())
-        column.addWidget(self.conversation_search)
-        self.conversation_list = QListWidget()
-        self.conversation_list.currentItemChanged.connect(self._conversation_selected)
-        column.addWidget(self.conversation_list)
-        row = QHBoxLayout()
-        self.rename_button = QPushButton("Rename")
-        self.rename_button.clicked.connect(self.rename_conversation)
-        self.delete_button = QPushButton("Delete")
-        self.delete_button.clicked.connect(self.delete_conversation)
-        self.export_button = QPushButton("Export")
-        self.export_button.clicked.connect(self.export_conversation)
-        for button in (self.rename_button, self.delete_button, self.export_button):
-            row.addWidget(button)
-        column.addLayout(row)
-        sidebar.addWidget(conversations)
+        self.sidebar = QSplitter()
+        self.sidebar.setProperty("orientation", VERTICAL)  # not Qt.Orientation: qt_values.py
+        self.conversations_pane = ConversationsPane()
+        self.conversation_list = self.conversations_pane.list
+        self.sidebar.addWidget(self.conversations_pane)
         self.documents_pane = DocumentsPane()
-        self.documents_pane.add_requested.connect(self.choose_documents)
-        self.documents_pane.remove_requested.connect(self.remove_documents)
-        self.documents_pane.summarize_requested.connect(self.summarize_documents)
-        self.documents_pane.reindex_requested.connect(
-            lambda paths: self.index_paths([Path(p) for p in paths])
-        )
         documents_box = QWidget()
-        documents_layout = QVBoxLayout(documents_box)
-        documents_layout.setContentsMargins(6, 6, 6, 6)
-        documents_layout.addWidget(self.documents_pane)
-        sidebar.addWidget(documents_box)
-        self.sidebar = sidebar
-        self.splitter.addWidget(sidebar)
-
+        QVBoxLayout(documents_box).addWidget(self.documents_pane)
+        self.sidebar.addWidget(documents_box)
+        self.splitter.addWidget(self.sidebar)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
@@ -188,44 +114,75 @@ class MainWindow(QMainWindow):
         scope.setContentsMargins(12, 6, 12, 0)
         self.use_documents = QCheckBox("Answer from my documents")
         self.use_documents.setChecked(True)
-        self.use_documents.toggled.connect(self._scope_changed)
-        scope.addWidget(self.use_documents)
         self.choose_scope_button = QPushButton("Which documents…")
-        self.choose_scope_button.clicked.connect(self.choose_scope)
-        scope.addWidget(self.choose_scope_button)
         self.scope_label = QLabel("all documents")
-        scope.addWidget(self.scope_label)
+        for widget in (self.use_documents, self.choose_scope_button, self.scope_label):
+            scope.addWidget(widget)
         scope.addStretch(1)
         centre_layout.addLayout(scope)
         self.chat_view = ChatView()
         centre_layout.addWidget(self.chat_view, 1)
-        composer = QHBoxLayout()
-        composer.setContentsMargins(12, 6, 12, 12)
-        self.input = ChatInput()
-        self.input.send_requested.connect(self.send)
-        composer.addWidget(self.input, 1)
-        buttons = QVBoxLayout()
-        self.send_button = QPushButton("Send")
-        self.send_button.setDefault(True)
-        self.send_button.clicked.connect(self.send)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop)
-        buttons.addWidget(self.send_button)
-        buttons.addWidget(self.stop_button)
-        composer.addLayout(buttons)
-        centre_layout.addLayout(composer)
+        self.composer = Composer()
+        self.input = self.composer.input
+        self.send_button = self.composer.send_button
+        self.stop_button = self.composer.stop_button
+        centre_layout.addWidget(self.composer)
         self.splitter.addWidget(centre)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([300, 880])
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage(f"Hearth {__version__} — everything stays on this computer")
 
+    def _connect_signals(self) -> None:
+        self.toolbar.settings_requested.connect(self.open_settings)
+        self.toolbar.problem.connect(self.show_error)
+        self.toolbar.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        # Questions wait for the model before they are suggested.
+        self.models.ready.connect(lambda _: self.answers.suggest_for([]))
+        pane = self.conversations_pane
+        pane.new_requested.connect(self.new_conversation)
+        pane.selected.connect(self.open_conversation)
+        pane.rename_requested.connect(self.rename_conversation)
+        pane.delete_requested.connect(self.delete_conversation)
+        pane.export_requested.connect(self.export_conversation)
+        pane.search_changed.connect(lambda _: self.refresh_conversations())
+        documents = self.documents_pane
+        documents.add_requested.connect(self.choose_documents)
+        documents.remove_requested.connect(self.library.remove)
+        documents.summarize_requested.connect(self.summarize_documents)
+        documents.reindex_requested.connect(lambda ps: self.index_paths([Path(p) for p in ps]))
+        library = self.library
+        library.state_changed.connect(documents.set_state)
+        library.progress.connect(documents.show_progress)
+        library.idle.connect(documents.hide_progress)
+        library.documents_changed.connect(self.refresh_documents)
+        library.documents_indexed.connect(self.answers.suggest_for)
+        library.problem.connect(self.show_error)
+        library.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        answers = self.answers
+        answers.user_message_added.connect(self._user_message_added)
+        answers.reply_started.connect(self._reply_started)
+        answers.reply_piece.connect(self._reply_piece)
+        answers.reply_stage.connect(self._reply_stage)
+        answers.reply_finished.connect(self._reply_finished)
+        answers.busy_changed.connect(self.composer.set_busy)
+        answers.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        answers.suggestions_changed.connect(self.chat_view.show_suggestions)
+        self.chat_view.suggestion_clicked.connect(self.send)
+        self.use_documents.toggled.connect(self._scope_changed)
+        self.choose_scope_button.clicked.connect(self.choose_scope)
+        self.composer.send_requested.connect(self.send)
+        self.composer.stop_requested.connect(self.stop)
+
     # -- background work -------------------------------------------------------------------
     def run_task(self, task: BackgroundTask) -> BackgroundTask:
         self.tasks.add(task)
         task.finished.connect(lambda: self.tasks.discard(task))
         return task.start()
+
+    @property
+    def answer_task(self) -> BackgroundTask | None:
+        return self.answers.task
 
     def show_error(self, title: str, message: str) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -238,91 +195,10 @@ class MainWindow(QMainWindow):
 
     # -- models ----------------------------------------------------------------------------
     def refresh_models(self) -> None:
-        models = self.workspace.catalogue.list()
-        active = self.workspace.active_model
-        self.model_picker.show_models(
-            models,
-            active.id if active else self.workspace.catalogue.default_id(),
-            self.workspace.settings.n_ctx,
-        )
-
-    def _set_model_busy(self, busy: bool, label: str = "") -> None:
-        self.model_busy_action.setVisible(busy)
-        self.model_status.setText(label)
-
-    def load_default_model(self) -> None:
-        def load(context: TaskContext) -> ModelInfo:
-            return self.workspace.ensure_model_loaded()
-
-        self._start_model_task(BackgroundTask("load default model", load), "Loading model…")
-
-    def _start_model_task(self, task: BackgroundTask, label: str) -> None:
-        self._set_model_busy(True, label)
-        task.succeeded.connect(self._model_ready)
-        task.failed.connect(self._model_failed)
-        self.model_task = self.run_task(task)
-
-    def _model_ready(self, model: ModelInfo) -> None:
-        self._set_model_busy(False, "Ready")
-        self.refresh_models()
-        self.model_picker.set_active(model.id)
-        self.statusBar().showMessage(f"{model.name} is ready", 5000)
-
-    def _model_failed(self, reason: str) -> None:
-        self._set_model_busy(False, "")
-        self.model_picker.revert()
-        active = self.workspace.active_model
-        kept = f" {active.name} is still in use." if active else ""
-        self.show_error("The model could not be loaded", f"{reason}.{kept}")
+        self.toolbar.refresh()
 
     def switch_model(self, model: ModelInfo, insist: bool = False) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
-        from hearth.models.catalogue import memory_fit
-
-        share = memory_fit(model.ram_estimate(self.workspace.settings.n_ctx))
-        if share > 1.0 and not insist:
-            need = format_gb(model.ram_estimate(self.workspace.settings.n_ctx).total_bytes)
-            answer = QMessageBox.question(
-                self,
-                "Not enough memory",
-                f"{model.name} needs about {need}, more than this computer has free right "
-                "now. Loading it may make the computer very slow or fail.\n\nLoad it anyway?",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                self.model_picker.revert()
-                return
-
-        def load(context: TaskContext) -> ModelInfo:
-            self.workspace.load_model(model)
-            return model
-
-        self._start_model_task(BackgroundTask(f"load {model.id}", load), f"Loading {model.name}…")
-
-    def choose_model_file(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model", "", "GGUF models (*.gguf)")
-        if path:
-            self.add_model(Path(path))
-
-    def add_model(self, path: Path) -> None:
-        def add(context: TaskContext) -> ModelInfo:
-            from hearth.models.catalogue import ModelError
-
-            try:
-                return self.workspace.catalogue.add(path)
-            except ModelError as error:
-                raise RuntimeError(str(error)) from error
-
-        task = BackgroundTask(f"add model {path.name}", add)
-        task.succeeded.connect(self._model_added)
-        task.failed.connect(lambda reason: self.show_error("The model could not be added", reason))
-        self.run_task(task)
-
-    def _model_added(self, model: ModelInfo) -> None:
-        self.refresh_models()
-        self.statusBar().showMessage(f"Added {model.name}", 5000)
+        self.toolbar.switch_model(model, insist)
 
     # -- settings --------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -335,18 +211,23 @@ class MainWindow(QMainWindow):
     def apply_settings(self, settings: Any) -> None:
         before = self.workspace.settings
         self.workspace.save_settings(settings)
-        engine_changed = (before.n_ctx, before.n_threads, before.n_gpu_layers) != (
-            settings.n_ctx,
-            settings.n_threads,
-            settings.n_gpu_layers,
-        )
-        if engine_changed and self.workspace.active_model is not None:
-            self.switch_model(self.workspace.active_model, insist=True)
+        engine = ("n_ctx", "n_threads", "n_gpu_layers")
+        if any(getattr(before, name) != getattr(settings, name) for name in engine):
+            self.models.reload()
         self.refresh_models()
 
     # -- documents -------------------------------------------------------------------------
     def refresh_documents(self) -> None:
-        self.documents_pane.show_documents(self.workspace.index.store.documents())
+        def documents(context: TaskContext) -> Any:
+            return self.workspace.index.documents()
+
+        task = BackgroundTask("list documents", documents)  # the first opens the index
+        task.succeeded.connect(self._show_documents)
+        self.run_task(task)
+
+    def _show_documents(self, records: Any) -> None:
+        self.documents_pane.show_documents(records)
+        self.chat_view.show_suggestions(self.answers.suggestions())
 
     def choose_documents(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -356,138 +237,61 @@ class MainWindow(QMainWindow):
             self.index_paths([Path(p) for p in paths])
 
     def index_paths(self, paths: list[Path]) -> None:
-        for path in paths:
-            if path.is_file():
-                self.documents_pane.set_state(str(path.absolute()), QUEUED)
-        self.index_queue.append(paths)
-        if self.index_task is None:
-            self._start_next_index()
+        self.library.index_paths(paths)
 
-    def _start_next_index(self) -> None:
-        if not self.index_queue:
-            self.index_task = None
-            self.documents_pane.hide_progress()
-            return
-        paths = self.index_queue.pop(0)
-        workspace = self.workspace
+    def handle_dropped(self, paths: list[Path]) -> None:
+        for model in (p for p in paths if p.suffix.lower() == ".gguf"):
+            self.models.add(model)
+        documents = [p for p in paths if p.suffix.lower() != ".gguf"]
+        if documents:
+            self.index_paths(documents)
 
-        def index(context: TaskContext) -> Any:
-            from hearth.index.document_index import DocumentIndex
-
-            # Its own store connection: searches keep seeing only committed documents.
-            writer = DocumentIndex(workspace.paths.index, embedder=workspace.index.embedder)
-            try:
-                return writer.index_paths(
-                    paths, progress=context.progress, should_cancel=lambda: context.cancelled
-                )
-            finally:
-                writer.close()
-
-        task = BackgroundTask("index documents", index)
-        task.progressed.connect(self._index_progress)
-        task.succeeded.connect(self._index_done)
-        task.failed.connect(self._index_failed)
-        task.finished.connect(self._start_next_index)
-        self.index_task = self.run_task(task)
-
-    def _index_progress(self, done: int, total: int, label: str) -> None:
-        self.documents_pane.show_progress(done, total, label)
-        for path, item in self.documents_pane.items.items():
-            if item.text(1) == QUEUED and Path(path).name == label:
-                self.documents_pane.set_state(path, INDEXING)
-
-    def _index_done(self, report: Any) -> None:
-        for path in [*report.indexed, *report.unchanged]:
-            self.documents_pane.set_state(path, READY)
-        self.refresh_documents()
-        for skipped in report.skipped:
-            self.documents_pane.set_state(skipped.path, FAILED, skipped.reason)
-        if report.skipped:
-            names = ", ".join(Path(s.path).name for s in report.skipped[:3])
-            self.statusBar().showMessage(f"Could not index {names} (hover for the reason)", 8000)
-
-    def _index_failed(self, reason: str) -> None:
-        for path, item in self.documents_pane.items.items():
-            if item.text(1) in (QUEUED, INDEXING):
-                self.documents_pane.set_state(path, FAILED, reason)
-        self.refresh_documents()
-        self.show_error("Indexing failed", reason)
-
-    def remove_documents(self, paths: list[str]) -> None:
-        for path in paths:
-            self.workspace.index.remove(path)
-        self.documents_pane.remove_rows(paths)
-        self.refresh_documents()
-
-    # -- drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
-        self.handle_dropped(paths)
+        urls = event.mimeData().urls()
+        self.handle_dropped([Path(url.toLocalFile()) for url in urls if url.isLocalFile()])
         event.acceptProposedAction()
 
-    def handle_dropped(self, paths: list[Path]) -> None:
-        models = [p for p in paths if p.suffix.lower() == ".gguf"]
-        documents = [p for p in paths if p.suffix.lower() != ".gguf"]
-        for model in models:
-            self.add_model(model)
-        if documents:
-            self.index_paths(documents)
+    def summarize_documents(self, paths: list[str]) -> None:
+        """Summarise every chosen document into the current conversation (Stop ends it)."""
+        self.answers.summarise(self.conversation or self.new_conversation(), paths)
 
     # -- conversations ---------------------------------------------------------------------
     def refresh_conversations(self, select: int | None = None) -> None:
-        current = (
-            select if select is not None else (self.conversation.id if self.conversation else None)
-        )
-        self.conversation_list.blockSignals(True)
-        self.conversation_list.clear()
-        for conversation in self.workspace.conversations.search(self.conversation_search.text()):
-            item = ConversationItem(conversation.title, conversation.id)
-            self.conversation_list.addItem(item)
-            if conversation.id == current:
-                self.conversation_list.setCurrentItem(item)
-        self.conversation_list.blockSignals(False)
-
-    def _conversation_selected(self, item: QListWidgetItem | None, _previous: object) -> None:
-        if item is None:
-            return
-        assert isinstance(item, ConversationItem)
-        self.open_conversation(item.conversation_id)
+        current = select if select is not None else getattr(self.conversation, "id", None)
+        found = self.workspace.conversations.search(self.conversations_pane.search.text())
+        self.conversations_pane.show_conversations(found, current)
 
     def open_conversation(self, conversation_id: int) -> None:
-        if self.answer_task is not None and self.answer_task.running:
-            self.stop()
         self.conversation = self.workspace.conversations.get(conversation_id)
         self.chat_view.clear()
         for message in self.workspace.conversations.messages(conversation_id):
-            widget = self._message_widget(message.role, message.content)
-            widget.set_tool_calls(message.tool_calls)
-            widget.finish(None, message.sources, message.status, message.error)
+            self._message_widget(message.role, message.content).show_message(message)
+        if self.answers.reply is not None and self.answers.reply.conversation_id == conversation_id:
+            self._reply_started(conversation_id)  # still being written: show what it has
+            self._reply_piece(conversation_id, self.answers.reply.text)
         self.use_documents.blockSignals(True)
         self.use_documents.setChecked(self.conversation.use_documents)
         self.use_documents.blockSignals(False)
         self._show_scope()
 
     def new_conversation(self) -> Conversation:
-        conversation = self.workspace.conversations.create()
-        self.conversation = conversation
+        self.conversation = self.workspace.conversations.create()
         self.chat_view.clear()
-        self.refresh_conversations(select=conversation.id)
+        self.refresh_conversations(select=self.conversation.id)
         self._show_scope()
         self.input.setFocus()
-        return conversation
+        return self.conversation
 
     def rename_conversation(self) -> None:
         from PySide6.QtWidgets import QInputDialog
 
         if self.conversation is None:
             return
-        title, ok = QInputDialog.getText(
-            self, "Rename conversation", "Title:", text=self.conversation.title
-        )
+        title, ok = QInputDialog.getText(self, "Rename", "Title:", text=self.conversation.title)
         if ok:
             self.workspace.conversations.rename(self.conversation.id, title)
             self.conversation = self.workspace.conversations.get(self.conversation.id)
@@ -496,6 +300,7 @@ class MainWindow(QMainWindow):
     def delete_conversation(self) -> None:
         if self.conversation is None:
             return
+        self.answers.conversation_deleted(self.conversation.id)  # its reply stops, unsaved
         self.workspace.conversations.delete(self.conversation.id)
         self.conversation = None
         self.chat_view.clear()
@@ -510,30 +315,28 @@ class MainWindow(QMainWindow):
             self, "Export conversation", f"{self.conversation.title}.md", "Markdown (*.md)"
         )
         if path:
-            Path(path).write_text(
-                self.workspace.conversations.export_markdown(self.conversation.id), "utf-8"
-            )
+            markdown = self.workspace.conversations.export_markdown(self.conversation.id)
+            Path(path).write_text(markdown, "utf-8")
 
     def _scope_changed(self, checked: bool) -> None:
         if self.conversation is not None:
-            self.workspace.conversations.set_document_scope(
-                self.conversation.id, checked, self.conversation.documents
-            )
-            self.conversation = self.workspace.conversations.get(self.conversation.id)
+            store = self.workspace.conversations
+            store.set_document_scope(self.conversation.id, checked, self.conversation.documents)
+            self.conversation = store.get(self.conversation.id)
         self._show_scope()
 
     def choose_scope(self) -> None:
         from hearth.ui.scope_dialog import DocumentScopeDialog
 
         conversation = self.conversation or self.new_conversation()
-        dialog = DocumentScopeDialog(
-            [d.path for d in self.workspace.index.store.documents()], conversation.documents, self
-        )
+        paths = [d.path for d in self.workspace.index.documents()]
+        dialog = DocumentScopeDialog(paths, conversation.documents, self)
         if dialog.exec():
-            self.workspace.conversations.set_document_scope(
+            store = self.workspace.conversations
+            store.set_document_scope(
                 conversation.id, self.use_documents.isChecked(), dialog.chosen()
             )
-            self.conversation = self.workspace.conversations.get(conversation.id)
+            self.conversation = store.get(conversation.id)
             self._show_scope()
 
     def _show_scope(self) -> None:
@@ -552,161 +355,84 @@ class MainWindow(QMainWindow):
         widget.edit_requested.connect(lambda w=widget: self.edit_and_resend(w))
         return self.chat_view.add_message(widget)
 
+    def _showing(self, conversation_id: int) -> bool:
+        return self.conversation is not None and self.conversation.id == conversation_id
+
+    def _streaming_widget(self) -> MessageWidget | None:
+        messages = self.chat_view.messages
+        return messages[-1] if messages and messages[-1].streaming else None
+
     def send(self, text: str | None = None) -> None:
         question = (text if isinstance(text, str) else self.input.toPlainText()).strip()
-        if not question or (self.answer_task is not None and self.answer_task.running):
+        if not question or self.answers.busy:
             return
         self.input.clear()
         conversation = self.conversation or self.new_conversation()
-        from hearth.assistant.chat import history_from
-
-        store = self.workspace.conversations
-        history = history_from(store.messages(conversation.id))
-        if not history and conversation.title == "New chat":
-            store.rename(conversation.id, question[:48])
-            self.conversation = conversation = store.get(conversation.id)
+        if self.answers.send(conversation, question):
+            self.conversation = self.workspace.conversations.get(conversation.id)
             self.refresh_conversations()
-        store.add_message(conversation.id, "user", question)
-        self._message_widget("user", question)
-        self._answer(conversation, question, history)
 
-    def _answer(self, conversation: Conversation, question: str, history: list[Any]) -> None:
-        widget = self._message_widget("assistant", "")
-        widget.set_streaming(True)
-        self.streaming_widget = widget
-        workspace = self.workspace
+    def _user_message_added(self, message: Message) -> None:
+        if self._showing(message.conversation_id):
+            self._message_widget("user", message.content).show_message(message)
 
-        def answer(context: TaskContext) -> TurnResult:
-            from hearth.assistant.chat import answer_turn
+    def _reply_started(self, conversation_id: int) -> None:
+        if self._showing(conversation_id):
+            self._message_widget("assistant", "").set_streaming(True)
 
-            return answer_turn(workspace, conversation, question, history, context.piece)
+    def _reply_piece(self, conversation_id: int, text: str) -> None:
+        widget = self._streaming_widget()
+        if widget is not None and self._showing(conversation_id):
+            widget.append(text)
 
-        task = BackgroundTask("answer", answer, on_cancel=lambda: workspace.engine.cancel())
-        task.piece.connect(widget.append)
-        task.succeeded.connect(lambda result: self._answer_done(conversation, widget, result))
-        self._run_reply_task(task, conversation, widget)
+    def _reply_stage(self, conversation_id: int, label: str) -> None:
+        widget = self._streaming_widget()
+        if widget is not None and self._showing(conversation_id):
+            widget.set_stage(label)
+        self.statusBar().showMessage(label, 3000)
 
-    def _run_reply_task(
-        self, task: BackgroundTask, conversation: Conversation, widget: MessageWidget
-    ) -> None:
-        """Start a task whose result is the reply in ``widget`` (an answer, a summary):
-        Stop cancels it, and a stop or failure is stored on that message."""
-        task.cancelled.connect(lambda: self._answer_stopped(conversation, widget))
-        task.failed.connect(lambda reason: self._answer_failed(conversation, widget, reason))
-        task.finished.connect(self._answer_finished)
-        self.send_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.answer_task = self.run_task(task)
-
-    def _answer_done(
-        self, conversation: Conversation, widget: MessageWidget, result: TurnResult
-    ) -> None:
-        status = "stopped" if result.finish_reason == "cancelled" else "complete"
-        widget.set_tool_calls(result.tool_calls)
-        widget.finish(result.text or widget.text, result.sources, status)
-        self.workspace.conversations.add_message(
-            conversation.id,
-            "assistant",
-            widget.text,
-            result.sources,
-            result.tool_calls,
-            status=status,
-        )
-
-    def _answer_stopped(self, conversation: Conversation, widget: MessageWidget) -> None:
-        widget.finish(None, [], "stopped")
-        self.workspace.conversations.add_message(
-            conversation.id, "assistant", widget.text, status="stopped"
-        )
-
-    def _answer_failed(
-        self, conversation: Conversation, widget: MessageWidget, reason: str
-    ) -> None:
-        widget.finish(None, [], "error", reason)
-        self.workspace.conversations.add_message(
-            conversation.id, "assistant", widget.text, status="error", error=reason
-        )
-
-    def _answer_finished(self) -> None:
-        self.send_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
-        self.streaming_widget = None
-
-    def summarize_documents(self, paths: list[str]) -> None:
-        """Summarise each chosen document into the current conversation (Stop cancels)."""
-        if not paths or (self.answer_task is not None and self.answer_task.running):
-            return
-        conversation = self.conversation or self.new_conversation()
-        path = paths[0]
-        request = f"Summarise {Path(path).name}"
-        self.workspace.conversations.add_message(conversation.id, "user", request)
-        self._message_widget("user", request)
-        widget = self._message_widget("assistant", "")
-        widget.set_streaming(True)
-        workspace = self.workspace
-
-        def summarize(context: TaskContext) -> Any:
-            return workspace.summarizer().summarize(
-                path, progress=context.progress, should_cancel=lambda: context.cancelled
-            )
-
-        task = BackgroundTask("summarise", summarize, on_cancel=lambda: workspace.engine.cancel())
-        task.progressed.connect(
-            lambda done, total, label: self.statusBar().showMessage(f"Summarising: {label}")
-        )
-        task.succeeded.connect(lambda summary: self._summary_done(conversation, widget, summary))
-        self._run_reply_task(task, conversation, widget)
-
-    def _summary_done(
-        self, conversation: Conversation, widget: MessageWidget, summary: Any
-    ) -> None:
-        covered = len(summary.covered_entities)
-        note = (
-            f"\n\n_{summary.parts} parts, {summary.rounds} rounds, "
-            f"{covered}/{len(summary.key_entities)} key names and dates covered_"
-        )
-        widget.finish(summary.text + note, [], "complete")
-        self.workspace.conversations.add_message(conversation.id, "assistant", widget.text)
-        self.statusBar().showMessage("Summary ready", 5000)
+    def _reply_finished(self, message: Message) -> None:
+        widget = self._streaming_widget()
+        if widget is not None and self._showing(message.conversation_id):
+            widget.show_message(message)
 
     def stop(self) -> None:
-        if self.answer_task is not None and self.answer_task.running:
-            self.answer_task.cancel()
-
-    def _resend_from(self, message_index: int, question: str) -> None:
-        """Drop the message at ``message_index`` and everything after it, then ask again."""
-        if self.conversation is None or (self.answer_task and self.answer_task.running):
-            return
-        store = self.workspace.conversations
-        messages = store.messages(self.conversation.id)
-        if message_index >= len(messages):
-            return
-        store.delete_messages_from(self.conversation.id, messages[message_index].id)
-        self.open_conversation(self.conversation.id)
-        self.send(question)
+        self.answers.stop()
 
     def regenerate(self, widget: MessageWidget) -> None:
-        index = self.chat_view.messages.index(widget)
-        questions = [w for w in self.chat_view.messages[:index] if w.role == "user"]
-        if questions:
-            user_index = self.chat_view.messages.index(questions[-1])
-            self._resend_from(user_index, questions[-1].text)
+        if self.conversation is not None and widget.message_id is not None:
+            self._resend(self.answers.regenerate(self.conversation, widget.message_id))
 
     def edit_and_resend(self, widget: MessageWidget) -> None:
         from PySide6.QtWidgets import QInputDialog
 
+        if self.conversation is None or widget.message_id is None:
+            return
         text, ok = QInputDialog.getMultiLineText(self, "Edit and resend", "Message:", widget.text)
         if ok and text.strip():
-            self._resend_from(self.chat_view.messages.index(widget), text.strip())
+            self._resend(
+                self.answers.resend_from(self.conversation, widget.message_id, text.strip())
+            )
 
-    def open_source(self, source: dict[str, Any]) -> SourceViewer:
+    def _resend(self, started: bool) -> None:
+        if started and self.conversation is not None:
+            self.open_conversation(self.conversation.id)  # shows the new question and reply
+
+    def open_source(self, source: dict[str, Any]) -> None:
+        """The cited page, read off the GUI thread (a PDF page renders for a moment)."""
+        from hearth.ui.source_viewer import read_source_view
+
+        task = BackgroundTask("read a source", lambda context: read_source_view(source))
+        task.succeeded.connect(lambda view: self._show_source(source, view))
+        self.run_task(task)
+
+    def _show_source(self, source: dict[str, Any], view: Any) -> None:
         from hearth.ui.source_viewer import SourceViewer
 
-        viewer = SourceViewer(source, self)
+        viewer = SourceViewer(source, self, view)
         viewer.setModal(False)
         viewer.show()
         self.source_viewer = viewer
-        return viewer
 
     # -- window state ----------------------------------------------------------------------
     def _restore_geometry(self) -> None:
@@ -721,6 +447,7 @@ class MainWindow(QMainWindow):
         self.view_settings.setValue("geometry", self.saveGeometry())
         self.view_settings.setValue("splitter", self.splitter.saveState())
         self.view_settings.sync()
+        self.library.stop()
         for task in list(self.tasks):
             task.cancel()
         super().closeEvent(event)

@@ -1,5 +1,6 @@
-"""One message in the conversation: Markdown text that streams in, the tools it used, its
-source chips, and Copy / Regenerate / Edit.
+"""One message in the conversation: Markdown text that streams in (with what the reply is
+doing meanwhile), the tools it used, its source chips (the sources the answer cites first,
+the others folded under "other sources"), and Copy / Regenerate / Edit.
 
 Messages only appear after the window is on screen, so this module may touch `Qt.*` values
 (see hearth/ui/qt_values.py for why the window's first paint must not).
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from hearth.assistant.citations import numbered_source_label
+from hearth.assistant.conversations import Message
+from hearth.assistant.message_status import MessageStatus
 from hearth.ui.flow_layout import FlowLayout
 
 
@@ -31,16 +34,25 @@ class MessageWidget(QFrame):
     """One message. Assistant messages stream in piece by piece, then get source chips."""
 
     source_clicked = Signal(dict)
-    copy_requested = Signal()
     regenerate_requested = Signal()
     edit_requested = Signal()
 
-    def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        role: str,
+        text: str = "",
+        message_id: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.role = role
         self.text = text
-        self.status = "complete"
+        # The stored message this shows (None while a reply is being written).
+        self.message_id = message_id
+        self.streaming = False
+        self.status = MessageStatus.COMPLETE
         self.sources: list[dict[str, Any]] = []
+        self.cited: list[int] = []
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
@@ -54,6 +66,10 @@ class MessageWidget(QFrame):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.body.setOpenExternalLinks(False)
         layout.addWidget(self.body)
+        self.stage_label = QLabel()
+        self.stage_label.setObjectName("replyStage")
+        self.stage_label.hide()
+        layout.addWidget(self.stage_label)
         self.tools_toggle = QToolButton()
         self.tools_toggle.setObjectName("toolsToggle")
         self.tools_toggle.setCheckable(True)
@@ -79,6 +95,19 @@ class MessageWidget(QFrame):
         self.chip_row.setLayout(self.chips)
         self.chip_row.hide()
         layout.addWidget(self.chip_row)
+        self.others_toggle = QToolButton()
+        self.others_toggle.setObjectName("otherSourcesToggle")
+        self.others_toggle.setCheckable(True)
+        self.others_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.others_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.others_toggle.toggled.connect(self._show_other_sources)
+        self.others_toggle.hide()
+        layout.addWidget(self.others_toggle)
+        self.other_chips = FlowLayout()
+        self.other_row = QWidget()
+        self.other_row.setLayout(self.other_chips)
+        self.other_row.hide()
+        layout.addWidget(self.other_row)
         actions = QHBoxLayout()
         actions.addStretch(1)
         self.copy_button = QPushButton("Copy")
@@ -99,7 +128,7 @@ class MessageWidget(QFrame):
         self._render()
 
     def _render(self) -> None:
-        shown = self.text if self.text or self.status != "streaming" else "…"
+        shown = self.text if self.text or not self.streaming else "…"
         self.body.setText(shown)
 
     def append(self, piece: str) -> None:
@@ -107,29 +136,31 @@ class MessageWidget(QFrame):
         self._render()
 
     def set_streaming(self, streaming: bool) -> None:
-        self.status = "streaming" if streaming else "complete"
+        self.streaming = streaming
         self.copy_button.setEnabled(not streaming)
         self.regenerate_button.setEnabled(not streaming)
+        if not streaming:
+            self.stage_label.hide()
         self._render()
 
-    def finish(
-        self,
-        text: str | None,
-        sources: list[dict[str, Any]],
-        status: str = "complete",
-        error: str | None = None,
-    ) -> None:
-        if text is not None:
-            self.text = text
-        self.status = status
-        self.set_sources(sources)
-        self.copy_button.setEnabled(True)
-        self.regenerate_button.setEnabled(True)
-        if status == "stopped":
+    def set_stage(self, label: str) -> None:
+        """What the reply is doing ("Reading 4 sources…", "Writing… 14 tokens/s")."""
+        self.stage_label.setText(label)
+        self.stage_label.setVisible(self.streaming and bool(label))
+
+    def show_message(self, message: Message) -> None:
+        """Show the stored ``message`` (a finished reply, or one loaded from history)."""
+        self.message_id = message.id
+        self.text = message.content
+        self.status = message.status
+        self.set_streaming(False)
+        self.set_tool_calls(message.tool_calls)
+        self.set_sources(message.sources, message.cited)
+        if message.status is MessageStatus.STOPPED:
             self.error_label.setText("Stopped.")
             self.error_label.show()
-        elif status == "error":
-            self.error_label.setText(f"⚠ {error}")
+        elif message.status is MessageStatus.ERROR:
+            self.error_label.setText(f"⚠ {message.error}")
             self.error_label.show()
         self._render()
 
@@ -154,32 +185,65 @@ class MessageWidget(QFrame):
         self.tool_details.setVisible(shown)
         self.tools_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
-    def set_sources(self, sources: list[dict[str, Any]]) -> None:
+    def set_sources(self, sources: list[dict[str, Any]], cited: list[int] | None = None) -> None:
+        """Chips for the cited sources, in the order the answer cites them; the others fold
+        under "N other sources". Without citations (an older message), every source."""
         self.sources = sources
-        while self.chips.count():
-            item = self.chips.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
-        for source in sources:
-            chip = QPushButton(numbered_source_label(source))
-            chip.setObjectName("sourceChip")
-            chip.setToolTip(str(source.get("text", ""))[:400])
-            chip.setCursor(Qt.CursorShape.PointingHandCursor)
-            chip.clicked.connect(lambda _=False, s=source: self.source_clicked.emit(s))
-            self.chips.addWidget(chip)
-        self.chip_row.setVisible(bool(sources))
+        self.cited = list(cited or [])
+        for layout in (self.chips, self.other_chips):
+            while layout.count():
+                item = layout.takeAt(0)
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.deleteLater()
+        by_number = {int(source["n"]): source for source in sources}
+        shown = [by_number[n] for n in self.cited if n in by_number] or list(sources)
+        others = [source for source in sources if source not in shown]
+        for source in shown:
+            self.chips.addWidget(self._chip(source, "citedSourceChip" if self.cited else ""))
+        for source in others:
+            self.other_chips.addWidget(self._chip(source, "sourceChip"))
+        self.chip_row.setVisible(bool(shown))
+        count = len(others)
+        self.others_toggle.setText(f"{count} other source{'s' if count != 1 else ''}")
+        self.others_toggle.setVisible(bool(others))
+        self.others_toggle.setChecked(False)
+        self.other_row.hide()
+
+    def _chip(self, source: dict[str, Any], name: str) -> QPushButton:
+        chip = QPushButton(numbered_source_label(source))
+        chip.setObjectName(name or "sourceChip")
+        tip = str(source.get("text", ""))[:400]
+        if source.get("ocr"):
+            tip = "Recognised by OCR from a scanned page.\n\n" + tip
+        chip.setToolTip(tip)
+        chip.setCursor(Qt.CursorShape.PointingHandCursor)
+        chip.clicked.connect(lambda _=False, s=source: self.source_clicked.emit(s))
+        return chip
+
+    def _show_other_sources(self, shown: bool) -> None:
+        self.other_row.setVisible(shown)
+        arrow = Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        self.others_toggle.setArrowType(arrow)
 
     def chip_buttons(self) -> list[QPushButton]:
-        buttons = []
-        for number in range(self.chips.count()):
-            item = self.chips.itemAt(number)
-            widget = item.widget() if item is not None else None
-            if isinstance(widget, QPushButton):
-                buttons.append(widget)
-        return buttons
+        """The chips shown first: the cited sources (all sources when none is cited)."""
+        return _buttons(self.chips)
+
+    def other_chip_buttons(self) -> list[QPushButton]:
+        return _buttons(self.other_chips)
 
     def copy_to_clipboard(self) -> None:
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setText(self.text)
+
+
+def _buttons(layout: FlowLayout) -> list[QPushButton]:
+    buttons = []
+    for number in range(layout.count()):
+        item = layout.itemAt(number)
+        widget = item.widget() if item is not None else None
+        if isinstance(widget, QPushButton):
+            buttons.append(widget)
+    return buttons

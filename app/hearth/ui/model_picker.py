@@ -1,4 +1,5 @@
-"""The toolbar's model picker: installed GGUFs with size, quantisation, context and RAM.
+"""The toolbar's model picker: installed GGUFs with size, quantisation, context and RAM,
+the one recommended for this computer marked, then the bundled models not yet set up.
 
 Entries whose estimated RAM passes WARN_SHARE of available memory are shown in amber;
 above 100% the window asks before loading (the user may insist).
@@ -21,25 +22,28 @@ WARN_SHARE = 0.7
 AMBER = "#b06000"
 RED = "#b3261e"
 ADD_MODEL = "__add__"
+SET_UP = "__set_up__:"  # + a bundled model's id
 
 
 def format_gb(count: int) -> str:
     return f"{count / 1024**3:.1f} GB"
 
 
-def describe(model: ModelInfo, n_ctx: int) -> str:
+def describe(model: ModelInfo, n_ctx: int, recommended: bool = False) -> str:
     ram = model.ram_estimate(n_ctx).total_bytes
     context = model.metadata.context_length
     context_label = f"{context // 1024}k" if context >= 1024 else str(context)
+    mark = " · recommended" if recommended else ""
     return (
         f"{model.name} · {model.metadata.size_label} · {model.metadata.quantization} · "
-        f"{context_label} ctx · ~{format_gb(ram)}"
+        f"{context_label} ctx · ~{format_gb(ram)}{mark}"
     )
 
 
 class ModelPicker(QComboBox):
     model_chosen = Signal(object)  # ModelInfo
     add_requested = Signal()
+    set_up_requested = Signal(str)  # a bundled model's id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,7 +60,10 @@ class ModelPicker(QComboBox):
         active_id: str | None,
         n_ctx: int,
         available: int | None = None,
+        recommended_id: str | None = None,
+        installable: list[tuple[str, str, int]] | None = None,
     ) -> None:
+        """``installable``: (id, title, bytes) of bundled models not yet set up."""
         # Models are listed after the first paint, which must not touch `Qt` (qt_values.py).
         from PySide6.QtCore import Qt
 
@@ -67,7 +74,7 @@ class ModelPicker(QComboBox):
         self.models = models
         for model in models:
             share = memory_fit(model.ram_estimate(n_ctx), available)
-            self.addItem(describe(model, n_ctx), model.id)
+            self.addItem(describe(model, n_ctx, model.id == recommended_id), model.id)
             row = self.count() - 1
             if share > 1.0:
                 self.setItemData(row, QBrush(QColor(RED)), Qt.ItemDataRole.ForegroundRole)
@@ -79,6 +86,10 @@ class ModelPicker(QComboBox):
                 self.setItemData(
                     row, f"Uses about {share:.0%} of available memory", Qt.ItemDataRole.ToolTipRole
                 )
+        if installable:
+            self.insertSeparator(self.count())
+            for model_id, title, size in installable:
+                self.addItem(f"{title} · {format_gb(size)} · set up…", SET_UP + model_id)
         self.insertSeparator(self.count())
         self.addItem("Add model…", ADD_MODEL)
         self.set_active(active_id)
@@ -103,6 +114,10 @@ class ModelPicker(QComboBox):
         if data == ADD_MODEL:
             self.revert()
             self.add_requested.emit()
+            return
+        if isinstance(data, str) and data.startswith(SET_UP):
+            self.revert()
+            self.set_up_requested.emit(data.removeprefix(SET_UP))
             return
         for model in self.models:
             if model.id == data and model.id != self._active_id:

@@ -53,8 +53,26 @@ def page_pixmap(view: PageView) -> QPixmap:
     return pixmap
 
 
+def read_source_view(source: dict[str, Any]) -> PageView | TextView | str:
+    """What the viewer shows for ``source`` (slow: renders or reads the file, so the window
+    calls it off the GUI thread), or why the document can no longer be read."""
+    path = Path(str(source["document"]))
+    try:
+        return source_view(path, source.get("page"), str(source.get("text", "")))
+    except UnsupportedDocument as error:
+        return f"This document can no longer be read: {error.reason}"
+    except OSError as error:
+        return f"This document can no longer be read: {error}"
+
+
 class SourceViewer(QDialog):
-    def __init__(self, source: dict[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        source: dict[str, Any],
+        parent: QWidget | None = None,
+        view: PageView | TextView | str | None = None,
+    ) -> None:
+        """``view``: what read_source_view gave (read here when not given)."""
         super().__init__(parent)
         self.source = source
         self.path = Path(str(source["document"]))
@@ -86,19 +104,12 @@ class SourceViewer(QDialog):
         self.highlighted = False
         self.page_view: PageView | None = None
         self._found_text = ""
-        self._show_source()
+        self._show_view(read_source_view(source) if view is None else view)
 
-    def _show_source(self) -> None:
-        passage = str(self.source.get("text", ""))
-        try:
-            view = source_view(self.path, self.page, passage)
-        except UnsupportedDocument as error:
-            self.browser.setPlainText(f"This document can no longer be read: {error.reason}")
-            return
-        except OSError as error:
-            self.browser.setPlainText(f"This document can no longer be read: {error}")
-            return
-        if isinstance(view, PageView):
+    def _show_view(self, view: PageView | TextView | str) -> None:
+        if isinstance(view, str):
+            self.browser.setPlainText(view)
+        elif isinstance(view, PageView):
             self._show_page(view)
         else:
             self._show_text(view)

@@ -1,11 +1,11 @@
 """The one way the window runs slow work: BackgroundTask.
 
 A task runs a plain function on a worker thread. The function gets a TaskContext to
-report progress (done, total, label), stream text pieces and check for cancellation;
-the task turns those into Qt signals delivered on the GUI thread. Cancellation is
-cooperative: ``cancel()`` sets a flag (and runs an optional hook, e.g. stopping the
-model) and the function raises TaskCancelled, which is reported as ``cancelled``, never
-as an error.
+report progress (done, total, label), stream text pieces and stage labels, and to pass
+its CancelToken to the core, which raises hearth.jobs.Cancelled at its next check once
+the task is cancelled. The task turns all of it into Qt signals delivered on the GUI
+thread. A cancel is reported as ``cancelled``, never as ``failed``; ``failed`` carries the
+exception itself, and ``error_message`` says it in one line.
 """
 
 from __future__ import annotations
@@ -17,11 +17,19 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from hearth.errors import HearthError
+from hearth.jobs import Cancelled, CancelToken
+
 log = logging.getLogger(__name__)
 
 
-class TaskCancelled(Exception):
-    """Raised inside a task function when its task was cancelled."""
+def error_message(error: BaseException) -> str:
+    """One line for the user: a Hearth error says it itself; anything else is unexpected,
+    named by its type (the traceback is in the log)."""
+    if isinstance(error, HearthError):
+        return str(error)
+    detail = str(error).splitlines()[0] if str(error) else ""
+    return f"something went wrong ({type(error).__name__}{': ' + detail if detail else ''})"
 
 
 class TaskContext:
@@ -34,13 +42,12 @@ class TaskContext:
     def piece(self, text: str) -> None:
         self._task.piece.emit(text)
 
-    @property
-    def cancelled(self) -> bool:
-        return self._task.cancel_requested.is_set()
+    def stage(self, kind: str, label: str) -> None:
+        self._task.staged.emit(kind, label)
 
-    def check_cancelled(self) -> None:
-        if self.cancelled:
-            raise TaskCancelled()
+    @property
+    def cancel_token(self) -> CancelToken:
+        return self._task.cancel_token
 
 
 class _Runner(QRunnable):
@@ -53,13 +60,16 @@ class _Runner(QRunnable):
         task = self.task
         try:
             result = task.function(TaskContext(task))
-        except TaskCancelled:
+        except Cancelled:
             task.cancelled.emit()
         except Exception as error:  # shown to the user; details go to the log
-            log.exception("background task %s failed", task.name)
-            task.failed.emit(str(error) or type(error).__name__)
+            if isinstance(error, HearthError):
+                log.warning("%s failed: %s", task.name, error)
+            else:
+                log.exception("background task %s failed", task.name)
+            task.failed.emit(error)
         else:
-            if task.cancel_requested.is_set():
+            if task.cancel_token.cancelled:
                 task.cancelled.emit()
             else:
                 task.succeeded.emit(result)
@@ -71,8 +81,9 @@ class _Runner(QRunnable):
 class BackgroundTask(QObject):
     progressed = Signal(int, int, str)
     piece = Signal(str)
+    staged = Signal(str, str)  # kind, label (hearth.assistant.grounded stages)
     succeeded = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)  # the exception
     cancelled = Signal()
     finished = Signal()
 
@@ -86,8 +97,9 @@ class BackgroundTask(QObject):
         super().__init__(parent)
         self.name = name
         self.function = function
-        self.on_cancel = on_cancel
-        self.cancel_requested = threading.Event()
+        self.cancel_token = CancelToken()
+        if on_cancel is not None:
+            self.cancel_token.on_cancel(on_cancel)
         self.done = threading.Event()
 
     def start(self, pool: QThreadPool | None = None) -> BackgroundTask:
@@ -95,12 +107,7 @@ class BackgroundTask(QObject):
         return self
 
     def cancel(self) -> None:
-        self.cancel_requested.set()
-        if self.on_cancel is not None:
-            try:
-                self.on_cancel()
-            except Exception:
-                log.exception("cancel hook of %s failed", self.name)
+        self.cancel_token.cancel()
 
     @property
     def running(self) -> bool:

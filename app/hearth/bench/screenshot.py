@@ -1,5 +1,6 @@
 """Render the real main window in a realistic state to a PNG: a report indexed, a question
-answered by the bundled model with its sources."""
+answered by the default model with its sources. (Here, not in hearth.ui: it uses the
+sample documents, and the window never imports benchmark code.)"""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _render(out: Path, width: int, height: int, home: Path) -> int:
     documents.mkdir()
     report = write_pdf(documents / "lighthouse-report.pdf", report_pages())
     window.handle_dropped([report])
-    wait(lambda: window.index_task is None and not window.index_queue, 300)
+    wait(lambda: not window.library.busy, 300)
     window.send(QUESTION)
     wait(lambda: window.answer_task is not None and not window.answer_task.running, 300)
     for _ in range(20):

@@ -1,0 +1,71 @@
+"""What every engine takes and returns: load requests, status, sampling options, results.
+
+Shared by the engine host's client, the remote (OpenAI-compatible) engine and the tests'
+scripted engine, so the assistant depends on these and on the Engine protocol only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    path: Path
+    n_ctx: int = 4096
+    n_threads: int = 4
+    n_gpu_layers: int = 0
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    loaded: bool
+    model_path: Path | None
+    n_ctx: int
+    has_chat_template: bool
+    pid: int
+    rss_bytes: int
+    load_seconds: float | None = None
+    self_check_tokens_per_s: float | None = None
+    # The model's template has its own tool-call format (Qwen2.5's <tool_call>).
+    native_tool_calls: bool = False
+
+    @classmethod
+    def from_reply(cls, reply: dict[str, Any]) -> EngineStatus:
+        return cls(
+            loaded=bool(reply["loaded"]),
+            model_path=Path(reply["model_path"]) if reply.get("model_path") else None,
+            n_ctx=int(reply["n_ctx"]),
+            has_chat_template=bool(reply["has_chat_template"]),
+            native_tool_calls=bool(reply.get("native_tool_calls")),
+            pid=int(reply["pid"]),
+            rss_bytes=int(reply["rss_bytes"]),
+            load_seconds=reply.get("load_seconds"),
+            self_check_tokens_per_s=reply.get("self_check_tokens_per_s"),
+        )
+
+
+@dataclass
+class GenerationResult:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""
+    seconds: float = 0.0
+    first_piece_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    max_tokens: int = 256
+    temperature: float = 0.2
+    top_p: float = 0.9
+    stop: list[str] = field(default_factory=list)
+    grammar: str | None = None  # llama.cpp GBNF text
+    seed: int | None = None
+    # Small models loop on their own words without it; 1.0 turns it off.
+    repeat_penalty: float = 1.1
+    # End a base model's answer where it starts a new "Name:" line (prompts.SpeakerLineGuard);
+    # models with a chat template end their turn themselves and are left alone.
+    stop_at_new_speaker: bool = False
