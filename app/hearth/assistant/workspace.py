@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from hearth.assistant.cache import AssistantCache
     from hearth.assistant.conversations import ConversationStore
     from hearth.assistant.summarize import DocumentSummarizer
-    from hearth.engine.client import EngineClient
+    from hearth.engine.protocol import Engine
     from hearth.index.document_index import DocumentIndex
     from hearth.index.embedder import Embedder
     from hearth.models.catalogue import ModelCatalogue, ModelInfo
@@ -28,14 +28,22 @@ if TYPE_CHECKING:
 
 
 class Workspace:
-    def __init__(self, paths: HearthPaths | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        paths: HearthPaths | None = None,
+        embedder: Embedder | None = None,
+        engine_factory: Callable[[], Engine] | None = None,
+    ) -> None:
+        """``engine_factory`` makes the engine models run in (default: Hearth's own engine
+        host, EngineClient); a scripted engine in fast tests, a remote server elsewhere."""
         self.paths = paths or hearth_paths()
         self._embedder = embedder
+        self._engine_factory = engine_factory
         self._settings: Settings | None = None
         self._catalogue: ModelCatalogue | None = None
         self._conversations: ConversationStore | None = None
         self._index: DocumentIndex | None = None
-        self._engine: EngineClient | None = None
+        self._engine: Engine | None = None
         # Reentrant: a service created on first use may ask for the settings.
         self._lock = threading.RLock()
         self._load_lock = threading.RLock()  # one model load at a time
@@ -98,25 +106,26 @@ class Workspace:
             return self._index
 
     @property
-    def engine(self) -> EngineClient:
+    def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                from hearth.engine.client import EngineClient
-
-                self._engine = EngineClient()
+                self._engine = self._make_engine()
             return self._engine
 
-    def load_model(self, model: ModelInfo, on_ready: Callable[[], None] | None = None) -> None:
-        """Load ``model`` in a second engine host while the current one keeps answering;
-        swap when it is ready. If the load fails, the current model stays."""
+    def _make_engine(self) -> Engine:
+        if self._engine_factory is not None:
+            return self._engine_factory()
         from hearth.engine.client import EngineClient
 
-        with self._load_lock:
-            self._load_and_swap(EngineClient(), model)
-        if on_ready:
-            on_ready()
+        return EngineClient()
 
-    def _load_and_swap(self, incoming: EngineClient, model: ModelInfo) -> None:
+    def load_model(self, model: ModelInfo) -> None:
+        """Load ``model`` in a second engine while the current one keeps answering; swap
+        when it is ready. If the load fails, the current model stays."""
+        with self._load_lock:
+            self._load_and_swap(self._make_engine(), model)
+
+    def _load_and_swap(self, incoming: Engine, model: ModelInfo) -> None:
         try:
             incoming.load(
                 model.path,
