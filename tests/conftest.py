@@ -104,3 +104,45 @@ def document_index(hearth_home: Path, shared_embedder: object) -> Iterator[objec
     index = DocumentIndex(embedder=shared_embedder)
     yield index
     index.close()
+
+
+# Tests that run a real language model are the proof of every feature and the slow part of
+# the suite: `pytest -m "not slow_model"` runs the rest (the fast tier) in a few minutes.
+MODEL_FIXTURES = {"gemma_file", "qwen05_file", "qwen15_file", "gemma_model", "qwen05_model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow_model)
+
+
+@pytest.fixture
+def scripted_engine() -> object:
+    from tests.fakes import ScriptedEngine
+
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def scripted_workspace(
+    hearth_home: Path, scripted_engine: object, shared_embedder: object
+) -> Iterator[object]:
+    """A Workspace whose engine is the scripted one, with a tiny model installed as the
+    chosen default (first start done), for the fast tests of logic and wiring."""
+    from hearth.assistant.workspace import Workspace
+    from hearth.models.bundled import SET_UP_AT_FIRST_START
+    from hearth.models.catalogue import ModelCatalogue
+    from tests.fakes import tiny_gguf
+
+    catalogue = ModelCatalogue()
+    tiny_gguf(catalogue.folder / "tiny-test-model.gguf")
+    for bundled in SET_UP_AT_FIRST_START:
+        catalogue.mark_set_up(bundled.id)
+    catalogue.set_default("tiny-test-model")
+    workspace = Workspace(
+        embedder=shared_embedder,  # type: ignore[arg-type]
+        engine_factory=lambda: scripted_engine,  # type: ignore[arg-type, return-value]
+    )
+    yield workspace
+    workspace.close()

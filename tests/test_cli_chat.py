@@ -19,10 +19,3 @@ def test_chat_json_streams_an_answer_from_the_bundled_model(gemma_model: Path) -
     assert 0 < answer["completion_tokens"] <= 25
     # The plain-prompt stop strings keep a base model from writing the user's next turn.
     assert "User:" not in answer["text"]
-
-
-def test_no_arguments_prints_help() -> None:
-    result = run_hearth("--help")
-    assert result.returncode == 0
-    assert "models" in result.stdout
-    assert "chat" in result.stdout

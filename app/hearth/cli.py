@@ -55,9 +55,10 @@ def _format_bytes(count: int) -> str:
 
 
 def _catalogue() -> ModelCatalogue:
+    from hearth.engine.probe import probe_model_file
     from hearth.models.bundled import ensure_bundled_models
 
-    catalogue = ModelCatalogue()
+    catalogue = ModelCatalogue(probe=probe_model_file)
     ensure_bundled_models(catalogue, TerminalProgress())
     return catalogue
 

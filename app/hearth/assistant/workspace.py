@@ -84,9 +84,10 @@ class Workspace:
         # Reading GGUF headers and estimating RAM is not needed for the first window.
         with self._lock:
             if self._catalogue is None:
+                from hearth.engine.probe import probe_model_file
                 from hearth.models.catalogue import ModelCatalogue
 
-                self._catalogue = ModelCatalogue(self.paths)
+                self._catalogue = ModelCatalogue(self.paths, probe_model_file)
             return self._catalogue
 
     def ensure_default_model(self, progress: ProgressCallback | None = None) -> ModelInfo:

@@ -263,16 +263,6 @@ class EngineClient:
             "'hearth doctor'"
         )
 
-    def unload(self) -> None:
-        with self._request_lock:
-            self._loaded = None
-            if self._conn is not None:
-                self._request({"op": "unload"})
-
-    @property
-    def loaded_request(self) -> LoadRequest | None:
-        return self._loaded
-
     def status(self) -> EngineStatus:
         return EngineStatus.from_reply(self._request({"op": "status"}))
 

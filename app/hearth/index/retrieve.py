@@ -37,7 +37,7 @@ from hearth.index.entities import (
     fold,
 )
 from hearth.index.keywords import STOP_WORDS
-from hearth.index.store import ChunkRecord, IndexStore, rows_where_in
+from hearth.index.store import ChunkRecord, IndexStore
 
 CANDIDATES_PER_SIGNAL = 60
 # Fusion weights, set by comparing a few settings on LiHua-World's aggregate recall (no
@@ -119,10 +119,7 @@ class _EntityVocabulary:
     """The graph's entity names in memory for fast query matching; rebuilt when it changes."""
 
     def __init__(self, store: IndexStore) -> None:
-        rows = store.db.execute(
-            "SELECT e.id, e.key, e.name, e.kind, count(ec.chunk_rowid) FROM entities e"
-            " LEFT JOIN entity_chunks ec ON ec.entity_id = e.id GROUP BY e.id"
-        ).fetchall()
+        rows = store.entities_with_chunk_counts()
         self.by_key: dict[str, GraphEntity] = {}
         self.by_id: dict[int, GraphEntity] = {}
         self.by_part: dict[str, list[GraphEntity]] = defaultdict(list)
@@ -137,9 +134,7 @@ class _EntityVocabulary:
                         if len(part) >= 3 and part not in STOP_WORDS:
                             self.by_part[part].append(entity)
         self.name_keys = [k for k, e in self.by_key.items() if e.kind == NAME]
-        self.total_chunks = max(
-            1, int(store.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        )
+        self.total_chunks = max(1, store.chunk_count())
 
         self._neighbours: dict[int, list[tuple[int, float]]] = {}
 
@@ -147,14 +142,7 @@ class _EntityVocabulary:
         """The entities most often seen with this one (summed over documents), cached for
         as long as this vocabulary stands for the index."""
         if entity_id not in self._neighbours:
-            self._neighbours[entity_id] = [
-                (int(b), float(w))
-                for b, w in store.db.execute(
-                    "SELECT b, sum(weight) AS w FROM entity_edges WHERE a = ? GROUP BY b"
-                    " ORDER BY w DESC LIMIT 8",
-                    (entity_id,),
-                )
-            ]
+            self._neighbours[entity_id] = store.entity_neighbours(entity_id, 8)
         return self._neighbours[entity_id]
 
     def specificity(self, entity: GraphEntity) -> float:
@@ -172,12 +160,7 @@ class Retriever:
     def _graph_vocabulary(self) -> _EntityVocabulary:
         # Any document written or removed changes this key, so cached graph facts
         # (chunk counts, neighbours) never outlive the index they were read from.
-        version = self.store.db.execute(
-            "SELECT (SELECT count(*) FROM entities), (SELECT coalesce(max(id), 0) FROM entities),"
-            " (SELECT count(*) FROM documents), (SELECT coalesce(max(indexed_at), 0)"
-            " FROM documents)"
-        ).fetchone()
-        key = (int(version[0]), int(version[1]), int(version[2]), float(version[3]))
+        key = self.store.graph_version()
         with self._lock:
             if self._vocabulary is None or self._vocabulary_version != key:
                 self._vocabulary = _EntityVocabulary(self.store)
@@ -252,7 +235,6 @@ class Retriever:
             for key, confidence in matched.items()
         }
         second_hop: dict[int, float] = defaultdict(float)
-        db = self.store.db
         for key, confidence in matched.items():
             entity = vocabulary.by_key[key]
             if entity.kind not in SECOND_HOP_KINDS:
@@ -267,11 +249,8 @@ class Retriever:
                 if neighbour is None:
                     continue
                 specificity = vocabulary.specificity(neighbour)
-                for (rowid,) in db.execute(
-                    "SELECT chunk_rowid FROM entity_chunks WHERE entity_id = ? LIMIT 200",
-                    (neighbour.id,),
-                ):
-                    second_hop[int(rowid)] += share * specificity
+                for rowid in self.store.chunks_mentioning(neighbour.id, 200):
+                    second_hop[rowid] += share * specificity
         common = max(COMMON_ENTITY_MIN_CHUNKS, COMMON_ENTITY_SHARE * vocabulary.total_chunks)
         walked = {e: w for e, w in weights.items() if vocabulary.by_id[e].chunk_count <= common}
         skipped = {e: w for e, w in weights.items() if e not in walked}
@@ -300,26 +279,9 @@ class Retriever:
         wanted = None if rowids is None else list(rowids)
         if not weights or wanted == []:
             return {}
-        chunk_filter = (
-            "" if wanted is None else f"WHERE ec.chunk_rowid IN ({','.join('?' * len(wanted))})"
+        return self.store.entity_weighted_chunks(
+            weights, MENTION_FACTORS, MENTION_FACTOR_CAP, wanted, limit
         )
-        query = (
-            f"WITH w(entity_id, weight) AS (VALUES {','.join(['(?, ?)'] * len(weights))}),"
-            f" f(count, factor) AS (VALUES {','.join(['(?, ?)'] * len(MENTION_FACTORS))})"
-            " SELECT ec.chunk_rowid, sum(w.weight * coalesce(f.factor, ?)) AS score"
-            " FROM entity_chunks ec JOIN w ON w.entity_id = ec.entity_id"
-            f" LEFT JOIN f ON f.count = ec.count {chunk_filter}"
-            " GROUP BY ec.chunk_rowid ORDER BY score DESC"
-        )
-        # Parameters in the order the query names them.
-        params: list[float | int] = [x for pair in weights.items() for x in pair]
-        params += [x for pair in MENTION_FACTORS for x in pair]
-        params.append(MENTION_FACTOR_CAP)
-        params += wanted or []
-        if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
-        return {int(rowid): float(score) for rowid, score in self.store.db.execute(query, params)}
 
     def _spread_to_neighbours(self, scores: dict[int, float]) -> dict[int, float]:
         """Give each chunk's neighbours (previous/next in its document) a share of its score."""
@@ -336,13 +298,9 @@ class Retriever:
         for document_id, ordinal, share in wanted:
             rowid = positions.get((document_id, ordinal))
             if rowid is None:
-                row = self.store.db.execute(
-                    "SELECT rowid FROM chunks WHERE document_id = ? AND ordinal = ?",
-                    (document_id, ordinal),
-                ).fetchone()
-                if row is None:
+                rowid = self.store.chunk_rowid_at(document_id, ordinal)
+                if rowid is None:
                     continue
-                rowid = int(row[0])
                 positions[(document_id, ordinal)] = rowid
             spread[rowid] = spread.get(rowid, 0.0) + share
         return spread
@@ -366,8 +324,7 @@ class Retriever:
         ]
         if not dates:
             return set()
-        query = "SELECT chunk_rowid FROM entity_chunks WHERE entity_id"
-        return {int(row[0]) for row in rows_where_in(self.store.db, query, dates)}
+        return self.store.chunks_mentioning_any(dates)
 
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, documents: list[str] | None = None) -> list[SearchHit]:

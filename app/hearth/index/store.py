@@ -93,13 +93,8 @@ CREATE TABLE IF NOT EXISTS entity_edges (
     PRIMARY KEY (document_id, a, b)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_edges_by_a ON entity_edges(a);
-CREATE TABLE IF NOT EXISTS summaries (
-    key TEXT PRIMARY KEY,
-    document_path TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS summaries_by_document ON summaries(document_path);
+-- Summaries moved to the assistant's own cache (hearth/assistant/cache.py).
+DROP TABLE IF EXISTS summaries;
 """
 
 
@@ -500,7 +495,6 @@ class IndexStore:
             (document_id,),
         )
         db.execute("DELETE FROM entity_edges WHERE document_id = ?", (document_id,))
-        db.execute("DELETE FROM summaries WHERE document_path = ?", (path,))
         db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         orphan_keys: set[str] = set()
@@ -610,19 +604,6 @@ class IndexStore:
         log.info("index reconciled after an interrupted write: %s", report)
         return report
 
-    # -- cached partial summaries ------------------------------------------------------------
-    def cached_summary(self, key: str) -> str | None:
-        row = self.db.execute("SELECT text FROM summaries WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else None
-
-    def store_summary(self, key: str, document_path: str, text: str) -> None:
-        with self._lock:
-            self.db.execute(
-                "INSERT OR REPLACE INTO summaries (key, document_path, text, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (key, document_path, text, time.time()),
-            )
-
     def document_chunks(self, path: str) -> list[tuple[str, str]]:
         """(chunk id, text) of a document in order."""
         return [
@@ -652,6 +633,91 @@ class IndexStore:
         return [str(name) for name, _, _ in scored[:limit]]
 
     # -- reading for retrieval ---------------------------------------------------------------
+    # -- the graph, as retrieval reads it ------------------------------------------------------
+    def entities_with_chunk_counts(self) -> list[tuple[int, str, str, str, int]]:
+        """(id, key, name, kind, number of chunks mentioning it) of every entity."""
+        rows = self.db.execute(
+            "SELECT e.id, e.key, e.name, e.kind, count(ec.chunk_rowid) FROM entities e"
+            " LEFT JOIN entity_chunks ec ON ec.entity_id = e.id GROUP BY e.id"
+        ).fetchall()
+        return [(int(a), str(b), str(c), str(d), int(e)) for a, b, c, d, e in rows]
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def graph_version(self) -> tuple[int, int, int, float]:
+        """Changes whenever a document is written or removed (for caches of graph facts)."""
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM entities), (SELECT coalesce(max(id), 0) FROM entities),"
+            " (SELECT count(*) FROM documents), (SELECT coalesce(max(indexed_at), 0)"
+            " FROM documents)"
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2]), float(row[3])
+
+    def entity_neighbours(self, entity_id: int, limit: int) -> list[tuple[int, float]]:
+        """The entities most often seen with this one, co-occurrence summed over documents."""
+        return [
+            (int(b), float(w))
+            for b, w in self.db.execute(
+                "SELECT b, sum(weight) AS w FROM entity_edges WHERE a = ? GROUP BY b"
+                " ORDER BY w DESC LIMIT ?",
+                (entity_id, limit),
+            )
+        ]
+
+    def chunks_mentioning(self, entity_id: int, limit: int) -> list[int]:
+        return [
+            int(rowid)
+            for (rowid,) in self.db.execute(
+                "SELECT chunk_rowid FROM entity_chunks WHERE entity_id = ? LIMIT ?",
+                (entity_id, limit),
+            )
+        ]
+
+    def chunks_mentioning_any(self, entity_ids: list[int]) -> set[int]:
+        query = "SELECT chunk_rowid FROM entity_chunks WHERE entity_id"
+        return {int(row[0]) for row in rows_where_in(self.db, query, entity_ids)}
+
+    def entity_weighted_chunks(
+        self,
+        weights: dict[int, float],
+        factors: Iterable[tuple[int, float]],
+        factor_cap: float,
+        rowids: list[int] | None,
+        limit: int | None,
+    ) -> dict[int, float]:
+        """Per chunk, the sum over ``weights``' entities of weight x a mention factor (by how
+        often the chunk names it, ``factor_cap`` beyond ``factors``), summed inside SQLite:
+        the ``limit`` best chunks, or exactly ``rowids``."""
+        factor_pairs = list(factors)
+        chunk_filter = (
+            "" if rowids is None else f"WHERE ec.chunk_rowid IN ({','.join('?' * len(rowids))})"
+        )
+        query = (
+            f"WITH w(entity_id, weight) AS (VALUES {','.join(['(?, ?)'] * len(weights))}),"
+            f" f(count, factor) AS (VALUES {','.join(['(?, ?)'] * len(factor_pairs))})"
+            " SELECT ec.chunk_rowid, sum(w.weight * coalesce(f.factor, ?)) AS score"
+            " FROM entity_chunks ec JOIN w ON w.entity_id = ec.entity_id"
+            f" LEFT JOIN f ON f.count = ec.count {chunk_filter}"
+            " GROUP BY ec.chunk_rowid ORDER BY score DESC"
+        )
+        # Parameters in the order the query names them.
+        params: list[float | int] = [x for pair in weights.items() for x in pair]
+        params += [x for pair in factor_pairs for x in pair]
+        params.append(factor_cap)
+        params += rowids or []
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        return {int(rowid): float(score) for rowid, score in self.db.execute(query, params)}
+
+    def chunk_rowid_at(self, document_id: int, ordinal: int) -> int | None:
+        row = self.db.execute(
+            "SELECT rowid FROM chunks WHERE document_id = ? AND ordinal = ?",
+            (document_id, ordinal),
+        ).fetchone()
+        return int(row[0]) if row is not None else None
+
     def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, ChunkRecord]:
         query = (
             f"SELECT {CHUNK_RECORD_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"

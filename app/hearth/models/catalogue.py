@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,9 +82,17 @@ def memory_fit(estimate: RamEstimate, available: int | None = None) -> float:
     return estimate.total_bytes / max(1, available)
 
 
+# Whether llama.cpp can load a file: None when it can, else the reason in one line. The
+# engine provides it (hearth.engine.probe.probe_model_file); models sit below the engine.
+ModelProbe = Callable[[Path], "str | None"]
+
+
 class ModelCatalogue:
-    def __init__(self, paths: HearthPaths | None = None) -> None:
+    def __init__(self, paths: HearthPaths | None = None, probe: ModelProbe | None = None) -> None:
+        """``probe`` checks a file before ``add`` brings it in (without one, only the GGUF
+        header is checked)."""
         self.paths = paths or hearth_paths()
+        self.probe = probe
         self.folder = self.paths.models
         self.metadata_cache = MetadataCache(self.paths.cache / "gguf-metadata.json")
 
@@ -165,8 +174,6 @@ class ModelCatalogue:
 
     def add(self, source: Path) -> ModelInfo:
         """Validate ``source`` and bring it into the models folder (hard link, else copy)."""
-        from hearth.engine.probe import probe_model_file
-
         source = source.expanduser()
         if not source.is_file():
             raise InvalidModelFile(source, "no such file")
@@ -174,7 +181,7 @@ class ModelCatalogue:
             metadata = read_gguf_metadata(source)
         except GGUFFormatError as error:
             raise InvalidModelFile(source, str(error)) from error
-        problem = probe_model_file(source)
+        problem = self.probe(source) if self.probe is not None else None
         if problem:
             raise InvalidModelFile(source, problem)
         target = self.folder / (source.stem + ".gguf")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +54,6 @@ class ToolCall:
     arguments: dict[str, Any]
     result: str
     ok: bool = True
-    sources: list[Any] = field(default_factory=list)  # search hits, when the tool finds any
 
     def to_json(self) -> dict[str, Any]:
         return {"tool": self.tool, "arguments": self.arguments, "result": self.result}

@@ -1,0 +1,88 @@
+"""The CLI in-process (run_cli with capsys), with the scripted engine where a model is
+needed: quick checks of its one-line errors and its JSON shapes. The real-model CLI tests
+(tests/assistant, tests/models) run `python -m hearth` as a user does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hearth.cli import run_cli
+from tests.fakes import ScriptedEngine
+
+
+@pytest.fixture
+def scripted_cli(
+    scripted_workspace: object, scripted_engine: ScriptedEngine, monkeypatch: pytest.MonkeyPatch
+) -> ScriptedEngine:
+    """Every engine the CLI makes is the scripted one; a tiny model is the default."""
+    import hearth.engine.client
+
+    monkeypatch.setattr(hearth.engine.client, "EngineClient", lambda: scripted_engine)
+    return scripted_engine
+
+
+def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli([]) == 0
+    out = capsys.readouterr().out
+    assert "models" in out
+    assert "doctor" in out
+
+
+def test_summarising_a_document_that_is_not_indexed_is_one_line(
+    scripted_cli: ScriptedEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["summarize", "nowhere.pdf"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[0]]  # one line, no traceback
+    assert err[0].startswith("hearth: error: nowhere.pdf:")
+
+
+def test_ask_json_has_answer_sources_and_citations(
+    scripted_cli: ScriptedEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Boiler\n\nThe boiler pressure should be 1.5 bar when cold.\n", "utf-8")
+    assert run_cli(["index", str(notes)]) == 0
+    scripted_cli.enqueue("It should be 1.5 bar [1].")
+    capsys.readouterr()
+    assert run_cli(["ask", "What should the boiler pressure be?", "--json", "--no-tools"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["answer"] == "It should be 1.5 bar [1]."
+    assert answer["cited"] == [1]
+    assert answer["sources"][0]["document"] == str(notes)
+    assert answer["tool_calls"] == []
+    # The model read the sources and the question in one user turn.
+    [request] = [r for r in scripted_cli.requests if r.messages]
+    assert "1.5 bar when cold" in request.messages[-1]["content"]
+
+
+def test_ask_without_citations_matches_the_answer_to_its_source(
+    scripted_cli: ScriptedEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, text in (
+        ("boiler.md", "The boiler pressure should be 1.5 bar when cold."),
+        ("roof.md", "The roof tiles were replaced in March by Slate & Sons."),
+    ):
+        (tmp_path / name).write_text(f"# {name}\n\n{text}\n", "utf-8")
+    assert run_cli(["index", str(tmp_path)]) == 0
+    scripted_cli.enqueue("The roof tiles were replaced in March by Slate & Sons.")
+    capsys.readouterr()
+    assert run_cli(["ask", "Who replaced the roof tiles?", "--json", "--no-tools"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    roof = [s["n"] for s in answer["sources"] if s["document"].endswith("roof.md")]
+    assert answer["cited"] == roof
+
+
+def test_doctor_json_names_the_build_and_the_folders(
+    scripted_cli: ScriptedEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["doctor", "--no-engine", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["llama_cpp_build"]["cmake_args"]
+    assert "GGML_NATIVE=OFF" in " ".join(report["llama_cpp_build"]["cmake_args"])
+    assert report["models"][0]["id"] == "tiny-test-model"
+    assert "no pinned checksum" in report["models"][0]["checksum"]
+    assert report["engine"] is None

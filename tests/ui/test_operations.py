@@ -1,0 +1,258 @@
+"""The window's controllers without a window, with the scripted engine: the answer
+lifecycle, one cancellation path, the indexing queue. Each defect found by the review has
+a test here that failed before its fix."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from hearth.assistant.conversations import MessageStatus
+from hearth.assistant.workspace import Workspace
+from hearth.jobs import Cancelled
+from hearth.ui.operations.answers import AnswerController
+from hearth.ui.operations.library import DocumentState, LibraryController
+from hearth.ui.tasks import BackgroundTask, TaskContext
+from tests.fakes import ScriptedEngine
+
+pytestmark = pytest.mark.usefixtures("qapp")
+
+
+class Runner:
+    """Starts tasks as the window's run_task does, and keeps them until they finish."""
+
+    def __init__(self) -> None:
+        self.tasks: list[BackgroundTask] = []
+
+    def __call__(self, task: BackgroundTask) -> BackgroundTask:
+        self.tasks.append(task)
+        return task.start()
+
+    def idle(self) -> bool:
+        return all(not task.running for task in self.tasks)
+
+
+@pytest.fixture
+def answers(scripted_workspace: Workspace) -> tuple[AnswerController, Runner]:
+    runner = Runner()
+    return AnswerController(scripted_workspace, runner), runner
+
+
+def finished_replies(controller: AnswerController) -> list[Any]:
+    stored: list[Any] = []
+    controller.reply_finished.connect(stored.append)
+    return stored
+
+
+def test_a_cancel_is_reported_as_cancelled_never_as_failed(qtbot: QtBot) -> None:
+    def stops(context: TaskContext) -> None:
+        raise Cancelled("summarising was cancelled")
+
+    task = BackgroundTask("stops", stops)
+    outcomes: list[str] = []
+    task.cancelled.connect(lambda: outcomes.append("cancelled"))
+    task.failed.connect(lambda error: outcomes.append(f"failed: {error}"))
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        task.start()
+    assert outcomes == ["cancelled"]
+
+
+def test_an_answer_is_stored_complete_with_its_sources_and_citations(
+    qtbot: QtBot,
+    answers: tuple[AnswerController, Runner],
+    scripted_workspace: Workspace,
+    scripted_engine: ScriptedEngine,
+    tmp_path: Path,
+) -> None:
+    controller, runner = answers
+    scripted_workspace.settings.tools_enabled = False
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Boiler\n\nThe boiler pressure should be 1.5 bar when cold.\n", "utf-8")
+    scripted_workspace.index.index_paths([notes])
+    scripted_engine.enqueue(["The pressure ", "is 1.5 bar [1]."])
+    stored = finished_replies(controller)
+    conversation = scripted_workspace.conversations.create()
+    assert controller.send(conversation, "What should the boiler pressure be?")
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    [reply] = stored
+    assert reply.status is MessageStatus.COMPLETE
+    assert reply.content == "The pressure is 1.5 bar [1]."
+    assert reply.cited == [1]
+    assert reply.sources[0]["document"] == str(notes)
+    messages = scripted_workspace.conversations.messages(conversation.id)
+    assert [(m.role, m.status) for m in messages] == [
+        ("user", MessageStatus.COMPLETE),
+        ("assistant", MessageStatus.COMPLETE),
+    ]
+    assert messages[-1].cited == [1]
+
+
+def test_stop_during_the_tool_step_stops_the_whole_turn(
+    qtbot: QtBot,
+    answers: tuple[AnswerController, Runner],
+    scripted_workspace: Workspace,
+    scripted_engine: ScriptedEngine,
+) -> None:
+    controller, runner = answers
+    scripted_workspace.settings.tools_enabled = True
+    scripted_engine.piece_gate = threading.Event()  # the tool step waits in its stream
+    scripted_engine.enqueue(["calculator"], ["An answer that must never be written."])
+    stored = finished_replies(controller)
+    conversation = scripted_workspace.conversations.create()
+    controller.send(conversation, "What is 23 times 19?")
+    qtbot.waitUntil(lambda: len(scripted_engine.requests) == 1, timeout=30_000)
+    controller.stop()
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    # Before the fix the tool step's stream swallowed the stop and the answer streamed in
+    # full, then was stored as "stopped".
+    assert len(scripted_engine.requests) == 1
+    [reply] = stored
+    assert reply.status is MessageStatus.STOPPED
+    assert "never" not in reply.content
+
+
+def test_stop_mid_answer_keeps_what_was_written_as_stopped(
+    qtbot: QtBot,
+    answers: tuple[AnswerController, Runner],
+    scripted_workspace: Workspace,
+    scripted_engine: ScriptedEngine,
+) -> None:
+    controller, runner = answers
+    scripted_workspace.settings.tools_enabled = False
+    scripted_engine.piece_budget = threading.Semaphore(1)  # one piece, then it waits
+    scripted_engine.enqueue(["Once ", "upon ", "a ", "time"])
+    pieces: list[str] = []
+    controller.reply_piece.connect(lambda _, text: pieces.append(text))
+    stored = finished_replies(controller)
+    conversation = scripted_workspace.conversations.create()
+    conversation = scripted_workspace.conversations.get(conversation.id)
+    controller.send(conversation, "Tell me a story.")
+    qtbot.waitUntil(lambda: len(pieces) >= 1, timeout=30_000)
+    controller.stop()
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    [reply] = stored
+    assert reply.status is MessageStatus.STOPPED
+    assert reply.content == "Once"
+
+
+def test_deleting_a_conversation_while_it_answers_stops_and_stores_nothing(
+    qtbot: QtBot,
+    answers: tuple[AnswerController, Runner],
+    scripted_workspace: Workspace,
+    scripted_engine: ScriptedEngine,
+) -> None:
+    controller, runner = answers
+    scripted_workspace.settings.tools_enabled = False
+    scripted_engine.piece_gate = threading.Event()
+    scripted_engine.enqueue(["Never ", "stored."])
+    stored = finished_replies(controller)
+    store = scripted_workspace.conversations
+    conversation = store.create()
+    controller.send(conversation, "Hello?")
+    qtbot.waitUntil(lambda: len(scripted_engine.requests) == 1, timeout=30_000)
+    controller.conversation_deleted(conversation.id)
+    store.delete(conversation.id)
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    assert stored == []
+    assert not store.exists(conversation.id)
+    assert store.messages(conversation.id) == []
+
+
+def test_summarise_does_every_chosen_document_and_a_stop_is_not_an_error(
+    qtbot: QtBot,
+    answers: tuple[AnswerController, Runner],
+    scripted_workspace: Workspace,
+    scripted_engine: ScriptedEngine,
+    tmp_path: Path,
+) -> None:
+    controller, runner = answers
+    paths = []
+    for name, topic in (("boiler.md", "boiler pressure"), ("roof.md", "roof tiles")):
+        path = tmp_path / name
+        path.write_text(f"# {topic.title()}\n\nNotes about the {topic}.\n", "utf-8")
+        paths.append(str(path))
+    scripted_workspace.index.index_paths([Path(p) for p in paths])
+    scripted_engine.enqueue("Summary of the boiler notes.", "Summary of the roof notes.")
+    stored = finished_replies(controller)
+    conversation = scripted_workspace.conversations.create()
+    assert controller.summarise(conversation, paths)
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    [reply] = stored
+    # Before the fix only the first selected document was summarised.
+    assert "boiler notes" in reply.content
+    assert "roof notes" in reply.content
+    assert reply.status is MessageStatus.COMPLETE
+
+    garden = tmp_path / "garden.md"
+    garden.write_text("# Garden\n\nNotes about the garden beds.\n", "utf-8")
+    scripted_workspace.index.index_paths([garden])
+    scripted_engine.piece_gate = threading.Event()
+    controller.summarise(conversation, [str(garden)])
+    qtbot.waitUntil(lambda: len(scripted_engine.requests) == 3, timeout=30_000)
+    controller.stop()
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    # Before the fix a stopped summary was stored as an error.
+    assert stored[-1].status is MessageStatus.STOPPED
+    assert scripted_workspace.cache.db.execute("SELECT count(*) FROM summaries").fetchone() == (
+        2,
+    )  # the two complete parts of the first run; nothing of the stopped one
+
+
+def test_regenerate_answers_the_question_before_that_reply(
+    qtbot: QtBot,
+    answers: tuple[AnswerController, Runner],
+    scripted_workspace: Workspace,
+    scripted_engine: ScriptedEngine,
+) -> None:
+    controller, runner = answers
+    scripted_workspace.settings.tools_enabled = False
+    store = scripted_workspace.conversations
+    conversation = store.create("Two questions")
+    store.add_message(conversation.id, "user", "first question")
+    first_reply = store.add_message(conversation.id, "assistant", "first reply")
+    store.add_message(conversation.id, "user", "second question")
+    store.add_message(conversation.id, "assistant", "second reply")
+    scripted_engine.enqueue("a new first reply")
+    assert controller.regenerate(store.get(conversation.id), first_reply.id)
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    assert [(m.role, m.content) for m in store.messages(conversation.id)] == [
+        ("user", "first question"),
+        ("assistant", "a new first reply"),
+    ]
+
+
+def test_a_failed_batch_marks_only_its_own_files(
+    qtbot: QtBot,
+    scripted_workspace: Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hearth.index.document_index import DocumentIndex
+
+    first, second = tmp_path / "first.md", tmp_path / "second.md"
+    first.write_text("# First\n\nThe first note.\n", "utf-8")
+    second.write_text("# Second\n\nThe second note.\n", "utf-8")
+    real_index_paths = DocumentIndex.index_paths
+
+    def fails_for_first(self: DocumentIndex, paths: Any, *args: Any, **kwargs: Any) -> Any:
+        if first in list(paths):
+            raise OSError("the disk went away")
+        return real_index_paths(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(DocumentIndex, "index_paths", fails_for_first)
+    runner = Runner()
+    library = LibraryController(scripted_workspace, runner)
+    problems: list[str] = []
+    library.problem.connect(lambda title, message: problems.append(message))
+    library.index_paths([first])
+    library.index_paths([second])  # queued behind the first batch
+    qtbot.waitUntil(lambda: not library.busy and runner.idle(), timeout=60_000)
+    assert library.states[str(first)] is DocumentState.FAILED
+    # Before the fix the failure marked every queued file failed, this one too.
+    assert library.states[str(second)] is DocumentState.READY
+    assert problems
+    assert "disk went away" in problems[0]
