@@ -8,6 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from hearth.errors import HearthError
 from hearth.paths import hearth_paths
@@ -22,6 +23,37 @@ DEFAULT_SYSTEM_PROMPT = (
 
 class InvalidSetting(HearthError, ValueError):
     """A settings value outside what Hearth accepts."""
+
+
+def _http_url_problem(what: str, url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{what} {url!r} is not an http:// or https:// address"
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return f"{what} {url!r} has a port that is not a number"
+    return None
+
+
+def engine_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a model server's base URL; None when it can (or is empty)."""
+    if not url:
+        return None
+    problem = _http_url_problem("the engine URL", url)
+    if problem is None and not urlsplit(url).path.rstrip("/").endswith("/v1"):
+        problem = f"the engine URL {url!r} must end in /v1 (an OpenAI-compatible base URL)"
+    return problem
+
+
+def chroma_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a chromadb server's address; None when it can (or is empty)."""
+    if not url:
+        return None
+    problem = _http_url_problem("the chroma URL", url)
+    if problem is None and urlsplit(url).path.strip("/"):
+        problem = f"the chroma URL {url!r} must be a server address only (http://host:port)"
+    return problem
 
 
 @dataclass
@@ -40,6 +72,12 @@ class Settings:
     max_file_mb: int = 500
     # Folders added to the library: watched while Hearth runs, reconciled at start-up.
     watched_folders: list[str] = field(default_factory=list)
+    # An OpenAI-compatible model server to generate with instead of Hearth's own engine
+    # host (a base URL ending in /v1); HEARTH_ENGINE_URL overrides it.
+    engine_url: str = ""
+    # A chromadb server for the index's vectors instead of the local folder
+    # (http://host:port); HEARTH_CHROMA_URL overrides it.
+    chroma_url: str = ""
 
     def problems(self) -> list[tuple[str, str]]:
         """(field, message) for every value outside what Hearth accepts."""
@@ -78,6 +116,11 @@ class Settings:
                 "file size limit must be between 1 and 100000 MB",
             ),
         ]
+        for name, problem in (
+            ("engine_url", engine_url_problem(self.engine_url)),
+            ("chroma_url", chroma_url_problem(self.chroma_url)),
+        ):
+            checks.append((name, problem is None, problem or ""))
         checks.append(
             (
                 "watched_folders",

@@ -114,8 +114,12 @@ class Workspace:
             return self._engine
 
     def _make_engine(self) -> Engine:
-        if self._engine_factory is not None:
-            return self._engine_factory()
+        from hearth.engine.factory import engine_factory_from_settings
+
+        # Without a factory of its own: a model server where one is configured (as set now).
+        factory = self._engine_factory or engine_factory_from_settings(self.settings)
+        if factory is not None:
+            return factory()
         from hearth.engine.client import EngineClient
 
         return EngineClient()

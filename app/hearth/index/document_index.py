@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hearth.index.embedder import Embedder, Vectors
 from hearth.index.indexer import Indexer, IndexReport
+from hearth.index.query_plan import QueryPlan
 from hearth.index.retrieve import Retriever, SearchHit
 from hearth.index.store import DocumentRecord, IndexStore
 from hearth.jobs import CancelCheck, ProgressCallback
@@ -33,8 +34,15 @@ class DocumentIndex:
     ) -> IndexReport:
         return self.indexer.index_paths(paths, progress, should_cancel)
 
-    def search(self, query: str, k: int = 5, documents: list[str] | None = None) -> list[SearchHit]:
-        return self.retriever.search(query, k, documents)
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        documents: list[str] | None = None,
+        plan: QueryPlan | None = None,
+    ) -> list[SearchHit]:
+        """The best ``k`` chunks (model-free; a question step's ``plan`` refines it)."""
+        return self.retriever.search(query, k, documents, plan)
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()

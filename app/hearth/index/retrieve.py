@@ -37,6 +37,7 @@ from hearth.index.entities import (
     fold,
 )
 from hearth.index.keywords import STOP_WORDS
+from hearth.index.query_plan import QueryPlan
 from hearth.index.store import ChunkRecord, IndexStore
 
 CANDIDATES_PER_SIGNAL = 60
@@ -327,7 +328,26 @@ class Retriever:
         return self.store.chunks_mentioning_any(dates)
 
     # -- search ------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, documents: list[str] | None = None) -> list[SearchHit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        documents: list[str] | None = None,
+        plan: QueryPlan | None = None,
+    ) -> list[SearchHit]:
+        """The best ``k`` chunks for ``query``. With a question step's ``plan``, its names
+        and keywords join the query, and each part of a two-event question is searched on
+        its own: the lists are interleaved so every part keeps its best evidence near the
+        top, instead of the stronger part crowding out the other."""
+        if plan is None or not (plan.entities or plan.keywords or plan.parts):
+            return self._search(query, k, documents)
+        extra = " ".join(plan.entities + plan.keywords)
+        lists = [self._search(f"{query} {extra}".strip(), k, documents)]
+        names = " ".join(plan.entities)
+        lists += [self._search(f"{part} {names}".strip(), k, documents) for part in plan.parts]
+        return interleave(lists, k)
+
+    def _search(self, query: str, k: int, documents: list[str] | None) -> list[SearchHit]:
         if not query.strip():
             return []
         query_vector = self.embedder.embed_one(query)
@@ -384,6 +404,20 @@ class Retriever:
             hits.append(SearchHit(record, score, evidence))
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:k]
+
+
+def interleave(lists: list[list[SearchHit]], k: int) -> list[SearchHit]:
+    """Round-robin over ranked lists (the first list first at each rank), each chunk once."""
+    merged: list[SearchHit] = []
+    seen: set[int] = set()
+    for rank in range(max((len(hits) for hits in lists), default=0)):
+        for hits in lists:
+            if rank < len(hits) and hits[rank].chunk.rowid not in seen:
+                seen.add(hits[rank].chunk.rowid)
+                merged.append(hits[rank])
+                if len(merged) == k:
+                    return merged
+    return merged
 
 
 def _scaled(values: dict[int, float], dense_floor: bool = False) -> dict[int, float]:

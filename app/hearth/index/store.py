@@ -20,15 +20,19 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from hearth.documents.chunking import passage_spans
+from hearth.errors import HearthError
 from hearth.index.embedder import Vectors
 from hearth.index.entities import Entity, entity_token
 from hearth.index.keywords import fts_match_expression
@@ -228,11 +232,90 @@ def entity_vector_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-class IndexStore:
-    """Owner of the index folder. Use from one thread at a time per instance."""
+CHROMA_URL_VARIABLE = "HEARTH_CHROMA_URL"
+# How long a call waits out a chromadb server that stopped answering (a restart takes a
+# few seconds) before it reports it.
+CHROMA_RETRY_SECONDS = 30.0
+T = TypeVar("T")
 
-    def __init__(self, folder: Path) -> None:
+
+class VectorStoreUnavailable(HearthError):
+    """The chromadb server holding the index's vectors does not answer."""
+
+
+def configured_chroma_url() -> str:
+    """The chromadb server for the vectors: $HEARTH_CHROMA_URL, else the setting; "" for the
+    local folder."""
+    import os
+
+    from hearth.settings import InvalidSetting, chroma_url_problem, load_settings
+
+    url = os.environ.get(CHROMA_URL_VARIABLE, "").strip()
+    source = CHROMA_URL_VARIABLE
+    if not url:
+        url, source = load_settings().chroma_url.strip(), "settings"
+    problem = chroma_url_problem(url)
+    if problem:
+        raise InvalidSetting(f"{problem} ({source})")
+    return url
+
+
+def with_retries(url: str, action: Callable[[], T], what: str) -> T:
+    """``action`` against the chromadb server at ``url``, tried again while the server is
+    unreachable, for up to CHROMA_RETRY_SECONDS. Every write Hearth makes is an upsert or a
+    delete by id, so doing one twice is harmless."""
+    import httpx
+
+    deadline = time.monotonic() + CHROMA_RETRY_SECONDS
+    delay = 0.25
+    while True:
+        try:
+            return action()
+        except (httpx.TransportError, ConnectionError) as error:
+            reason = str(error).strip() or type(error).__name__
+        except ValueError as error:  # the client's constructor, when nothing answers
+            if "connect" not in str(error).lower():
+                raise
+            reason = str(error).strip()
+        if time.monotonic() + delay > deadline:
+            raise VectorStoreUnavailable(
+                f"the chromadb server at {url} is not answering while {what} ({reason}); "
+                f"tried for {CHROMA_RETRY_SECONDS:.0f} s"
+            )
+        log.warning("chromadb server at %s not answering (%s); trying again", url, reason)
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+class ServerCollection:
+    """A collection on a chromadb server whose calls wait out a restart (with_retries)."""
+
+    def __init__(self, collection: Any, url: str) -> None:
+        self._collection = collection
+        self._url = url
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._collection, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return with_retries(self._url, lambda: method(*args, **kwargs), f"{name} vectors")
+
+        return call
+
+
+class IndexStore:
+    """Owner of the index folder. Use from one thread at a time per instance.
+
+    The vectors live in the folder (chromadb's persistent client) or, with a chroma URL
+    (HEARTH_CHROMA_URL or the setting), on a chromadb server, in collections named by this
+    index's own id, so several Hearths can share one server without touching each other's
+    vectors; SQLite always stays in the folder.
+    """
+
+    def __init__(self, folder: Path, chroma_url: str | None = None) -> None:
+        """``chroma_url``: a chromadb server for the vectors (default: as configured)."""
         self.folder = folder
+        self.chroma_url = configured_chroma_url() if chroma_url is None else chroma_url
         folder.mkdir(parents=True, exist_ok=True)
         self.marker = folder / "write-in-progress"
         self.db = sqlite3.connect(
@@ -251,8 +334,7 @@ class IndexStore:
         if 0 < int(stored_version) < REINDEX_BELOW_VERSION:
             self._drop_for_reindex("the index format changed")
         self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        if self.marker.exists():
-            self.reconcile()
+        self._reconcile_if_needed()
 
     def _add_missing_columns(self) -> None:
         """Columns added since version 2 (CREATE TABLE IF NOT EXISTS leaves old tables be)."""
@@ -266,22 +348,98 @@ class IndexStore:
             import chromadb
             from chromadb.config import Settings as ChromaSettings
 
-            self._chroma = chromadb.PersistentClient(
-                path=str(self.folder / "vectors"),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
+            settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            if self.chroma_url:
+                parts = urlsplit(self.chroma_url)
+                https = parts.scheme == "https"
+                self._chroma = with_retries(
+                    self.chroma_url,
+                    lambda: chromadb.HttpClient(
+                        host=parts.hostname or "127.0.0.1",
+                        port=parts.port or (443 if https else 8000),
+                        ssl=https,
+                        settings=settings,
+                    ),
+                    "connecting",
+                )
+            else:
+                self._chroma = chromadb.PersistentClient(
+                    path=str(self.folder / "vectors"), settings=settings
+                )
         return self._chroma
+
+    def collection_names(self) -> tuple[str, str]:
+        """Where this index's passage and entity-name vectors live."""
+        if not self.chroma_url:
+            return "passages", "entities"
+        prefix = f"hearth-{self._meta('index_id', create=uuid.uuid4().hex)}"
+        return f"{prefix}-passages", f"{prefix}-entities"
 
     def _collections(self) -> tuple[Any, Any]:
         if self._passage_vectors is None:
             space = {"hnsw:space": "cosine"}
-            self._passage_vectors = self._client().get_or_create_collection(
-                "passages", embedding_function=None, metadata=space
-            )
-            self._entity_vectors = self._client().get_or_create_collection(
-                "entities", embedding_function=None, metadata=space
-            )
+            client = self._client()
+
+            def open_collection(name: str) -> Any:
+                return client.get_or_create_collection(
+                    name, embedding_function=None, metadata=space
+                )
+
+            url = self.chroma_url
+            collections = [
+                ServerCollection(with_retries(url, partial(open_collection, name), "opening"), url)
+                if url
+                else open_collection(name)
+                for name in self.collection_names()
+            ]
+            self._passage_vectors, self._entity_vectors = collections
         return self._passage_vectors, self._entity_vectors
+
+    def _meta(self, key: str, create: str | None = None) -> str | None:
+        """A fact about this index kept beside it (its id on a chromadb server, where its
+        vectors were written); with ``create``, stored first if missing."""
+        with self._lock:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            if create is not None:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO index_meta (key, value) VALUES (?, ?)", (key, create)
+                )
+            row = self.db.execute("SELECT value FROM index_meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def _reconcile_if_needed(self) -> None:
+        """Reconcile after an interrupted write (the marker), or when the vectors are now
+        kept somewhere other than where this index wrote them (the folder, a chromadb
+        server): every document without vectors there is listed for indexing again. An
+        index that never used a server is left as it always was."""
+        home = self.chroma_url or "folder"
+        written = self._meta("vectors") if self.chroma_url or self._has_meta() else None
+        moved = (written or "folder") != home and (written is not None or self.chunk_count() > 0)
+        if self.marker.exists() or moved:
+            self.reconcile()
+        if written != home and (self.chroma_url or written is not None):
+            with self._lock:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO index_meta (key, value) VALUES ('vectors', ?)", (home,)
+                )
+
+    def _has_meta(self) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'index_meta'"
+        ).fetchone()
+        return row is not None
+
+    def _begin_write(self, what: str) -> tuple[Any, Any]:
+        """The collections, and the marker written for a write about to start. A marker still
+        there is a write in this process that failed part-way (a chromadb server that went
+        away): it is reconciled first, so its stray vectors never linger."""
+        collections = self._collections()
+        if self.marker.exists():
+            self.reconcile()
+        self.marker.write_text(what, encoding="utf-8")
+        return collections
 
     def close(self) -> None:
         self.db.close()
@@ -333,8 +491,9 @@ class IndexStore:
         then vectors nothing refers to any more are deleted. The marker file covers the
         span in which chromadb and SQLite may disagree.
         """
-        passage_collection, entity_collection = self._collections()
-        self.marker.write_text("\n".join(d.path for d in documents), encoding="utf-8")
+        passage_collection, entity_collection = self._begin_write(
+            "\n".join(d.path for d in documents)
+        )
         ids: list[str] = []
         metadatas: list[dict[str, str]] = []
         for document in documents:
@@ -461,8 +620,7 @@ class IndexStore:
     def remove_document(self, path: str) -> bool:
         if self.document(path) is None:
             return False
-        self._collections()
-        self.marker.write_text(path, encoding="utf-8")
+        self._begin_write(path)
         with self.transaction() as db:
             old_chunk_ids, orphan_keys = self._delete_document_rows(db, path)
         self._delete_vectors(old_chunk_ids, orphan_keys)
@@ -566,15 +724,28 @@ class IndexStore:
         return set(self._entity_ids(self.db, list(keys)))
 
     # -- consistency -----------------------------------------------------------------------
-    def reconcile(self) -> dict[str, int]:
-        """Make chromadb agree with SQLite after an interrupted write."""
-        passage_collection, entity_collection = self._collections()
+    def _passage_disagreement(self) -> tuple[list[str], set[str]]:
+        """Passage vectors of no stored chunk, and stored chunks with no passage vector."""
+        passage_collection, _ = self._collections()
         stored_chunks = {str(r[0]) for r in self.db.execute("SELECT chunk_id FROM chunks")}
         vector_ids = set(passage_collection.get(include=[])["ids"])
         orphan_vectors = sorted(
             v for v in vector_ids if chunk_id_of_passage(v) not in stored_chunks
         )
-        missing = stored_chunks - {chunk_id_of_passage(v) for v in vector_ids}
+        return orphan_vectors, stored_chunks - {chunk_id_of_passage(v) for v in vector_ids}
+
+    def consistency(self) -> dict[str, int]:
+        """How far chromadb and SQLite disagree (all zero in a consistent index)."""
+        orphan_vectors, missing = self._passage_disagreement()
+        return {
+            "orphan_passage_vectors": len(orphan_vectors),
+            "chunks_without_vectors": len(missing),
+        }
+
+    def reconcile(self) -> dict[str, int]:
+        """Make chromadb agree with SQLite after an interrupted write."""
+        passage_collection, entity_collection = self._collections()
+        orphan_vectors, missing = self._passage_disagreement()
         dropped_documents = 0
         if missing:
             query = (
@@ -798,8 +969,7 @@ class LargeDocumentWriter:
         self.mentioned_keys: set[str] = set()
         # Open across calls, closed by commit() or abandon().
         self._spool = tempfile.TemporaryFile(prefix="hearth-document-")  # noqa: SIM115
-        store._collections()
-        store.marker.write_text(path, encoding="utf-8")
+        store._begin_write(path)
 
     @property
     def chunk_count(self) -> int:

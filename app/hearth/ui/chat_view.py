@@ -27,6 +27,7 @@ from hearth.ui.theme import QUIET_TEXT_COLOUR, messages_stylesheet, style_text
 if TYPE_CHECKING:
     from PySide6.QtGui import QKeyEvent
 
+    from hearth.assistant.conversations import Message
     from hearth.ui.message_widget import MessageWidget
 
 EMPTY_STATE = (
@@ -44,6 +45,9 @@ class ChatView(QScrollArea):
     the first message, the welcome text and the questions suggested for the documents."""
 
     suggestion_clicked = Signal(str)
+    source_clicked = Signal(dict)
+    regenerate_requested = Signal(object)  # the MessageWidget
+    edit_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +76,7 @@ class ChatView(QScrollArea):
         self.column.addStretch(1)
         self.setWidget(self.container)
         self.messages: list[MessageWidget] = []
+        self.conversation_id: int | None = None  # the conversation on screen
         self._follow = True
         scrollbar = self.verticalScrollBar()
         scrollbar.valueChanged.connect(self._remember_position)
@@ -129,6 +134,45 @@ class ChatView(QScrollArea):
             if isinstance(widget, QPushButton):
                 found.append(widget.text())
         return found
+
+    # -- messages as the answer controller reports them --------------------------------------
+    def new_message(self, role: str, text: str = "") -> MessageWidget:
+        # Messages only appear after the first paint; their module uses `Qt.*` values.
+        from hearth.ui.message_widget import MessageWidget
+
+        widget = MessageWidget(role, text)
+        widget.source_clicked.connect(self.source_clicked)
+        widget.regenerate_requested.connect(lambda: self.regenerate_requested.emit(widget))
+        widget.edit_requested.connect(lambda: self.edit_requested.emit(widget))
+        return self.add_message(widget)
+
+    # Each takes the conversation it is about and shows it only when that one is open.
+    def show_stored(self, message: Message) -> None:
+        if message.conversation_id == self.conversation_id:
+            self.new_message(message.role, message.content).show_message(message)
+
+    def start_reply(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            self.new_message("assistant").set_streaming(True)
+
+    def reply_widget(self, conversation_id: int | None) -> MessageWidget | None:
+        """The reply being written, if it is on screen."""
+        last = self.messages[-1] if self.messages else None
+        if last is None or not last.streaming or conversation_id != self.conversation_id:
+            return None
+        return last
+
+    def append_to_reply(self, conversation_id: int, text: str) -> None:
+        if (widget := self.reply_widget(conversation_id)) is not None:
+            widget.append(text)
+
+    def set_reply_stage(self, conversation_id: int, label: str) -> None:
+        if (widget := self.reply_widget(conversation_id)) is not None:
+            widget.set_stage(label)
+
+    def finish_reply(self, message: Message) -> None:
+        if (widget := self.reply_widget(message.conversation_id)) is not None:
+            widget.show_message(message)
 
     def add_message(self, widget: MessageWidget) -> MessageWidget:
         if not self.container.styleSheet():

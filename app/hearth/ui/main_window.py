@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     # class costs up to 2 ms the first time it is touched, on the way to the first window.
     from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 
-    from hearth.assistant.conversations import Conversation, Message
+    from hearth.assistant.conversations import Conversation
     from hearth.models.catalogue import ModelInfo
     from hearth.ui.message_widget import MessageWidget
     from hearth.ui.source_viewer import SourceViewer
@@ -159,12 +159,17 @@ class MainWindow(QMainWindow):
         library.documents_indexed.connect(self.answers.suggest_for)
         library.problem.connect(self.show_error)
         library.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        answers = self.answers
-        answers.user_message_added.connect(self._user_message_added)
-        answers.reply_started.connect(self._reply_started)
-        answers.reply_piece.connect(self._reply_piece)
-        answers.reply_stage.connect(self._reply_stage)
-        answers.reply_finished.connect(self._reply_finished)
+        answers, chat = self.answers, self.chat_view
+        # What the controller reports; the view shows what is about the open conversation.
+        answers.user_message_added.connect(chat.show_stored)
+        answers.reply_started.connect(chat.start_reply)
+        answers.reply_piece.connect(chat.append_to_reply)
+        answers.reply_stage.connect(chat.set_reply_stage)
+        answers.reply_stage.connect(lambda _, label: self.statusBar().showMessage(label, 3000))
+        answers.reply_finished.connect(chat.finish_reply)
+        chat.source_clicked.connect(self.open_source)
+        chat.regenerate_requested.connect(self.regenerate)
+        chat.edit_requested.connect(self.edit_and_resend)
         answers.busy_changed.connect(self.composer.set_busy)
         answers.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         answers.suggestions_changed.connect(self.chat_view.show_suggestions)
@@ -268,11 +273,13 @@ class MainWindow(QMainWindow):
     def open_conversation(self, conversation_id: int) -> None:
         self.conversation = self.workspace.conversations.get(conversation_id)
         self.chat_view.clear()
+        self.chat_view.conversation_id = conversation_id
         for message in self.workspace.conversations.messages(conversation_id):
-            self._message_widget(message.role, message.content).show_message(message)
-        if self.answers.reply is not None and self.answers.reply.conversation_id == conversation_id:
-            self._reply_started(conversation_id)  # still being written: show what it has
-            self._reply_piece(conversation_id, self.answers.reply.text)
+            self.chat_view.show_stored(message)
+        reply = self.answers.reply
+        if reply is not None:  # still being written: show what it has, if it is this one's
+            self.chat_view.start_reply(reply.conversation_id)
+            self.chat_view.append_to_reply(reply.conversation_id, reply.text)
         self.use_documents.blockSignals(True)
         self.use_documents.setChecked(self.conversation.use_documents)
         self.use_documents.blockSignals(False)
@@ -281,6 +288,7 @@ class MainWindow(QMainWindow):
     def new_conversation(self) -> Conversation:
         self.conversation = self.workspace.conversations.create()
         self.chat_view.clear()
+        self.chat_view.conversation_id = self.conversation.id
         self.refresh_conversations(select=self.conversation.id)
         self._show_scope()
         self.input.setFocus()
@@ -304,6 +312,7 @@ class MainWindow(QMainWindow):
         self.workspace.conversations.delete(self.conversation.id)
         self.conversation = None
         self.chat_view.clear()
+        self.chat_view.conversation_id = None
         self.refresh_conversations()
 
     def export_conversation(self) -> None:
@@ -345,23 +354,6 @@ class MainWindow(QMainWindow):
         self.choose_scope_button.setEnabled(self.use_documents.isChecked())
 
     # -- chatting --------------------------------------------------------------------------
-    def _message_widget(self, role: str, text: str) -> MessageWidget:
-        # Messages only appear after the first paint; their module uses `Qt.*` values.
-        from hearth.ui.message_widget import MessageWidget
-
-        widget = MessageWidget(role, text)
-        widget.source_clicked.connect(self.open_source)
-        widget.regenerate_requested.connect(lambda w=widget: self.regenerate(w))
-        widget.edit_requested.connect(lambda w=widget: self.edit_and_resend(w))
-        return self.chat_view.add_message(widget)
-
-    def _showing(self, conversation_id: int) -> bool:
-        return self.conversation is not None and self.conversation.id == conversation_id
-
-    def _streaming_widget(self) -> MessageWidget | None:
-        messages = self.chat_view.messages
-        return messages[-1] if messages and messages[-1].streaming else None
-
     def send(self, text: str | None = None) -> None:
         question = (text if isinstance(text, str) else self.input.toPlainText()).strip()
         if not question or self.answers.busy:
@@ -371,30 +363,6 @@ class MainWindow(QMainWindow):
         if self.answers.send(conversation, question):
             self.conversation = self.workspace.conversations.get(conversation.id)
             self.refresh_conversations()
-
-    def _user_message_added(self, message: Message) -> None:
-        if self._showing(message.conversation_id):
-            self._message_widget("user", message.content).show_message(message)
-
-    def _reply_started(self, conversation_id: int) -> None:
-        if self._showing(conversation_id):
-            self._message_widget("assistant", "").set_streaming(True)
-
-    def _reply_piece(self, conversation_id: int, text: str) -> None:
-        widget = self._streaming_widget()
-        if widget is not None and self._showing(conversation_id):
-            widget.append(text)
-
-    def _reply_stage(self, conversation_id: int, label: str) -> None:
-        widget = self._streaming_widget()
-        if widget is not None and self._showing(conversation_id):
-            widget.set_stage(label)
-        self.statusBar().showMessage(label, 3000)
-
-    def _reply_finished(self, message: Message) -> None:
-        widget = self._streaming_widget()
-        if widget is not None and self._showing(message.conversation_id):
-            widget.show_message(message)
 
     def stop(self) -> None:
         self.answers.stop()

@@ -1,0 +1,145 @@
+"""The question step: one short, grammar-bound call to the loaded model before retrieval.
+
+As in MiniRAG, the model turns the question into JSON: the names, dates and titles it
+mentions (as written), a few keywords, and for a question that joins two events ("did X
+happen before Y?") the parts to search for separately. A grammar makes every reply a
+valid prefix of that JSON; generation is capped, and a reply cut off by the cap is closed
+and used. The step is skipped for base models (no instructions to follow) and, failing or
+crashing, falls back to model-free retrieval with a log line, never an error to the user.
+
+The worked examples describe no real document: they show the shape of a good reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from hearth.engine.errors import EngineError
+from hearth.engine.prompts import ChatMessage
+from hearth.engine.protocol import Engine
+from hearth.engine.types import SamplingOptions
+from hearth.index.query_plan import MAX_ENTITIES, MAX_KEYWORDS, MAX_PARTS, QueryPlan
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS = 64
+MAX_QUESTION_CHARS = 600  # a longer question is cut for this step only
+QUERY_SYSTEM = (
+    "You prepare a search of the user's documents. Reply with JSON only: the names, dates "
+    "and titles the question mentions, written as in the question; up to five keywords; and, "
+    "only when the question joins two separate events, each event as a short statement in "
+    '"parts". Otherwise "parts" is empty.'
+)
+EXAMPLES: list[tuple[str, QueryPlan]] = [
+    (
+        "Did Maria pay the plumber before she moved into the flat on Elm Road?",
+        QueryPlan(
+            entities=["Maria", "Elm Road"],
+            keywords=["plumber", "paid", "moved", "flat"],
+            parts=["Maria paid the plumber", "Maria moved into the flat on Elm Road"],
+        ),
+    ),
+    (
+        "What time does the library open on Saturdays?",
+        QueryPlan(entities=[], keywords=["library", "opening time", "Saturday"], parts=[]),
+    ),
+]
+
+_STRING = r'"\"" [^"\\\x00-\x1f]+ "\""'
+
+
+def _list_rule(name: str, most: int) -> str:
+    return f'{name} ::= "" | str ("," " "? str){{0,{most - 1}}}'
+
+
+PLAN_GRAMMAR = "\n".join(
+    [
+        'root ::= "{\\"entities\\": [" entities "], \\"keywords\\": [" keywords '
+        '"], \\"parts\\": [" parts "]}"',
+        _list_rule("entities", MAX_ENTITIES),
+        _list_rule("keywords", MAX_KEYWORDS),
+        _list_rule("parts", MAX_PARTS),
+        f"str ::= {_STRING}",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class QueryStepResult:
+    plan: QueryPlan | None  # None: the step was skipped or failed (search without it)
+    seconds: float
+    raw: str = ""
+
+
+def _closed(text: str) -> str:
+    """``text`` with its open string, arrays and objects closed, a dangling comma dropped."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            stack.append("]" if char == "[" else "}")
+        elif char in "]}" and stack:
+            stack.pop()
+    closed = (text + ('"' if in_string else "")).rstrip().rstrip(",")
+    return closed + "".join(reversed(stack))
+
+
+def close_json_prefix(text: str) -> str:
+    """Complete a valid JSON prefix (a reply cut off by the token cap). Where closing alone
+    is not enough (cut inside a key), the shortest cut-back that parses."""
+    for end in range(len(text), 0, -1):
+        candidate = _closed(text[:end])
+        try:
+            json.loads(candidate)
+        except ValueError:
+            continue
+        return candidate
+    return "{}"
+
+
+def query_messages(question: str) -> list[ChatMessage]:
+    messages: list[ChatMessage] = [{"role": "system", "content": QUERY_SYSTEM}]
+    for example, plan in EXAMPLES:
+        messages.append({"role": "user", "content": example})
+        messages.append({"role": "assistant", "content": json.dumps(plan.to_json())})
+    messages.append({"role": "user", "content": question[:MAX_QUESTION_CHARS]})
+    return messages
+
+
+def plan_question(engine: Engine, question: str) -> QueryStepResult:
+    """The question step, or a result without a plan when it cannot run or fails."""
+    started = time.perf_counter()
+    if not question.strip():
+        return QueryStepResult(None, 0.0)
+    try:
+        if not engine.status().has_chat_template:
+            return QueryStepResult(None, time.perf_counter() - started)
+        raw = engine.stream_chat(
+            query_messages(question),
+            SamplingOptions(
+                max_tokens=MAX_TOKENS, temperature=0.0, grammar=PLAN_GRAMMAR, repeat_penalty=1.0
+            ),
+        ).text()
+    except EngineError as error:
+        log.warning("question step failed (%s); searching without it", error)
+        return QueryStepResult(None, time.perf_counter() - started)
+    try:
+        plan = QueryPlan.from_json(json.loads(close_json_prefix(raw)))
+    except ValueError:
+        log.warning("question step reply did not parse (%r); searching without it", raw)
+        return QueryStepResult(None, time.perf_counter() - started, raw)
+    seconds = time.perf_counter() - started
+    log.info("question step in %.2f s: %s", seconds, plan.to_json())
+    return QueryStepResult(plan, seconds, raw)
