@@ -140,6 +140,12 @@ def scripted_workspace(
     for bundled in SET_UP_AT_FIRST_START:
         catalogue.mark_set_up(bundled.id)
     catalogue.set_default("tiny-test-model")
+    from dataclasses import replace
+
+    from hearth.settings import load_settings, save_settings
+
+    # Scripted replies go to the answer; the question step has its own tests.
+    save_settings(replace(load_settings(), query_step=False))
     workspace = Workspace(
         embedder=shared_embedder,  # type: ignore[arg-type]
         engine_factory=lambda: scripted_engine,  # type: ignore[arg-type, return-value]

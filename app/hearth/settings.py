@@ -67,6 +67,9 @@ class Settings:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     sources_per_answer: int = 6
     tools_enabled: bool = True
+    # Before searching, the model reads the question (names, keywords, the parts of a
+    # two-event question): better sources for about a second more per answer.
+    query_step: bool = True
     # Files larger than this are skipped when indexing, with the reason; each format also
     # has its own ceiling (hearth.documents.loaders.LOADERS), which this cannot raise.
     max_file_mb: int = 500

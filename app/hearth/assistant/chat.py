@@ -95,7 +95,7 @@ def answer_turn(
         calls = run_tools(workspace, question, should_cancel)
     check_cancelled(should_cancel, "answering")
     if conversation.use_documents and workspace.index.documents():
-        answer = GroundedAnswerer(workspace.index, engine).ask(
+        answer = GroundedAnswerer(workspace.index, engine, settings.query_step).ask(
             question,
             options,
             max_sources=settings.sources_per_answer,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,15 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from hearth.assistant.citations import cited_numbers, supporting_numbers
+from hearth.assistant.query_step import plan_question
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
+from hearth.index.keywords import content_words
 from hearth.index.retrieve import SearchHit
 from hearth.jobs import CancelCheck, Cancelled, check_cancelled
 from hearth.tools.registry import ToolCall
 
 log = logging.getLogger(__name__)
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
 # What an answer is doing, for the window's and the terminal's progress line:
 # on_stage(kind, label), kind one of these.
@@ -53,12 +57,29 @@ GROUNDED_SYSTEM_PROMPT = (
 )
 INSTRUCTED_SYSTEM_PROMPT = (
     "You are Hearth, a private assistant that answers questions about the user's own "
-    "documents. Use only the numbered sources the user gives you. Answer in one or two short "
-    "sentences and put the number of the source you used in square brackets after each "
-    f"fact, like [2]. If the sources do not answer the question, reply: {NOT_IN_SOURCES}"
+    "documents. Use only the numbered sources the user gives you. Give the answer itself in a "
+    "few words or one short sentence, then the number of the source it comes from in square "
+    "brackets, like: Thursday at 3 PM [2]. Answer a yes-or-no question with Yes or No first. "
+    f"If the sources do not answer the question, reply: {NOT_IN_SOURCES}"
 )
 # Repeated after the sources: a small model follows the instruction nearest the question.
-INSTRUCTED_REMINDER = "Answer briefly from the sources above and cite them like [1]."
+INSTRUCTED_REMINDER = "Answer in a few words from the sources above, then cite the source like [1]."
+# An instruction model's answer: the decline, or up to three statements each ending in a
+# citation. Measured on LiHua-World (40 tuning questions, 0.5B model): answers with a
+# marker rose from 12% to 68%, and the answers got short enough to say just the fact.
+CITED_ANSWER_GRAMMAR = "\n".join(
+    [
+        "root ::= decline | answer",
+        f"decline ::= {json.dumps(NOT_IN_SOURCES)}",
+        'answer ::= part (" " part){0,2}',
+        'part ::= [^\\[\\n] [^\\[\\n]* "[" [1-9] ("," " "? [1-9])* "]" "."?',
+    ]
+)
+# A source is shown to an instruction model as its best excerpt of about this many
+# characters (the lines that share most words with the question): on LiHua-World the
+# prompt fell from about 1,800 tokens to 1,100, first tokens came ~40% sooner and token F1
+# rose (0.157 -> 0.212), the model no longer lost the fact in a whole chat session.
+EXCERPT_CHARS = 600
 # Below this cosine similarity, with no keyword in common, a hit is not about the question.
 MIN_RELEVANT_COSINE = 0.25
 # Tokens kept free for the prompt's framing beyond what is counted (template drift).
@@ -131,6 +152,30 @@ def relevant_hits(hits: list[SearchHit]) -> list[SearchHit]:
     ]
 
 
+def best_excerpt(text: str, question: str, chars: int = EXCERPT_CHARS) -> str:
+    """The run of consecutive lines (or sentences, in prose) of at most ``chars`` that shares
+    the most content words with ``question``; ``text`` itself when it is short enough."""
+    if len(text) <= chars:
+        return text
+    lines = text.split("\n")
+    if len(lines) < 3:
+        lines = SENTENCE_BREAK.split(text)
+    wanted = set(content_words(question))
+    overlap = [len(wanted & set(content_words(line))) for line in lines]
+    best_score, best = -1, (0, 1)
+    for first in range(len(lines)):
+        size, score, last = 0, 0, first
+        while last < len(lines) and (last == first or size + len(lines[last]) + 1 <= chars):
+            size += len(lines[last]) + 1
+            score += overlap[last]
+            last += 1
+        if score > best_score:
+            best_score, best = score, (first, last)
+    joiner = "\n" if "\n" in text else " "
+    excerpt = joiner.join(lines[best[0] : best[1]])
+    return excerpt[:chars] if len(excerpt) > chars else excerpt
+
+
 def source_block(number: int, hit: SearchHit, text: str | None = None) -> str:
     where = Path(hit.document).name + (f", page {hit.page}" if hit.page else "")
     return f"[{number}] ({where})\n{text if text is not None else hit.chunk.text}"
@@ -198,9 +243,11 @@ def grounded_messages(
 
 
 class GroundedAnswerer:
-    def __init__(self, index: DocumentIndex, engine: Engine) -> None:
+    def __init__(self, index: DocumentIndex, engine: Engine, query_step: bool = True) -> None:
+        """``query_step``: let the model read the question first (assistant/query_step.py)."""
         self.index = index
         self.engine = engine
+        self.query_step = query_step
 
     def fit_sources(
         self,
@@ -221,7 +268,9 @@ class GroundedAnswerer:
         )
         for hit in hits:
             number = len(sources) + 1
-            text = hit.chunk.text
+            # An instruction model reads the excerpt that matters; a base model, whole chunks
+            # (its worked example shows it how to pick a fact out).
+            text = best_excerpt(hit.chunk.text, question) if instructed else hit.chunk.text
             block = source_block(number, hit, text)
             cost = self.engine.count_tokens(block + "\n\n")
             if used + cost > budget:
@@ -269,8 +318,15 @@ class GroundedAnswerer:
         started = time.perf_counter()
         calls = tool_calls or []
         report = on_stage or (lambda stage, detail: None)
+        plan = None
+        if self.query_step:
+            report(SEARCHING, "Reading the question…")
+            plan = plan_question(self.engine, question).plan
+            check_cancelled(should_cancel, "answering")
         report(SEARCHING, "Searching your documents…")
-        hits = relevant_hits(self.index.search(question, k=max_sources, documents=documents))
+        hits = relevant_hits(
+            self.index.search(question, k=max_sources, documents=documents, plan=plan)
+        )
         if not hits and not any(call.ok for call in calls):
             if on_piece:
                 on_piece(NOTHING_FOUND)
@@ -283,6 +339,8 @@ class GroundedAnswerer:
         report(READING, f"Reading {count} source{'s' if count != 1 else ''}…")
         # A grounded answer never speaks as one of the sources' speakers.
         options = replace(options, stop=[*options.stop, *GROUNDED_STOP], stop_at_new_speaker=True)
+        if self.engine.status().has_chat_template and options.grammar is None:
+            options = replace(options, grammar=CITED_ANSWER_GRAMMAR)
         stream = self.engine.stream_chat(messages, options)
         pieces: list[str] = []
         first_token_at: float | None = None

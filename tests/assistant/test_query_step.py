@@ -1,0 +1,108 @@
+"""The question step: the loaded model reads the question before retrieval (real model),
+and retrieval without it when it fails (scripted engine)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hearth.assistant.grounded import GroundedAnswerer
+from hearth.assistant.query_step import close_json_prefix, plan_question
+from hearth.engine.client import EngineClient
+from hearth.engine.errors import EngineCrashed
+from hearth.engine.types import SamplingOptions
+from hearth.index.document_index import DocumentIndex
+from tests.fakes import ScriptedEngine
+
+TWO_EVENTS = "Did Priya repaint the garden shed before she planted the tulip bulbs?"
+
+
+def write_corpus(folder: Path) -> tuple[Path, Path]:
+    """Two notes, one per event, among notes that mention both topics together (which the
+    whole question matches better than either note)."""
+    folder.mkdir()
+    shed = folder / "saturday.md"
+    shed.write_text("# Saturday\n\nPriya repainted the garden shed dark green.\n", "utf-8")
+    bulbs = folder / "october.md"
+    bulbs.write_text("# October\n\nPriya planted tulip bulbs along the fence.\n", "utf-8")
+    for number in range(8):
+        (folder / f"plans-{number}.md").write_text(
+            f"# Plans {number}\n\nPriya talked about the garden shed and the tulip bulbs "
+            f"again ({number}); nothing was repainted or planted yet.\n",
+            "utf-8",
+        )
+    return shed, bulbs
+
+
+def top_documents(index: DocumentIndex, question: str, plan: Any = None) -> list[str]:
+    return [hit.document for hit in index.search(question, k=5, plan=plan)]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["", "tulips", "x " * 1000, "¿Cuándo plantó Priya los tulipanes?", "2026-10-14"],
+)
+def test_the_step_parses_for_odd_questions(
+    question: str, engine: EngineClient, qwen05_model: Path
+) -> None:
+    engine.load(qwen05_model, n_ctx=2048, n_threads=2)
+    result = plan_question(engine, question)
+    if not question:
+        assert result.plan is None  # nothing to read
+        return
+    assert result.plan is not None, result.raw
+    assert len(result.plan.parts) <= 3
+    assert len(result.plan.entities) <= 5
+
+
+def test_a_two_event_question_finds_both_notes_only_with_the_step(
+    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, tmp_path: Path
+) -> None:
+    shed, bulbs = write_corpus(tmp_path / "notes")
+    document_index.index_paths([tmp_path / "notes"])
+    without = top_documents(document_index, TWO_EVENTS)
+    assert not {str(shed), str(bulbs)} <= set(without), without
+    engine.load(qwen05_model, n_ctx=2048, n_threads=2)
+    result = plan_question(engine, TWO_EVENTS)
+    assert result.plan is not None
+    assert len(result.plan.parts) >= 2, result.plan
+    with_step = top_documents(document_index, TWO_EVENTS, result.plan)
+    assert {str(shed), str(bulbs)} <= set(with_step), (result.plan, with_step)
+
+
+class CrashingPlanner(ScriptedEngine):
+    """The question step's call dies as if the engine host had crashed; the answer works."""
+
+    def stream_chat(self, messages: Any, options: Any = None, tools: Any = None) -> Any:
+        if options is not None and options.grammar and "entities" in options.grammar:
+            raise EngineCrashed("the model process stopped unexpectedly (signal 11)")
+        return super().stream_chat(messages, options, tools)
+
+
+def test_a_crashed_step_falls_back_to_search_without_it(
+    document_index: DocumentIndex, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_corpus(tmp_path / "notes")
+    document_index.index_paths([tmp_path / "notes"])
+    engine = CrashingPlanner(replies=["Priya repainted the shed green [1]."])
+    engine.load(tmp_path / "any.gguf")
+    with caplog.at_level(logging.WARNING):
+        answer = GroundedAnswerer(document_index, engine).ask(  # type: ignore[arg-type]
+            "What colour is the garden shed?", SamplingOptions(max_tokens=32)
+        )
+    assert "question step failed" in caplog.text
+    assert answer.answer == "Priya repainted the shed green [1]."
+    assert answer.sources
+
+
+def test_a_reply_cut_off_by_the_token_cap_is_closed_and_used() -> None:
+    cut = '{"entities": ["Priya"], "keywords": ["shed", "tul'
+    assert json.loads(close_json_prefix(cut)) == {
+        "entities": ["Priya"],
+        "keywords": ["shed", "tul"],
+    }
+    assert json.loads(close_json_prefix('{"entities": [], "keyw')) == {"entities": []}
