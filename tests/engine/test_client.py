@@ -159,3 +159,23 @@ def test_loading_a_bad_file_is_a_typed_error(
         engine.load(bad, n_ctx=1024, n_threads=2)
     # The host survived the failure and still serves a good model.
     assert engine.load(gemma_model, n_ctx=1024, n_threads=2).loaded
+
+
+def test_a_kept_prompt_opening_gives_the_same_answer_as_reading_it_again(
+    engine: EngineClient, qwen05_model: Path
+) -> None:
+    from hearth.assistant.grounded import grounded_messages
+    from hearth.assistant.query_step import query_messages
+
+    engine.load(qwen05_model, n_ctx=2048, n_threads=2)
+    options = SamplingOptions(max_tokens=24, temperature=0.0)
+    source = ["[1] (notes.txt)\nThe bakery on Mill Lane opens at 7 am and closes at 5 pm."]
+    # Requests of two kinds alternate, each evicting the other's opening from llama.cpp.
+    for question in ("When does the bakery open?", "When does the bakery close?"):
+        engine.stream_chat(query_messages(question), options).text()
+        engine.stream_chat(grounded_messages(question, source), options).text()
+    assert engine.status().prefix_hits >= 2  # both openings were put back, not re-read
+    kept = engine.stream_chat(query_messages("Where is the bakery?"), options).text()
+    with EngineClient() as fresh:
+        fresh.load(qwen05_model, n_ctx=2048, n_threads=2)
+        assert fresh.stream_chat(query_messages("Where is the bakery?"), options).text() == kept

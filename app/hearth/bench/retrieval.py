@@ -5,7 +5,12 @@ MiniLM embeddings of the text; BM25-only is SQLite FTS5 (Porter stems, English s
 words dropped from the query). Hearth adds the context line, entity tokens and the graph.
 
 Recall@k is the share of answerable questions whose every evidence session is among the
-first k distinct files retrieved (the definition in the benchmark's README). Indexing
+first k distinct files retrieved (the definition in the benchmark's README).
+
+A fourth row, hearth_model, adds the question step (hearth.assistant.query_step) with the
+default model, whose latency is timed on its own. The question step was tuned on the
+even-numbered questions only; recall is also printed for each half, so the odd-numbered
+(held-out) half shows what tuning did not see. Indexing
 throughput (chunks/s through the whole pipeline) is compared with a plain batch
 embedding of the very same chunks in the same process.
 """
@@ -59,7 +64,20 @@ def plain_chunk_texts(files: list[Path]) -> list[str]:
     return [chunk.text for path in files for chunk in chunk_document(load_document(path))]
 
 
-def run(data: Path, work: Path, limit: int | None = None) -> dict[str, Any]:
+def halves(questions: list[Question]) -> dict[str, list[Question]]:
+    """The tuning half (even ids) and the held-out half (odd ids)."""
+    def parity(question: Question) -> int:
+        return int(question.id) % 2 if question.id.isdigit() else 1
+
+    return {
+        "tuning": [q for q in questions if parity(q) == 0],
+        "held_out": [q for q in questions if parity(q) == 1],
+    }
+
+
+def run(
+    data: Path, work: Path, limit: int | None = None, model: Path | None = None
+) -> dict[str, Any]:
     from hearth.index.embedder import Embedder
     from hearth.index.indexer import Indexer
     from hearth.index.retrieve import Retriever
@@ -129,10 +147,33 @@ def run(data: Path, work: Path, limit: int | None = None) -> dict[str, Any]:
         "dense": dense_search,
         "bm25": bm25_search,
     }
+    step_latencies: list[float] = []
+    engine: Any = None
+    if model is not None:
+        from hearth.assistant.query_step import plan_question
+        from hearth.engine.client import EngineClient
+
+        engine = EngineClient()
+        engine.load(model, n_ctx=4096, n_threads=2)
+
+        def hearth_model_search(question: str) -> list[str]:
+            step = plan_question(engine, question)
+            step_latencies.append(step.seconds * 1000)
+            hits = retriever.search(question, k=FETCH_CHUNKS, plan=step.plan)
+            return [hit.document for hit in hits]
+
+        systems["hearth_model"] = hearth_model_search
     results: dict[str, Any] = {}
+    split = halves(questions)
     for name, search in systems.items():
         ranked = {q.id: distinct_files(search(q.question)) for q in questions}
         results[name] = recall(ranked, questions)
+        results[name]["halves"] = {half: recall(ranked, qs) for half, qs in split.items()}
+    if engine is not None:
+        engine.close()
+        results["query_model_ms_p50"] = percentile(step_latencies, 0.5)
+        results["query_model_ms_p95"] = percentile(step_latencies, 0.95)
+        results["query_model"] = str(model)
     results.update(
         {
             "questions": len(questions),
@@ -161,9 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--limit", type=int, help="only the first N questions (quick runs)")
+    parser.add_argument("--model", help="model id or GGUF file for the question step")
+    parser.add_argument("--no-model", action="store_true", help="skip the question-step row")
     args = parser.parse_args(argv)
+    from hearth.models.bundled import model_file
+
+    model = None if args.no_model else model_file(args.model)
     with tempfile.TemporaryDirectory(prefix="hearth-bench-") as work:
-        results = run(args.data.resolve(), Path(work), args.limit)
+        results = run(args.data.resolve(), Path(work), args.limit, model)
+    names = [n for n in ("hearth", "dense", "bm25", "hearth_model") if n in results]
     print_table(
         ["retriever", "R@1", "R@3", "R@5", "R@10", "Multi R@5", "Multi R@10"],
         [
@@ -173,9 +220,23 @@ def main(argv: list[str] | None = None) -> int:
                 results[name]["multi_r5"],
                 results[name]["multi_r10"],
             ]
-            for name in ("hearth", "dense", "bm25")
+            for name in names
         ],
     )
+    print()
+    print_table(
+        ["retriever", "half", "R@5", "Multi R@5", "Multi R@10"],
+        [
+            [name, half, h["r5"], h["multi_r5"], h["multi_r10"]]
+            for name in names
+            for half, h in results[name]["halves"].items()
+        ],
+    )
+    if "query_model_ms_p50" in results:
+        print(
+            f"question step p50 {results['query_model_ms_p50']:.0f} ms, "
+            f"p95 {results['query_model_ms_p95']:.0f} ms"
+        )
     print(
         f"\n{results['questions']} questions ({results['multi_questions']} Multi), "
         f"{results['sessions']} sessions, {results['chunks']} chunks, "

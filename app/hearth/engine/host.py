@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.engine.backends import load_cpu_backends
+from hearth.engine.prefix_cache import PrefixCache, common_prefix_length
 from hearth.engine.prompts import (
     ChatMessage,
     FormattedPrompt,
@@ -135,6 +136,8 @@ class EngineHost:
         self.bos_token = ""
         self.eos_token = ""
         self.grammar_cache: dict[str, Any] = {}
+        self.prefixes = PrefixCache()
+        self._last_format: tuple[str, list[int]] = ("", [])
 
     # -- loop ---------------------------------------------------------------------------
     def serve(self) -> None:
@@ -178,6 +181,7 @@ class EngineHost:
             return {"count": len(self.tokenize_prompt(prompt))}
         if op == "format":
             prompt = self.format(request["messages"], request.get("tools"))
+            self._remember_format(request["messages"], prompt, request.get("tools"))
             return {"text": prompt.text, "stop": prompt.stop}
         if op == "next_token":
             return {"text": self.next_token(request["prompt"])}
@@ -215,6 +219,7 @@ class EngineHost:
         self.bos_token = self._token_text(self.llama.token_bos())
         self.eos_token = self._token_text(self.llama.token_eos())
         self.grammar_cache.clear()
+        self.prefixes.clear()
         return {
             **self.status(),
             "load_seconds": time.perf_counter() - started,
@@ -240,6 +245,7 @@ class EngineHost:
             "n_ctx": self.n_ctx,
             "has_chat_template": self.chat_template is not None,
             "native_tool_calls": template_has_tool_calls(self.chat_template),
+            "prefix_hits": self.prefixes.hits,
             "pid": os.getpid(),
             "rss_bytes": current_rss_bytes(),
         }
@@ -265,9 +271,41 @@ class EngineHost:
         (a tool call begins with one, "<tool_call>", which generated text leaves out)."""
         llama = self.require_model()
         tokens = self.tokenize_prompt(FormattedPrompt(text=prompt_text, stop=[], has_bos=False))
+        self.prefixes.restore(llama, tokens)
+        token_text = ""
         for token in llama.generate(tokens, top_k=1, temp=0.0, reset=True):
-            return self._token_text(int(token))
-        return ""
+            token_text = self._token_text(int(token))
+            break
+        self._keep_prefix(llama, prompt_text, tokens)
+        return token_text
+
+    def stable_prefix(
+        self,
+        messages: list[ChatMessage],
+        tokens: list[int],
+        tools: list[dict[str, Any]] | None = None,
+    ) -> list[int]:
+        """The tokens of ``tokens`` before the conversation's last user turn (the part a
+        request of the same kind will open with again); [] when there is none."""
+        if len(messages) < 2 or not self.chat_template:
+            return []
+        opening = self.tokenize_prompt(self.format(messages[:-1], tools))
+        return tokens[: common_prefix_length(opening, tokens)]
+
+    def _remember_format(
+        self,
+        messages: list[ChatMessage],
+        prompt: FormattedPrompt,
+        tools: list[dict[str, Any]] | None,
+    ) -> None:
+        """A formatted chat, whose raw continuations (a tool call) keep its opening too."""
+        tokens = self.tokenize_prompt(prompt)
+        self._last_format = (prompt.text, self.stable_prefix(messages, tokens, tools))
+
+    def _keep_prefix(self, llama: Any, prompt_text: str, tokens: list[int]) -> None:
+        text, prefix = self._last_format
+        if text and prompt_text.startswith(text) and tokens[: len(prefix)] == prefix:
+            self.prefixes.keep(llama, prefix)
 
     def tokenize_text(self, text: str) -> list[int]:
         llama = self.require_model()
@@ -298,6 +336,10 @@ class EngineHost:
             else:
                 prompt = FormattedPrompt(text=request["prompt"], stop=[], has_bos=False)
             tokens = self.tokenize_prompt(prompt)
+            if request.get("messages") is not None:
+                prefix = self.stable_prefix(request["messages"], tokens, request.get("tools"))
+            else:
+                prefix = []
             max_tokens = int(request["max_tokens"])
             if len(tokens) >= self.n_ctx:
                 raise ValueError(
@@ -320,6 +362,7 @@ class EngineHost:
         generated: list[str] = []
         finish_reason = "stop"
         cancelled = False
+        self.prefixes.restore(llama, tokens)
         try:
             iterator = llama.create_completion(
                 prompt=tokens,
@@ -357,6 +400,10 @@ class EngineHost:
         finally:
             if cancelled or (guard is not None and guard.stopped):
                 iterator.close()
+        if prefix:
+            self.prefixes.keep(llama, prefix)
+        elif request.get("prompt") is not None:
+            self._keep_prefix(llama, str(request["prompt"]), tokens)
         if guard is not None and (tail := guard.flush()):
             generated.append(tail)
             self.conn.send({"piece": tail})

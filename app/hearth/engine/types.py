@@ -31,6 +31,8 @@ class EngineStatus:
     self_check_tokens_per_s: float | None = None
     # The model's template has its own tool-call format (Qwen2.5's <tool_call>).
     native_tool_calls: bool = False
+    # How often a kept prompt opening was put back instead of read again (prefix_cache.py).
+    prefix_hits: int = 0
 
     @classmethod
     def from_reply(cls, reply: dict[str, Any]) -> EngineStatus:
@@ -40,6 +42,7 @@ class EngineStatus:
             n_ctx=int(reply["n_ctx"]),
             has_chat_template=bool(reply["has_chat_template"]),
             native_tool_calls=bool(reply.get("native_tool_calls")),
+            prefix_hits=int(reply.get("prefix_hits", 0)),
             pid=int(reply["pid"]),
             rss_bytes=int(reply["rss_bytes"]),
             load_seconds=reply.get("load_seconds"),
