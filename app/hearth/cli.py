@@ -354,11 +354,22 @@ def cmd_docs_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    index = _open_index()
-    try:
-        hits = index.search(args.query, k=args.k)
-    finally:
-        index.close()
+    if args.deep:
+        from hearth.assistant.query_step import plan_question
+
+        # The question step needs the model; everything else stays as without it.
+        workspace = _workspace(None)
+        try:
+            plan = plan_question(workspace.engine, args.query).plan
+            hits = workspace.index.search(args.query, k=args.k, plan=plan)
+        finally:
+            workspace.close()
+    else:
+        index = _open_index()
+        try:
+            hits = index.search(args.query, k=args.k)
+        finally:
+            index.close()
     if args.json:
         _print_json([hit.to_json() for hit in hits])
         return 0
@@ -522,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="find passages in your documents (no model)")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
+    search.add_argument(
+        "--deep", action="store_true", help="let the default model read the question first"
+    )
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(handler=cmd_search, uses_index=True)
 
