@@ -37,6 +37,11 @@ class SettingsDialog(QDialog):
         self.sources = self._spin(1, 20, settings.sources_per_answer)
         self.tools = QCheckBox("Let the model use tools (search, calculator, …)")
         self.tools.setChecked(settings.tools_enabled)
+        self.query_step = QCheckBox("Let the model read the question before searching")
+        self.query_step.setToolTip(
+            "Finds both parts of a question that joins two events; about a second more"
+        )
+        self.query_step.setChecked(settings.query_step)
         self.system_prompt = QPlainTextEdit(settings.system_prompt)
         self.system_prompt.setMaximumHeight(90)
         form.addRow("CPU threads", self.threads)
@@ -47,6 +52,7 @@ class SettingsDialog(QDialog):
         form.addRow("Max answer tokens", self.max_tokens)
         form.addRow("Sources per answer", self.sources)
         form.addRow("", self.tools)
+        form.addRow("", self.query_step)
         form.addRow("System prompt", self.system_prompt)
         layout.addLayout(form)
         self.error = QLabel()
@@ -89,6 +95,7 @@ class SettingsDialog(QDialog):
             max_answer_tokens=self.max_tokens.value(),
             sources_per_answer=self.sources.value(),
             tools_enabled=self.tools.isChecked(),
+            query_step=self.query_step.isChecked(),
             system_prompt=self.system_prompt.toPlainText().strip(),
         )
 
