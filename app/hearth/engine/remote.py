@@ -27,8 +27,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
+import re
 import socket
 import sys
 import threading
@@ -60,9 +60,12 @@ PROBE_SECONDS = 10.0
 # system line some templates insert), counted generously where the server cannot say.
 TEMPLATE_TOKENS_PER_MESSAGE = 8
 TEMPLATE_TOKENS_FIXED = 32
-# No tokenizer at all: one token per 3 bytes of UTF-8 over-counts English (about 4
-# characters a token) and CJK text (3 bytes a character, about a token each).
-ESTIMATE_BYTES_PER_TOKEN = 3
+# No tokenizer at all: a word of ASCII letters is a token per started 6 letters; every
+# digit, symbol, other character and run of spacing (beyond one space) is a token. Against
+# Qwen2.5's vocabulary that over-counts prose by 15-30% and code by about 45%; a byte count
+# fell short on code (Python: 2.2 characters a token).
+ASCII_WORD_OR_SPACE = re.compile(r"[A-Za-z]+|\s+|.", re.DOTALL)
+LETTERS_PER_TOKEN = 6
 
 
 class ModelServerUnreachable(EngineCrashed):
@@ -136,7 +139,15 @@ def _vocabulary_counter(path: Path) -> TokenCount:
 
 
 def estimated_tokens(text: str) -> int:
-    return math.ceil(len(text.encode("utf-8")) / ESTIMATE_BYTES_PER_TOKEN)
+    """At least as many tokens as ``text`` takes with any common vocabulary (see above)."""
+    count = 0
+    for match in ASCII_WORD_OR_SPACE.finditer(text):
+        piece = match.group()
+        if piece[0].isascii() and piece[0].isalpha():
+            count += 1 + len(piece) // LETTERS_PER_TOKEN
+        elif piece != " ":
+            count += 1
+    return count
 
 
 def _same_model(served: str, path: Path) -> bool:
@@ -413,7 +424,7 @@ class RemoteEngine:
                 return _vocabulary_counter(path), f"the vocabulary of {path.name}"
             except ValueError as error:
                 log.warning("cannot read the vocabulary of %s: %s", path, error)
-        return estimated_tokens, "an estimate (1 token per 3 bytes)"
+        return estimated_tokens, "an estimate (on the high side)"
 
     def status(self) -> EngineStatus:
         return self._status
