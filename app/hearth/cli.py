@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -477,6 +478,27 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if engine is None or engine["ok"] else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hearth.server.run import serve
+
+    return serve(args.host, args.port, args.token, args.max_queue, TerminalProgress())
+
+
+def _apply_server_options(args: argparse.Namespace) -> None:
+    """--engine-url and --chroma-url, as the environment variables everything reads."""
+    from hearth.settings import chroma_url_problem, engine_url_problem
+
+    for url, variable, problem_of in (
+        (args.engine_url, "HEARTH_ENGINE_URL", engine_url_problem),
+        (args.chroma_url, "HEARTH_CHROMA_URL", chroma_url_problem),
+    ):
+        if url is not None:
+            problem = problem_of(url) if url else None
+            if problem:
+                raise CommandError(problem, EXIT_USAGE)
+            os.environ[variable] = url
+
+
 # -- parser ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -484,6 +506,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hearth: a private, offline assistant for your documents.",
     )
     parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    parser.add_argument(
+        "--engine-url",
+        metavar="URL",
+        help="generate with the OpenAI-compatible model server at URL (a base URL ending in "
+        "/v1) instead of Hearth's own engine; also $HEARTH_ENGINE_URL or the engine_url setting",
+    )
+    parser.add_argument(
+        "--chroma-url",
+        metavar="URL",
+        help="keep the index's vectors on the chromadb server at URL (http://host:port); also "
+        "$HEARTH_CHROMA_URL or the chroma_url setting",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     models = commands.add_parser("models", help="list, add, remove and choose GGUF models")
@@ -561,6 +595,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.set_defaults(handler=cmd_doctor)
 
+    from hearth.server.run import DEFAULT_HOST, DEFAULT_MAX_WAITING, DEFAULT_PORT
+
+    serve = commands.add_parser(
+        "serve",
+        help="an OpenAI-compatible API for other programs (answers from your documents with "
+        "their sources, embeddings, search)",
+    )
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free)"
+    )
+    serve.add_argument(
+        "--token",
+        help="the bearer token requests must carry (required beyond loopback: made up and "
+        "printed once if not given)",
+    )
+    serve.add_argument(
+        "--max-queue",
+        type=int,
+        default=DEFAULT_MAX_WAITING,
+        help=f"requests that may wait for the model; more are refused with 429 (default "
+        f"{DEFAULT_MAX_WAITING})",
+    )
+    serve.set_defaults(handler=cmd_serve, uses_index=True)
+
     return parser
 
 
@@ -574,6 +635,7 @@ def run_cli(argv: Sequence[str]) -> int:
         return 0
     lock = None
     try:
+        _apply_server_options(args)
         if getattr(args, "uses_index", False):
             from hearth.instance_lock import InstanceLock
             from hearth.paths import hearth_paths
@@ -588,6 +650,10 @@ def run_cli(argv: Sequence[str]) -> int:
         print(f"hearth: error: {error}", file=sys.stderr)
         return error.exit_code
     except (EngineError, ModelError) as error:
+        log.exception("command failed")
+        print(f"hearth: error: {error}", file=sys.stderr)
+        return 1
+    except HearthError as error:  # a chromadb server away, a setting out of range...
         log.exception("command failed")
         print(f"hearth: error: {error}", file=sys.stderr)
         return 1
