@@ -1,0 +1,244 @@
+"""The index's vectors on a chromadb server (``chroma run`` on loopback): searching, two
+Hearths on one server, and the server going away while Hearth indexes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import pytest
+from chromadb.config import Settings as ChromaSettings
+
+import hearth.index.indexer
+import hearth.index.store
+from hearth.bench.sample_documents import report_pages, write_pdf
+from hearth.index.document_index import DocumentIndex
+from hearth.index.store import VectorStoreUnavailable
+from tests.server.processes import ServerProcess, chroma_server, running
+
+QUESTION = "How much did the restoration of the lantern room cost?"
+
+
+def write_notes(folder: Path, count: int, topic: str) -> list[Path]:
+    """``count`` small notes, two chunks each, every one about ``topic`` and its number."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number in range(count):
+        path = folder / f"{topic}-{number:02d}.md"
+        paragraph = f"Note {number} about the {topic}. " + f"The {topic} log entry {number}. " * 40
+        path.write_text(f"# {topic.title()} note {number}\n\n{paragraph}\n\n{paragraph}\n", "utf-8")
+        paths.append(path)
+    return paths
+
+
+def server_collections(url: str) -> set[str]:
+    host, port = url.removeprefix("http://").split(":")
+    client = chromadb.HttpClient(
+        host=host, port=int(port), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    return {collection.name for collection in client.list_collections()}
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Any:
+    with running(chroma_server(tmp_path / "chroma-data", tmp_path / "chroma.log")) as server:
+        yield server
+
+
+def test_an_index_on_the_server_searches_and_keeps_nothing_in_the_folder(
+    chroma: ServerProcess,
+    hearth_home: Path,
+    tmp_path: Path,
+    shared_embedder: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
+    report = tmp_path / "report.pdf"
+    write_pdf(report, report_pages())
+    index = DocumentIndex(embedder=shared_embedder)
+    try:
+        assert index.index_paths([report]).indexed == [str(report)]
+        hits = index.search(QUESTION, k=3)
+        assert (hits[0].document, hits[0].page) == (str(report), 2)
+        passages, entities = index.store.collection_names()
+        assert passages.startswith("hearth-")
+        assert passages.endswith("-passages")
+        assert {passages, entities} <= server_collections(chroma.url)
+        assert index.store.consistency() == {
+            "orphan_passage_vectors": 0,
+            "chunks_without_vectors": 0,
+        }
+    finally:
+        index.close()
+    assert not (hearth_home / "data" / "index" / "vectors").exists()
+    reopened = DocumentIndex(embedder=shared_embedder)
+    try:  # the same collections again: the index's id is kept beside it
+        assert reopened.store.collection_names() == (passages, entities)
+        assert reopened.search(QUESTION, k=1)[0].page == 2
+    finally:
+        reopened.close()
+
+
+def test_two_hearths_on_one_server_never_touch_each_others_vectors(
+    chroma: ServerProcess, tmp_path: Path, shared_embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
+    first = DocumentIndex(tmp_path / "first", embedder=shared_embedder)
+    second = DocumentIndex(tmp_path / "second", embedder=shared_embedder)
+    try:
+        first.index_paths(write_notes(tmp_path / "a", 3, "lighthouse"))
+        second.index_paths(write_notes(tmp_path / "b", 3, "orchard"))
+        assert first.store.collection_names() != second.store.collection_names()
+        # Each sees only its own documents...
+        assert {Path(h.document).parent.name for h in first.search("orchard log entry", k=5)} <= {
+            "a"
+        }
+        assert {Path(h.document).parent.name for h in second.search("lighthouse log", k=5)} <= {"b"}
+        # ...and reconciling one (after an interrupted write) leaves the other's alone.
+        report = first.store.reconcile()
+        assert report["orphan_passage_vectors"] == 0
+        first.remove(tmp_path / "a" / "lighthouse-00.md")
+        for index in (first, second):
+            assert index.store.consistency() == {
+                "orphan_passage_vectors": 0,
+                "chunks_without_vectors": 0,
+            }
+        assert len(second.documents()) == 3
+    finally:
+        first.close()
+        second.close()
+
+
+def restart_when(
+    server: ServerProcess, reached: int, after_seconds: float | None
+) -> tuple[Any, threading.Event]:
+    """A progress callback that kills the server when file ``reached`` starts and starts it
+    again ``after_seconds`` later (None: only when the test does)."""
+    restarted = threading.Event()
+
+    def progress(done: int, total: int, label: str) -> None:
+        if done == reached and server.process is not None and server.process.poll() is None:
+            server.kill()
+            if after_seconds is not None:
+
+                def bring_back() -> None:
+                    time.sleep(after_seconds)
+                    server.start()
+                    restarted.set()
+
+                threading.Thread(target=bring_back, daemon=True).start()
+
+    return progress, restarted
+
+
+def test_a_server_restarted_mid_index_is_waited_for_and_the_index_stays_consistent(
+    chroma: ServerProcess,
+    tmp_path: Path,
+    shared_embedder: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(hearth.index.indexer, "EMBED_BATCH_CHUNKS", 1)  # a write per note
+    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
+    notes = write_notes(tmp_path / "notes", 8, "harbour")
+    index = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
+    try:
+        progress, restarted = restart_when(chroma, reached=3, after_seconds=2.0)
+        report = index.index_paths(notes, progress=progress)
+        assert restarted.is_set()
+        # The write after the kill found the server away and waited for it.
+        assert any("not answering" in r.getMessage() for r in caplog.records)
+        assert sorted(report.indexed) == sorted(str(n) for n in notes)
+        assert not report.skipped
+        assert index.store.consistency() == {
+            "orphan_passage_vectors": 0,
+            "chunks_without_vectors": 0,
+        }
+        assert len(index.documents()) == 8
+    finally:
+        index.close()
+
+
+def test_a_server_gone_too_long_is_reported_and_the_next_run_reconciles(
+    chroma: ServerProcess,
+    tmp_path: Path,
+    shared_embedder: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hearth.index.indexer, "EMBED_BATCH_CHUNKS", 1)
+    monkeypatch.setattr(hearth.index.store, "CHROMA_RETRY_SECONDS", 2.0)
+    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
+    notes = write_notes(tmp_path / "notes", 6, "quay")
+    index = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
+    try:
+        progress, _ = restart_when(chroma, reached=3, after_seconds=None)
+        with pytest.raises(VectorStoreUnavailable, match=f"chromadb server at {chroma.url}"):
+            index.index_paths(notes, progress=progress)
+        assert len(index.documents()) == 3  # what was written before stays
+        chroma.start()
+        report = index.index_paths(notes)
+        assert sorted(report.unchanged) == sorted(str(n) for n in notes[:3])
+        assert sorted(report.indexed) == sorted(str(n) for n in notes[3:])
+        assert index.store.consistency() == {
+            "orphan_passage_vectors": 0,
+            "chunks_without_vectors": 0,
+        }
+    finally:
+        index.close()
+
+
+def test_moving_a_local_index_to_a_server_lists_its_documents_for_indexing_again(
+    chroma: ServerProcess,
+    tmp_path: Path,
+    shared_embedder: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    notes = write_notes(tmp_path / "notes", 2, "pier")
+    local = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
+    local.index_paths(notes)
+    local.close()
+    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
+    moved = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
+    try:
+        assert moved.documents_to_reindex() == sorted(str(n) for n in notes)
+        assert moved.index_paths([Path(p) for p in moved.documents_to_reindex()]).indexed
+        assert moved.documents_to_reindex() == []
+        assert moved.store.consistency() == {
+            "orphan_passage_vectors": 0,
+            "chunks_without_vectors": 0,
+        }
+    finally:
+        moved.close()
+
+
+def test_the_cli_takes_chroma_url_and_names_a_bad_one(
+    chroma: ServerProcess, tmp_path: Path
+) -> None:
+    notes = write_notes(tmp_path / "notes", 1, "jetty")
+    hearth = [sys.executable, "-m", "hearth", "--chroma-url", chroma.url]
+    indexed = subprocess.run(
+        [*hearth, "index", str(notes[0]), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert indexed.returncode == 0, indexed.stderr
+    assert any(name.endswith("-passages") for name in server_collections(chroma.url))
+    bad = subprocess.run(
+        [sys.executable, "-m", "hearth", "--chroma-url", "http://127.0.0.1:8000/db", "search", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "hearth: error: the chroma URL 'http://127.0.0.1:8000/db' must be a server address "
+        "only (http://host:port)"
+    ]

@@ -1,0 +1,393 @@
+"""``hearth serve`` as other programs use it: a real server on loopback, the official
+``openai`` client and plain HTTP against it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import numpy as np
+import openai
+import pytest
+
+from hearth.bench.sample_documents import report_pages, write_pdf
+from hearth.server.run import is_loopback, resolve_token
+from tests.server.processes import free_port, hearth_server, llama_cpp_server, running
+
+QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+GEMMA = "gemma-3-270m-q4_k_m"
+QUESTION = "How much did the restoration of the lantern room cost?"
+COUNTING = [{"role": "user", "content": "Count from 1 to 500, separated by commas: 1, 2, 3,"}]
+STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "minLength": 1}},
+            "required": ["city"],
+        },
+    },
+}
+WAIT_SECONDS = 120
+
+
+def client(url: str, token: str = "none") -> openai.OpenAI:
+    return openai.OpenAI(base_url=url, api_key=token, timeout=600, max_retries=0)
+
+
+def indexed_report(tmp_path: Path, shared_embedder: object) -> Path:
+    """The sample report in this test's index, written before the server takes the index."""
+    from hearth.index.document_index import DocumentIndex
+    from hearth.index.embedder import Embedder
+
+    assert isinstance(shared_embedder, Embedder)
+    report = tmp_path / "report.pdf"
+    write_pdf(report, report_pages())
+    index = DocumentIndex(embedder=shared_embedder)
+    try:
+        index.index_paths([report])
+    finally:
+        index.close()
+    return report
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
+
+
+def status(url: str, token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reply = httpx.get(f"{url}/hearth/status", headers=headers, timeout=10, trust_env=False)
+    assert reply.status_code == 200, reply.text
+    result: dict[str, Any] = reply.json()
+    return result
+
+
+def test_openai_client_lists_chats_streams_embeds_and_grounds(
+    qwen05_model: Path, tmp_path: Path, shared_embedder: Any
+) -> None:
+    report = indexed_report(tmp_path, shared_embedder)
+    with running(hearth_server(tmp_path / "serve.log")) as server:
+        api = client(server.url)
+        ids = {model.id for model in api.models.list()}
+        assert {QWEN, "hearth-documents", "all-minilm-l6-v2"} <= ids
+
+        messages: Any = [{"role": "user", "content": "Say hello in French."}]
+        whole = api.chat.completions.create(
+            model=QWEN, messages=messages, max_tokens=12, temperature=0.0
+        )
+        assert whole.choices[0].message.content
+        assert whole.choices[0].finish_reason in {"stop", "length"}
+        assert whole.usage is not None
+        assert 0 < whole.usage.completion_tokens <= 13
+        streamed = api.chat.completions.create(
+            model=QWEN, messages=messages, max_tokens=12, temperature=0.0, stream=True
+        )
+        pieces = [c.choices[0].delta.content or "" for c in streamed if c.choices]
+        # The same greedy answer, whole or piece by piece.
+        assert "".join(pieces) == whole.choices[0].message.content
+
+        grounded = api.chat.completions.create(
+            model="hearth-documents",
+            messages=[{"role": "user", "content": QUESTION}],
+            extra_body={"hearth": {"tools": False}},
+        )
+        assert grounded.choices[0].message.content
+        sources = (grounded.model_extra or {})["hearth"]["sources"]
+        assert (sources[0]["n"], sources[0]["document"], sources[0]["page"]) == (1, str(report), 2)
+        assert "48,500" in sources[0]["text"]
+        assert {"n", "document", "page", "text", "score"} <= set(sources[0])
+
+        chunks = list(
+            api.chat.completions.create(
+                model=QWEN,
+                messages=[{"role": "user", "content": QUESTION}],
+                stream=True,
+                extra_body={"hearth": {"documents": True, "tools": False}},
+            )
+        )
+        final = (chunks[-1].model_extra or {})["hearth"]
+        assert final["sources"][0]["page"] == 2
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+        texts = ["the lantern room", "membership fees"]
+        embedded = api.embeddings.create(model="all-minilm-l6-v2", input=texts)  # base64
+        vectors = np.array([item.embedding for item in embedded.data], dtype=np.float32)
+        assert np.allclose(vectors, shared_embedder.embed(texts), atol=1e-5)
+
+        found = httpx.get(
+            f"{server.url}/hearth/search", params={"q": QUESTION, "k": 3}, trust_env=False
+        ).json()
+        assert (found["data"][0]["document"], found["data"][0]["page"]) == (str(report), 2)
+
+
+def test_token_bad_requests_and_the_instance_lock(
+    gemma_model: Path, tmp_path: Path, hearth_home: Path
+) -> None:
+    token = "s3cret-token"
+    with running(hearth_server(tmp_path / "serve.log", "--token", token)) as server:
+        url = server.url
+        http = httpx.Client(trust_env=False, timeout=300)
+        refused = http.get(f"{url}/models")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_api_key"
+        assert (
+            http.get(f"{url}/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        )
+        with pytest.raises(openai.AuthenticationError):
+            client(url, "wrong").models.list()
+
+        http.headers["Authorization"] = f"Bearer {token}"
+        user: Any = [{"role": "user", "content": "Hello"}]
+        bad_requests: list[tuple[dict[str, Any] | bytes, int, str | None]] = [
+            ({"model": "no-such-model", "messages": user}, 404, "model"),
+            ({"messages": []}, 400, "messages"),
+            ({"messages": user, "temperature": 5}, 400, "temperature"),
+            ({"messages": [{"role": "wizard", "content": "x"}]}, 400, "messages.0.role"),
+            (b"{not json", 400, None),
+            (
+                {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+                400,
+                "messages.0.content",
+            ),
+            (
+                {
+                    "messages": user,
+                    "tools": [WEATHER_TOOL],
+                    "tool_choice": {"type": "function", "function": {"name": "other"}},
+                },
+                400,
+                "tool_choice",
+            ),
+            (
+                {
+                    "messages": user,
+                    "tools": [
+                        {"type": "function", "function": {"name": "f", "parameters": {"type": 7}}}
+                    ],
+                },
+                400,
+                "tools.0.function.parameters",
+            ),
+            ({"messages": user, "hearth": {"documents": ["missing.pdf"]}}, 400, "hearth.documents"),
+            ({"messages": [{"role": "user", "content": "word " * 6000}]}, 400, "messages"),
+        ]
+        for body, expected, param in bad_requests:
+            if isinstance(body, bytes):
+                reply = http.post(
+                    f"{url}/chat/completions",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+            else:
+                reply = http.post(f"{url}/chat/completions", json=body)
+            assert reply.status_code == expected, (body, reply.text)
+            error = reply.json()["error"]
+            assert error["param"] == param, (body, error)
+            assert error["message"]
+            assert "\n" not in error["message"]
+        assert http.get(f"{url}/hearth/search", params={"q": ""}).status_code == 400
+        assert http.post(f"{url}/embeddings", json={"input": [], "model": ""}).status_code == 400
+        assert http.get(f"{url}/nowhere").json()["error"]["message"].startswith("no such route")
+        # Still serving after all of it.
+        ok = http.post(f"{url}/chat/completions", json={"messages": user, "max_tokens": 4})
+        assert ok.status_code == 200, ok.text
+
+        # The server holds the data folder: a second Hearth on it says so.
+        second = subprocess.run(
+            [sys.executable, "-m", "hearth", "search", "lantern"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert second.returncode == 3
+        assert "hearth serve" in second.stderr
+
+
+def test_the_queue_refuses_beyond_its_bound_and_a_disconnect_cancels(
+    gemma_model: Path, tmp_path: Path
+) -> None:
+    with running(hearth_server(tmp_path / "serve.log", "--max-queue", "0")) as server:
+        url = server.url
+        http = httpx.Client(trust_env=False, timeout=300)
+        long_answer = {"model": GEMMA, "messages": COUNTING, "max_tokens": 400, "temperature": 0}
+        with http.stream(
+            "POST", f"{url}/chat/completions", json={**long_answer, "stream": True}
+        ) as streaming:
+            assert streaming.status_code == 200
+            lines = streaming.iter_lines()
+            contents = 0
+            while contents < 2:  # the model is writing
+                line = next(lines)
+                if line.startswith("data: ") and '"content": "' in line and '""' not in line:
+                    contents += 1
+            refused = http.post(f"{url}/chat/completions", json=long_answer)
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+            assert refused.headers["Retry-After"]
+        # The stream's connection is closed: its answer stops, the engine is free.
+        wait_for(lambda: status(url)["engine_queue"]["running"] == 0)
+        counts = status(url)["engine_queue"]
+        assert (counts["cancelled"], counts["completed"], counts["refused"]) == (1, 0, 1)
+
+        # A client that gives up on a whole (non-streamed) answer cancels it too.
+        impatient = httpx.Client(trust_env=False, timeout=3)
+        with pytest.raises(httpx.ReadTimeout):
+            impatient.post(f"{url}/chat/completions", json=long_answer)
+        impatient.close()
+        wait_for(lambda: status(url)["engine_queue"]["cancelled"] == 2)
+        wait_for(lambda: status(url)["engine_queue"]["running"] == 0)
+
+        short = http.post(f"{url}/chat/completions", json={**long_answer, "max_tokens": 4})
+        assert short.status_code == 200
+        assert status(url)["engine_queue"]["completed"] == 1
+
+
+def test_tool_calls_follow_the_openai_shape(qwen05_model: Path, tmp_path: Path) -> None:
+    with running(hearth_server(tmp_path / "serve.log")) as server:
+        api = client(server.url)
+        question: Any = [{"role": "user", "content": "What's the weather like in Paris today?"}]
+        forced = api.chat.completions.create(
+            model=QWEN,
+            messages=question,
+            tools=[WEATHER_TOOL],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        )
+        choice = forced.choices[0]
+        assert choice.finish_reason == "tool_calls"
+        assert choice.message.tool_calls is not None
+        call = choice.message.tool_calls[0]
+        assert call.type == "function"
+        assert call.function.name == "get_weather"
+        arguments = json.loads(call.function.arguments)
+        jsonschema.validate(arguments, WEATHER_TOOL["function"]["parameters"])
+
+        # The client runs the tool and sends its result back; the model answers from it.
+        answered = api.chat.completions.create(
+            model=QWEN,
+            messages=[
+                *question,
+                choice.message.model_dump(exclude_none=True),
+                {"role": "tool", "tool_call_id": call.id, "content": "18 °C and sunny"},
+            ],
+            tools=[WEATHER_TOOL],
+            max_tokens=40,
+        )
+        assert answered.choices[0].finish_reason in {"stop", "length"}
+        assert answered.choices[0].message.content
+        assert not answered.choices[0].message.tool_calls
+
+        streamed = list(
+            api.chat.completions.create(
+                model=QWEN,
+                messages=question,
+                tools=[WEATHER_TOOL],
+                tool_choice="required",
+                stream=True,
+            )
+        )
+        deltas = [
+            c.choices[0].delta for c in streamed if c.choices and c.choices[0].delta.tool_calls
+        ]
+        assert deltas
+        streamed_call = deltas[0].tool_calls[0]
+        assert streamed_call.function.name == "get_weather"
+        jsonschema.validate(
+            json.loads(streamed_call.function.arguments), WEATHER_TOOL["function"]["parameters"]
+        )
+        assert streamed[-1].choices[0].finish_reason == "tool_calls"
+
+        plain = api.chat.completions.create(
+            model=QWEN, messages=question, tools=[WEATHER_TOOL], tool_choice="none", max_tokens=8
+        )
+        assert plain.choices[0].message.tool_calls is None
+        assert plain.choices[0].message.content
+
+
+def test_over_a_remote_engine_a_dying_model_server_is_an_error_event_and_hearth_stays_up(
+    qwen05_model: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    model_server = llama_cpp_server(qwen05_model, tmp_path / "llama.log", port)
+    with running(model_server):
+        env = {"HEARTH_ENGINE_URL": model_server.url}
+        with running(hearth_server(tmp_path / "serve.log", env=env)) as server:
+            api = client(server.url)
+            assert status(server.url)["engine"].startswith(f"model server at {model_server.url}")
+            stream = api.chat.completions.create(
+                model=QWEN, messages=STORY, max_tokens=400, temperature=0.0, stream=True
+            )
+            received: list[str] = []
+
+            def read_until_killed() -> None:
+                for chunk in stream:
+                    received.append((chunk.choices[0].delta.content or "") if chunk.choices else "")
+                    if len("".join(received)) > 8 and model_server.process.poll() is None:
+                        model_server.kill()
+
+            assert model_server.process is not None
+            with pytest.raises(openai.APIError, match="stopped answering"):
+                read_until_killed()
+            assert received
+            counts = status(server.url)["engine_queue"]
+            assert counts["failed"] == 1
+            with pytest.raises(openai.InternalServerError, match="no model server answers"):
+                api.chat.completions.create(model=QWEN, messages=COUNTING, max_tokens=4)
+            model_server.start()
+            again = api.chat.completions.create(model=QWEN, messages=COUNTING, max_tokens=4)
+            assert again.choices[0].message.content
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("192.168.1.20", False),
+        ("example.org", False),
+    ],
+)
+def test_a_token_is_required_beyond_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+    token, made_up = resolve_token(host, None)
+    assert (token is None) is loopback
+    assert made_up is not loopback
+    if token is not None:
+        assert len(token) >= 24
+    assert resolve_token(host, "given") == ("given", False)
+
+
+def test_one_line_errors_for_a_port_in_use(gemma_model: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        started = subprocess.run(
+            [sys.executable, "-m", "hearth", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert started.returncode == 1
+    assert started.stderr.strip().splitlines() == [
+        f"hearth: error: cannot listen on 127.0.0.1:{port} (Address already in use)"
+    ]
