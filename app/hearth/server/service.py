@@ -393,7 +393,7 @@ class HearthService:
                 ) from None
         # As answer_turn: the tools first (when on), then the answer from the sources.
         calls = run_tools(workspace, plan.question, token) if plan.hearth_tools else []
-        answer = GroundedAnswerer(workspace.index, engine).ask(
+        answer = GroundedAnswerer(workspace.index, engine, workspace.settings.query_step).ask(
             plan.question,
             self.options(plan),
             max_sources=workspace.settings.sources_per_answer,
