@@ -17,9 +17,9 @@ from chromadb.config import Settings as ChromaSettings
 import hearth.index.indexer
 import hearth.index.store
 from hearth.bench.sample_documents import report_pages, write_pdf
+from hearth.bench.serve import ServerProcess, chroma_server, running
 from hearth.index.document_index import DocumentIndex
 from hearth.index.store import VectorStoreUnavailable
-from tests.server.processes import ServerProcess, chroma_server, running
 
 QUESTION = "How much did the restoration of the lantern room cost?"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hearth.bench.sample_documents import report_pages
+from hearth.bench.serve import free_port, llama_cpp_server, running
 from hearth.engine.errors import EngineCrashed, ModelLoadError
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.remote import (
@@ -23,7 +24,6 @@ from hearth.engine.remote import (
 )
 from hearth.engine.types import SamplingOptions
 from hearth.tools.grammar import choice_grammar
-from tests.server.processes import free_port, llama_cpp_server, running
 
 HELLO: list[ChatMessage] = [{"role": "user", "content": "Say hello in French."}]
 STORY: list[ChatMessage] = [

@@ -18,8 +18,8 @@ import openai
 import pytest
 
 from hearth.bench.sample_documents import report_pages, write_pdf
+from hearth.bench.serve import free_port, hearth_server, llama_cpp_server, running
 from hearth.server.run import is_loopback, resolve_token
-from tests.server.processes import free_port, hearth_server, llama_cpp_server, running
 
 QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 GEMMA = "gemma-3-270m-q4_k_m"
