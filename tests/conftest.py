@@ -107,7 +107,8 @@ def document_index(hearth_home: Path, shared_embedder: object) -> Iterator[objec
 
 
 # Tests that run a real language model are the proof of every feature and the slow part of
-# the suite: `pytest -m "not slow_model"` runs the rest (the fast tier) in a few minutes.
+# the suite. The fast tier leaves them out, and the few slow_io tests (thousands of files,
+# kills mid-write): `pytest -m "not slow_model and not slow_io"`.
 MODEL_FIXTURES = {"gemma_file", "qwen05_file", "qwen15_file", "gemma_model", "qwen05_model"}
 
 

@@ -145,6 +145,7 @@ def test_remove_purges_every_store(document_index: DocumentIndex, tmp_path: Path
     assert not document_index.remove(library / "lighthouse-report.pdf")
 
 
+@pytest.mark.slow_io
 def test_kill_during_indexing_leaves_a_consistent_index(hearth_home: Path, tmp_path: Path) -> None:
     library = tmp_path / "many"
     library.mkdir()

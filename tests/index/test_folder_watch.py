@@ -141,6 +141,7 @@ def test_an_unplugged_folder_does_not_empty_the_index(
     assert len(document_index.documents()) == 1
 
 
+@pytest.mark.slow_io
 def test_watch_command_indexes_changes_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     folder = tmp_path / "watched"
     folder.mkdir()

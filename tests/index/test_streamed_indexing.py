@@ -28,6 +28,7 @@ def vector_count(index: DocumentIndex) -> int:
     return int(passages.count())
 
 
+@pytest.mark.slow_io
 def test_a_large_document_streams_in_batches_and_is_found_whole(
     document_index: DocumentIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

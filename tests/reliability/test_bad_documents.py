@@ -96,6 +96,7 @@ def build_bad_folder(folder: Path) -> dict[str, str]:
     return expected
 
 
+@pytest.mark.slow_io
 def test_bad_documents_are_indexed_or_skipped_with_reasons(
     hearth_home: Path, tmp_path: Path
 ) -> None:
