@@ -19,6 +19,8 @@ import pytest
 
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.bench.serve import free_port, hearth_server, llama_cpp_server, running
+from hearth.engine.remote import RemoteEngine, _vocabulary_counter
+from hearth.engine.types import SamplingOptions
 from hearth.server.run import is_loopback, resolve_token
 
 QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m"
@@ -132,6 +134,22 @@ def test_openai_client_lists_chats_streams_embeds_and_grounds(
             f"{server.url}/hearth/search", params={"q": QUESTION, "k": 3}, trust_env=False
         ).json()
         assert (found["data"][0]["document"], found["data"][0]["page"]) == (str(report), 2)
+
+        # Hearth as another Hearth's model server: no tokenizer endpoint there, so tokens
+        # are counted with the local GGUF's vocabulary, or estimated for a model it lacks.
+        remote = RemoteEngine(server.url)
+        try:
+            remote.load(qwen05_model)
+            assert remote.served_model == QWEN
+            assert remote.token_counting == f"the vocabulary of {qwen05_model.name}"
+            assert remote.count_tokens(QUESTION) == _vocabulary_counter(qwen05_model)(QUESTION)
+            options = SamplingOptions(max_tokens=12, temperature=0.0)
+            assert remote.stream_chat(messages, options).text() == whole.choices[0].message.content
+            remote.load(tmp_path / "a-model-hearth-lacks.gguf")
+            assert remote.token_counting.startswith("an estimate")
+            assert remote.count_tokens(QUESTION) >= _vocabulary_counter(qwen05_model)(QUESTION)
+        finally:
+            remote.close()
 
 
 def test_token_bad_requests_and_the_instance_lock(
