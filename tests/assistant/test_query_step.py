@@ -71,7 +71,7 @@ def test_a_two_event_question_finds_both_notes_only_with_the_step(
     assert result.plan is not None
     assert len(result.plan.parts) >= 2, result.plan
     with_step = top_documents(document_index, TWO_EVENTS, result.plan)
-    assert {str(shed), str(bulbs)} <= set(with_step), (result.plan, with_step)
+    assert {str(shed), str(bulbs)} <= set(with_step), (result.plan.parts, with_step)
 
 
 class CrashingPlanner(ScriptedEngine):

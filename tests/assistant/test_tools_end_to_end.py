@@ -50,11 +50,12 @@ def test_each_builtin_tool_end_to_end(
     indexed_report: Path,
     document_index: DocumentIndex,
     engine: EngineClient,
-    gemma_model: Path,
+    qwen05_model: Path,
 ) -> None:
-    engine.load(gemma_model, n_ctx=2048, n_threads=2)
+    # The default model on a small computer: what a new user's tool calls go through.
+    engine.load(qwen05_model, n_ctx=2048, n_threads=2)
     registry = builtin_registry()
-    summarizer = DocumentSummarizer(document_index, engine, gemma_model.stem)
+    summarizer = DocumentSummarizer(document_index, engine, qwen05_model.stem)
     context = ToolContext(
         index=document_index, summarize=lambda path: summarizer.summarize(path).text
     )
@@ -69,9 +70,9 @@ def test_each_builtin_tool_end_to_end(
 
 
 def test_choice_is_always_an_offered_tool(
-    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path
+    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path
 ) -> None:
-    engine.load(gemma_model, n_ctx=2048, n_threads=2)
+    engine.load(qwen05_model, n_ctx=2048, n_threads=2)
     registry = builtin_registry()
     router = ToolRouter(document_index.embedder, registry)
     assert router.candidates("What is 23 times 19?")[0] == "calculator"

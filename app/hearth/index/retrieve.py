@@ -343,8 +343,14 @@ class Retriever:
             return self._search(query, k, documents)
         extra = " ".join(plan.entities + plan.keywords)
         lists = [self._search(f"{query} {extra}".strip(), k, documents)]
-        names = " ".join(plan.entities)
-        lists += [self._search(f"{part} {names}".strip(), k, documents) for part in plan.parts]
+        # A part keeps only the names no part mentions (ones the split lost): a name that
+        # belongs to the other event would pull this part's list back to notes on both.
+        lost = " ".join(
+            name
+            for name in plan.entities
+            if not any(name.casefold() in part.casefold() for part in plan.parts)
+        )
+        lists += [self._search(f"{part} {lost}".strip(), k, documents) for part in plan.parts]
         return interleave(lists, k)
 
     def _search(self, query: str, k: int, documents: list[str] | None) -> list[SearchHit]:
