@@ -91,9 +91,8 @@ def test_a_crashed_step_falls_back_to_search_without_it(
     engine = CrashingPlanner(replies=["Priya repainted the shed green [1]."])
     engine.load(tmp_path / "any.gguf")
     with caplog.at_level(logging.WARNING):
-        answer = GroundedAnswerer(document_index, engine).ask(  # type: ignore[arg-type]
-            "What colour is the garden shed?", SamplingOptions(max_tokens=32)
-        )
+        answerer = GroundedAnswerer(document_index, engine, query_step=True)  # type: ignore[arg-type]
+        answer = answerer.ask("What colour is the garden shed?", SamplingOptions(max_tokens=32))
     assert "question step failed" in caplog.text
     assert answer.answer == "Priya repainted the shed green [1]."
     assert answer.sources

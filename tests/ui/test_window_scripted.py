@@ -134,3 +134,18 @@ def test_setting_up_a_bundled_model_shows_progress_then_loads_it(
     assert steps[-1][0] == steps[-1][1] == GEMMA_270M.size_bytes
     assert steps[0][2] == f"Setting up {GEMMA_270M.title}"
     assert (scripted_workspace.catalogue.folder / GEMMA_270M.filename).is_file()
+
+
+def test_the_scope_bar_keeps_each_conversations_choice(window: MainWindow) -> None:
+    first = window.new_conversation()
+    window.use_documents.setChecked(False)  # stored on the open conversation at once
+    assert window.conversation is not None
+    assert not window.conversation.use_documents
+    assert not window.scope_bar.choose_button.isEnabled()
+    second = window.new_conversation()
+    assert second.use_documents
+    window.open_conversation(second.id)
+    assert window.use_documents.isChecked()
+    window.open_conversation(first.id)
+    assert not window.use_documents.isChecked()
+    assert not window.workspace.conversations.get(first.id).use_documents

@@ -72,7 +72,10 @@ CITED_ANSWER_GRAMMAR = "\n".join(
         "root ::= decline | answer",
         f"decline ::= {json.dumps(NOT_IN_SOURCES)}",
         'answer ::= part (" " part)?',
-        'part ::= [^\\[\\n] [^\\[\\n]* "[" [1-9] ("," " "? [1-9])* "]" "."?',
+        'part ::= [^\\[\\n: ] char* "[" [1-9] ("," " "? [1-9])* "]" "."?',
+        # No "Name: " inside an answer: a model that starts one is copying a transcript
+        # line from a source, which runs past the answer's cap before the marker comes.
+        'char ::= [^\\[\\n:] | ":" [^ \\[\\n]',
     ]
 )
 # A source is shown to an instruction model as its best excerpt of about this many
@@ -243,7 +246,7 @@ def grounded_messages(
 
 
 class GroundedAnswerer:
-    def __init__(self, index: DocumentIndex, engine: Engine, query_step: bool = True) -> None:
+    def __init__(self, index: DocumentIndex, engine: Engine, query_step: bool = False) -> None:
         """``query_step``: let the model read the question first (assistant/query_step.py)."""
         self.index = index
         self.engine = engine

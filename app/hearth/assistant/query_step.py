@@ -28,10 +28,11 @@ log = logging.getLogger(__name__)
 MAX_TOKENS = 64
 MAX_QUESTION_CHARS = 600  # a longer question is cut for this step only
 QUERY_SYSTEM = (
-    "You prepare a search of the user's documents. Reply with JSON only: the names, dates "
-    "and titles the question mentions, written as in the question; up to five keywords; and, "
-    "only when the question joins two separate events, each event as a short statement in "
-    '"parts". Otherwise "parts" is empty.'
+    "You prepare a search of the user's documents. Reply with JSON only. First \"parts\": "
+    "only when the question joins two separate events (one before or after the other, or "
+    "both), each event as its own complete statement in the question's words; otherwise "
+    "empty. Then the names, dates and titles the question mentions, written as in the "
+    "question, and up to five keywords."
 )
 EXAMPLES: list[tuple[str, QueryPlan]] = [
     (
@@ -57,8 +58,8 @@ def _list_rule(name: str, most: int) -> str:
 
 PLAN_GRAMMAR = "\n".join(
     [
-        'root ::= "{\\"entities\\": [" entities "], \\"keywords\\": [" keywords '
-        '"], \\"parts\\": [" parts "]}"',
+        'root ::= "{\\"parts\\": [" parts "], \\"entities\\": [" entities '
+        '"], \\"keywords\\": [" keywords "]}"',
         _list_rule("entities", MAX_ENTITIES),
         _list_rule("keywords", MAX_KEYWORDS),
         _list_rule("parts", MAX_PARTS),

@@ -39,8 +39,9 @@ CHOOSE_SYSTEM = (
 )
 FILL_SYSTEM = "Write the arguments for the tool call as JSON."
 NATIVE_SYSTEM = (
-    "You are Hearth, a private assistant on the user's computer. Call a tool when it helps "
-    "to answer the user; otherwise answer directly."
+    "You are Hearth, a private assistant on the user's computer. Call a tool only when the "
+    "request needs what the tool does; greetings, thanks, translations and general "
+    "questions you answer directly."
 )
 TOOL_CALL_OPEN = "<tool_call>"
 MAX_DOCUMENT_NAMES_SHOWN = 20

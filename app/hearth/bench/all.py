@@ -135,6 +135,18 @@ def markdown(results: dict[str, Any]) -> str:
             f"{f(retrieval['index_chunks_per_s'], 1)} | {f(retrieval['raw_embed_chunks_per_s'], 1)}"
             f" | {f(retrieval['throughput_ratio'])} |"
         )
+        if "hearth_model" in retrieval:
+            for key, label in (("r5", "R@5"), ("multi_r5", "Multi R@5")):
+                lines.append(
+                    f"| LiHua-World {label} with the question step (vs without) | "
+                    f"{f(retrieval['hearth_model'][key])} | {f(retrieval['hearth'][key])} | "
+                    f"{f(retrieval['hearth_model'][key] / max(retrieval['hearth'][key], 1e-9))} |"
+                )
+            lines.append(
+                f"| question step p50 / p95 ms ({Path(retrieval['query_model']).stem}) | "
+                f"{f(retrieval['query_model_ms_p50'], 0)} / "
+                f"{f(retrieval['query_model_ms_p95'], 0)} | | |"
+            )
         lines.append(
             f"| search latency p50 / p95 ms (LiHua, 971 chunks) | "
             f"{f(retrieval['search_p50_ms'], 1)} / {f(retrieval['search_p95_ms'], 1)} "
@@ -152,6 +164,15 @@ def markdown(results: dict[str, Any]) -> str:
             f"| answer token F1 (vs no retrieval) | {f(with_r['mean_f1'])} | "
             f"{f(without['mean_f1'])} | {f(with_r['mean_f1'] / max(without['mean_f1'], 1e-9))} |"
         )
+        if "cited_share" in with_r:
+            lines.append(
+                f"| answers citing a real source / citing a gold session | "
+                f"{f(with_r['cited_share'])} / {f(with_r['cited_holds_gold_share'])} | | |"
+            )
+            lines.append(
+                f"| time to first token p50 / p95 s, warm model | {f(with_r['ttft_p50_s'], 2)} / "
+                f"{f(with_r['ttft_p95_s'], 2)} | | |"
+            )
     tools = results.get("tools", {})
     if "valid_call_rate" in tools:
         lines.append(
@@ -162,6 +183,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"| tool-choice accuracy ({tools['prompts']} prompts) | "
             f"{f(tools['selection_accuracy'])} | | |"
         )
+        for name, row in tools.get("per_model", {}).items():
+            lines.append(
+                f"| tool calls valid / right tool, {name} | {f(row['valid_call_rate'])} / "
+                f"{f(row['selection_accuracy'])} | | |"
+            )
         summary = tools["summary"]
         lines.append(
             f"| summary of a {summary['document_pages']}-page PDF at 2,048 tokens: "

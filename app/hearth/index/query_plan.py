@@ -40,4 +40,5 @@ class QueryPlan:
         )
 
     def to_json(self) -> dict[str, list[str]]:
-        return {"entities": self.entities, "keywords": self.keywords, "parts": self.parts}
+        # Parts first: the model writes them before the token cap can cut them short.
+        return {"parts": self.parts, "entities": self.entities, "keywords": self.keywords}

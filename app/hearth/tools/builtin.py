@@ -102,7 +102,7 @@ def _object(**properties: dict[str, Any]) -> dict[str, Any]:
 BUILTIN_TOOLS = [
     Tool(
         "search_documents",
-        "find passages about a topic in the user's documents",
+        "find what the user's documents say about a topic, an event or a fact",
         _object(
             query={"type": "string", "minLength": 1, "maxLength": 200},
             k={"type": "integer", "minimum": 1, "maximum": 10},
@@ -118,7 +118,7 @@ BUILTIN_TOOLS = [
     ),
     Tool(
         "summarize_document",
-        "summarise a whole document",
+        "summarise one whole document: what it is about, an overview of it",
         _object(document=DOCUMENT),
         summarize_document,
     ),
@@ -129,7 +129,10 @@ BUILTIN_TOOLS = [
         calculator,
     ),
     Tool(
-        "current_date_time", "tell today's date and the current time", _object(), current_date_time
+        "current_date_time",
+        "tell today's date, the day of the week and the time on the clock",
+        _object(),
+        current_date_time,
     ),
 ]
 

@@ -5,6 +5,7 @@ Built before the window's first paint, so nothing here touches `Qt.*` values (qt
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -79,3 +80,19 @@ class ConversationsPane(QWidget):
     def _current_changed(self, item: QListWidgetItem | None, _previous: object) -> None:
         if isinstance(item, ConversationItem):
             self.selected.emit(item.conversation_id)
+
+    def ask_title(self, conversation: Conversation) -> str | None:
+        """A new title for ``conversation``, or None when the user cancels."""
+        from PySide6.QtWidgets import QInputDialog
+
+        title, ok = QInputDialog.getText(self, "Rename", "Title:", text=conversation.title)
+        return (title.strip() or None) if ok else None
+
+    def ask_export_path(self, conversation: Conversation) -> Path | None:
+        """Where to write ``conversation`` as Markdown, or None when the user cancels."""
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export conversation", f"{conversation.title}.md", "Markdown (*.md)"
+        )
+        return Path(path) if path else None

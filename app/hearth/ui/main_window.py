@@ -10,11 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -30,7 +26,8 @@ from hearth.ui.operations.answers import AnswerController
 from hearth.ui.operations.library import LibraryController
 from hearth.ui.operations.models import ModelController
 from hearth.ui.qt_values import VERTICAL
-from hearth.ui.tasks import BackgroundTask, TaskContext
+from hearth.ui.scope_bar import ScopeBar
+from hearth.ui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
     # Event types are annotations only; dialogs are imported where they open. Each PySide
@@ -110,16 +107,12 @@ class MainWindow(QMainWindow):
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
-        scope = QHBoxLayout()
-        scope.setContentsMargins(12, 6, 12, 0)
-        self.use_documents = QCheckBox("Answer from my documents")
-        self.use_documents.setChecked(True)
-        self.choose_scope_button = QPushButton("Which documents…")
-        self.scope_label = QLabel("all documents")
-        for widget in (self.use_documents, self.choose_scope_button, self.scope_label):
-            scope.addWidget(widget)
-        scope.addStretch(1)
-        centre_layout.addLayout(scope)
+        self.scope_bar = ScopeBar(
+            self.workspace.conversations,
+            lambda: [d.path for d in self.workspace.index.documents()],
+        )
+        self.use_documents = self.scope_bar.use_documents
+        centre_layout.addWidget(self.scope_bar)
         self.chat_view = ChatView()
         centre_layout.addWidget(self.chat_view, 1)
         self.composer = Composer()
@@ -155,7 +148,8 @@ class MainWindow(QMainWindow):
         library.state_changed.connect(documents.set_state)
         library.progress.connect(documents.show_progress)
         library.idle.connect(documents.hide_progress)
-        library.documents_changed.connect(self.refresh_documents)
+        library.documents_changed.connect(library.list_documents)
+        library.documents_listed.connect(self._show_documents)
         library.documents_indexed.connect(self.answers.suggest_for)
         library.problem.connect(self.show_error)
         library.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -174,8 +168,10 @@ class MainWindow(QMainWindow):
         answers.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         answers.suggestions_changed.connect(self.chat_view.show_suggestions)
         self.chat_view.suggestion_clicked.connect(self.send)
-        self.use_documents.toggled.connect(self._scope_changed)
-        self.choose_scope_button.clicked.connect(self.choose_scope)
+        self.scope_bar.changed.connect(self._conversation_changed)
+        self.scope_bar.choose_button.clicked.connect(
+            lambda: self.scope_bar.choose(self.conversation or self.new_conversation())
+        )
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
 
@@ -214,22 +210,10 @@ class MainWindow(QMainWindow):
             self.apply_settings(dialog.result_settings)
 
     def apply_settings(self, settings: Any) -> None:
-        before = self.workspace.settings
-        self.workspace.save_settings(settings)
-        engine = ("n_ctx", "n_threads", "n_gpu_layers")
-        if any(getattr(before, name) != getattr(settings, name) for name in engine):
-            self.models.reload()
+        self.models.apply_settings(settings)
         self.refresh_models()
 
     # -- documents -------------------------------------------------------------------------
-    def refresh_documents(self) -> None:
-        def documents(context: TaskContext) -> Any:
-            return self.workspace.index.documents()
-
-        task = BackgroundTask("list documents", documents)  # the first opens the index
-        task.succeeded.connect(self._show_documents)
-        self.run_task(task)
-
     def _show_documents(self, records: Any) -> None:
         self.documents_pane.show_documents(records)
         self.chat_view.show_suggestions(self.answers.suggestions())
@@ -280,30 +264,28 @@ class MainWindow(QMainWindow):
         if reply is not None:  # still being written: show what it has, if it is this one's
             self.chat_view.start_reply(reply.conversation_id)
             self.chat_view.append_to_reply(reply.conversation_id, reply.text)
-        self.use_documents.blockSignals(True)
-        self.use_documents.setChecked(self.conversation.use_documents)
-        self.use_documents.blockSignals(False)
-        self._show_scope()
+        self.scope_bar.show_for(self.conversation)
 
     def new_conversation(self) -> Conversation:
         self.conversation = self.workspace.conversations.create()
         self.chat_view.clear()
         self.chat_view.conversation_id = self.conversation.id
         self.refresh_conversations(select=self.conversation.id)
-        self._show_scope()
+        self.scope_bar.show_for(self.conversation)
         self.input.setFocus()
         return self.conversation
 
     def rename_conversation(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
         if self.conversation is None:
             return
-        title, ok = QInputDialog.getText(self, "Rename", "Title:", text=self.conversation.title)
-        if ok:
+        title = self.conversations_pane.ask_title(self.conversation)
+        if title:
             self.workspace.conversations.rename(self.conversation.id, title)
-            self.conversation = self.workspace.conversations.get(self.conversation.id)
-            self.refresh_conversations()
+            self._conversation_changed(self.workspace.conversations.get(self.conversation.id))
+
+    def _conversation_changed(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self.refresh_conversations()
 
     def delete_conversation(self) -> None:
         if self.conversation is None:
@@ -316,42 +298,12 @@ class MainWindow(QMainWindow):
         self.refresh_conversations()
 
     def export_conversation(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
         if self.conversation is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export conversation", f"{self.conversation.title}.md", "Markdown (*.md)"
-        )
+        path = self.conversations_pane.ask_export_path(self.conversation)
         if path:
             markdown = self.workspace.conversations.export_markdown(self.conversation.id)
-            Path(path).write_text(markdown, "utf-8")
-
-    def _scope_changed(self, checked: bool) -> None:
-        if self.conversation is not None:
-            store = self.workspace.conversations
-            store.set_document_scope(self.conversation.id, checked, self.conversation.documents)
-            self.conversation = store.get(self.conversation.id)
-        self._show_scope()
-
-    def choose_scope(self) -> None:
-        from hearth.ui.scope_dialog import DocumentScopeDialog
-
-        conversation = self.conversation or self.new_conversation()
-        paths = [d.path for d in self.workspace.index.documents()]
-        dialog = DocumentScopeDialog(paths, conversation.documents, self)
-        if dialog.exec():
-            store = self.workspace.conversations
-            store.set_document_scope(
-                conversation.id, self.use_documents.isChecked(), dialog.chosen()
-            )
-            self.conversation = store.get(conversation.id)
-            self._show_scope()
-
-    def _show_scope(self) -> None:
-        chosen = self.conversation.documents if self.conversation else []
-        self.scope_label.setText(f"{len(chosen)} chosen" if chosen else "all documents")
-        self.choose_scope_button.setEnabled(self.use_documents.isChecked())
+            path.write_text(markdown, "utf-8")
 
     # -- chatting --------------------------------------------------------------------------
     def send(self, text: str | None = None) -> None:
@@ -397,10 +349,9 @@ class MainWindow(QMainWindow):
     def _show_source(self, source: dict[str, Any], view: Any) -> None:
         from hearth.ui.source_viewer import SourceViewer
 
-        viewer = SourceViewer(source, self, view)
-        viewer.setModal(False)
-        viewer.show()
-        self.source_viewer = viewer
+        self.source_viewer = SourceViewer(source, self, view)
+        self.source_viewer.setModal(False)
+        self.source_viewer.show()
 
     # -- window state ----------------------------------------------------------------------
     def _restore_geometry(self) -> None:

@@ -39,7 +39,7 @@ class SettingsDialog(QDialog):
         self.tools.setChecked(settings.tools_enabled)
         self.query_step = QCheckBox("Let the model read the question before searching")
         self.query_step.setToolTip(
-            "Finds both parts of a question that joins two events; about a second more"
+            "Searches each part of a question that joins two events; about 2 s more per answer"
         )
         self.query_step.setChecked(settings.query_step)
         self.system_prompt = QPlainTextEdit(settings.system_prompt)

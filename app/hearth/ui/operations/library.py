@@ -53,6 +53,7 @@ class LibraryController(QObject):
     progress = Signal(int, int, str)
     idle = Signal()
     documents_changed = Signal()
+    documents_listed = Signal(list)  # DocumentRecords, after list_documents
     documents_indexed = Signal(list)  # paths newly indexed (for suggested questions)
     problem = Signal(str, str)  # title, one-line message
     status = Signal(str)
@@ -202,6 +203,12 @@ class LibraryController(QObject):
         self.documents_changed.emit()
 
     # -- after a crash or an index format change --------------------------------------------
+    def list_documents(self) -> None:
+        """The indexed documents, read off the GUI thread (the first call opens the index)."""
+        task = BackgroundTask("list documents", lambda context: self.workspace.index.documents())
+        task.succeeded.connect(self.documents_listed.emit)
+        self._run(task)
+
     def repair_after_start(self) -> None:
         """Documents an interrupted write or a format change took out come back from their
         files, and watched folders catch up with what changed while Hearth was closed."""

@@ -21,6 +21,7 @@ from hearth.ui.tasks import BackgroundTask, TaskContext, error_message
 if TYPE_CHECKING:
     from hearth.assistant.workspace import Workspace
     from hearth.models.catalogue import ModelInfo
+    from hearth.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,14 @@ class ModelController(QObject):
         task = BackgroundTask(f"set up {bundled.id}", set_up_and_load)
         task.progressed.connect(self._setting_up)
         self._start(task, f"Setting up {bundled.title}…")
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Save ``settings``; the model reloads when one of the engine's own values changed."""
+        before = self.workspace.settings
+        self.workspace.save_settings(settings)
+        engine = ("n_ctx", "n_threads", "n_gpu_layers")
+        if any(getattr(before, name) != getattr(settings, name) for name in engine):
+            self.reload()
 
     def reload(self) -> None:
         """The active model again, with new engine settings (context, threads)."""
