@@ -67,15 +67,17 @@ INSTRUCTED_REMINDER = "Answer in a few words from the sources above, then cite t
 # An instruction model's answer: the decline, or one or two statements each ending in a
 # citation. Measured on LiHua-World (40 tuning questions, 0.5B model): answers with a
 # marker rose from 12% to 68%, and the answers got short enough to say just the fact.
+ANSWER_PART_WORDS = 20
 CITED_ANSWER_GRAMMAR = "\n".join(
     [
         "root ::= decline | answer",
         f"decline ::= {json.dumps(NOT_IN_SOURCES)}",
         'answer ::= part (" " part)?',
-        'part ::= [^\\[\\n: ] char* "[" [1-9] ("," " "? [1-9])* "]" "."?',
-        # No "Name: " inside an answer: a model that starts one is copying a transcript
-        # line from a source, which runs past the answer's cap before the marker comes.
-        'char ::= [^\\[\\n:] | ":" [^ \\[\\n]',
+        # A part is at most ANSWER_PART_WORDS words, then its marker: a model copying a
+        # whole transcript line from a source reached the cap before any marker came.
+        f'part ::= word (" " word){{0,{ANSWER_PART_WORDS - 1}}} " "? "[" [1-9] '
+        '("," " "? [1-9])* "]" "."?',
+        'word ::= [^ \\[\\n]+',
     ]
 )
 # A source is shown to an instruction model as its best excerpt of about this many

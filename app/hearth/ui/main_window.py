@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         self.scope_bar = ScopeBar(
-            self.workspace.conversations,
+            lambda: self.workspace.conversations,
             lambda: [d.path for d in self.workspace.index.documents()],
         )
         self.use_documents = self.scope_bar.use_documents

@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 class ScopeBar(QWidget):
     changed = Signal(object)  # the Conversation, as stored after the change
 
-    def __init__(self, store: ConversationStore, document_paths: Callable[[], list[str]]) -> None:
+    def __init__(
+        self, store: Callable[[], ConversationStore], document_paths: Callable[[], list[str]]
+    ) -> None:
+        """``store`` and ``document_paths`` are called when needed: the conversation
+        database and the index open after the window's first paint."""
         super().__init__()
         self.store = store
         self.document_paths = document_paths
@@ -61,7 +65,7 @@ class ScopeBar(QWidget):
             self._store(self.conversation, checked, self.conversation.documents)
 
     def _store(self, conversation: Conversation, use: bool, documents: list[str]) -> None:
-        self.store.set_document_scope(conversation.id, use, documents)
-        updated = self.store.get(conversation.id)
+        self.store().set_document_scope(conversation.id, use, documents)
+        updated = self.store().get(conversation.id)
         self.show_for(updated)
         self.changed.emit(updated)
