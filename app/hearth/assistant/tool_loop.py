@@ -266,8 +266,8 @@ class ToolRunner:
         self, question: str, done: list[ToolCall], documents: list[str] | None
     ) -> tuple[str, object]:
         # The choice is the plain step's (a grammar over the router's candidates, shown
-        # worked examples): on bench_tools the 0.5B chose better that way than by opening
-        # its own call (0.919 against 0.887). The call itself is the model's own format.
+        # worked examples): on bench_tools the 0.5B chose right for 0.952 of the prompts
+        # that way, 0.887 when its own first token decided. The call is the model's format.
         choice = self.choose(question, done)
         if choice == ANSWER:
             return ANSWER, {}
