@@ -70,11 +70,10 @@ class ScriptedStream:
 @dataclass
 class ScriptedEngine:
     """Replies come from ``replies`` in order (a reply is a list of pieces or one string);
-    when they run out, ``default_reply``. ``next_tokens`` answers next_token()."""
+    when they run out, ``default_reply``."""
 
     replies: list[list[str] | str] = field(default_factory=list)
     default_reply: str = "A scripted answer."
-    next_tokens: list[str] = field(default_factory=list)
     has_chat_template: bool = True
     native_tool_calls: bool = False
     n_ctx: int = 4096
@@ -120,9 +119,6 @@ class ScriptedEngine:
         self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
     ) -> str:
         return "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"
-
-    def next_token(self, prompt: str) -> str:
-        return self.next_tokens.pop(0) if self.next_tokens else "The"
 
     def _stream(self, request: Request) -> ScriptedStream:
         self.requests.append(request)

@@ -16,11 +16,18 @@ from tests.models.test_catalogue import run_hearth
 OPTIONS = SamplingOptions(max_tokens=48, temperature=0.0)
 
 
-def test_answer_cites_the_right_page(
-    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def indexed_report(document_index: DocumentIndex, tmp_path: Path) -> Path:
+    """The five-page lighthouse report, indexed."""
     report = write_pdf(tmp_path / "report.pdf", report_pages())
     document_index.index_paths([report])
+    return report
+
+
+def test_answer_cites_the_right_page(
+    document_index: DocumentIndex, engine: EngineClient, gemma_model: Path, indexed_report: Path
+) -> None:
+    report = indexed_report
     engine.load(gemma_model, n_ctx=2048, n_threads=2)
     pieces: list[str] = []
     answer = GroundedAnswerer(document_index, engine).ask(
@@ -96,10 +103,9 @@ def test_cli_index_search_ask_json(gemma_model: Path, tmp_path: Path) -> None:
 
 
 def test_the_default_model_cites_the_page_it_answers_from(
-    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, tmp_path: Path
+    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_report: Path
 ) -> None:
-    report = write_pdf(tmp_path / "report.pdf", report_pages())
-    document_index.index_paths([report])
+    report = indexed_report
     engine.load(qwen05_model, n_ctx=4096, n_threads=2)
     answer = GroundedAnswerer(document_index, engine).ask(
         "How much did the restoration of the lantern room cost?", OPTIONS
@@ -116,9 +122,8 @@ def test_the_default_model_cites_the_page_it_answers_from(
     "question its sources touch but do not answer; strict, so a fix shows up",
 )
 def test_the_default_model_says_when_the_sources_do_not_hold_the_answer(
-    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, tmp_path: Path
+    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_report: Path
 ) -> None:
-    document_index.index_paths([write_pdf(tmp_path / "report.pdf", report_pages())])
     engine.load(qwen05_model, n_ctx=4096, n_threads=2)
     answer = GroundedAnswerer(document_index, engine).ask(
         "What is the lighthouse keeper's favourite football team?", OPTIONS

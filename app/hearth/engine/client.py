@@ -283,10 +283,6 @@ class EngineClient:
         """The conversation as the loaded model reads it (its template, with ``tools``)."""
         return str(self._request({"op": "format", "messages": messages, "tools": tools})["text"])
 
-    def next_token(self, prompt: str) -> str:
-        """The most likely next token after raw ``prompt``, special tokens spelled out."""
-        return str(self._request({"op": "next_token", "prompt": prompt})["text"])
-
     def stream_chat(
         self,
         messages: list[ChatMessage],

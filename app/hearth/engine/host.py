@@ -183,8 +183,6 @@ class EngineHost:
             prompt = self.format(request["messages"], request.get("tools"))
             self._remember_format(request["messages"], prompt, request.get("tools"))
             return {"text": prompt.text, "stop": prompt.stop}
-        if op == "next_token":
-            return {"text": self.next_token(request["prompt"])}
         raise ValueError(f"unknown request {op!r}")
 
     # -- model --------------------------------------------------------------------------
@@ -265,19 +263,6 @@ class EngineHost:
                 messages, self.chat_template, self.bos_token, self.eos_token, tools
             )
         return format_plain(messages)
-
-    def next_token(self, prompt_text: str) -> str:
-        """The most likely next token after raw prompt text, special tokens spelled out
-        (a tool call begins with one, "<tool_call>", which generated text leaves out)."""
-        llama = self.require_model()
-        tokens = self.tokenize_prompt(FormattedPrompt(text=prompt_text, stop=[], has_bos=False))
-        self.prefixes.restore(llama, tokens)
-        token_text = ""
-        for token in llama.generate(tokens, top_k=1, temp=0.0, reset=True):
-            token_text = self._token_text(int(token))
-            break
-        self._keep_prefix(llama, prompt_text, tokens)
-        return token_text
 
     def stable_prefix(
         self,

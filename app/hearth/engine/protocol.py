@@ -49,8 +49,6 @@ class Engine(Protocol):
         self, messages: list[ChatMessage], tools: list[dict[str, Any]] | None = None
     ) -> str: ...
 
-    def next_token(self, prompt: str) -> str: ...
-
     def stream_chat(
         self,
         messages: list[ChatMessage],

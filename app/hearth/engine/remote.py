@@ -456,9 +456,6 @@ class RemoteEngine:
     ) -> str:
         raise NotImplementedError("a model server applies its own chat template")
 
-    def next_token(self, prompt: str) -> str:
-        raise NotImplementedError("a model server does not expose next-token choices")
-
     def _body(self, options: SamplingOptions | None, **prompt: Any) -> dict[str, Any]:
         if not self._status.loaded:
             raise NoModelLoaded("no model server is connected yet")
