@@ -58,8 +58,8 @@ def test_ask_streams_an_answer_with_a_source_chip_that_opens_the_page(
     report = index_report(qtbot, window, tmp_path)
     pieces: list[str] = []
     window.send("How much did the restoration of the lantern room cost?")
-    assert window.answer_task is not None
-    window.answer_task.piece.connect(pieces.append)
+    assert window.answers.task is not None
+    window.answers.task.piece.connect(pieces.append)
     wait_for_answer(qtbot, window)
     answer = window.chat_view.messages[-1]
     assert answer.role == "assistant"
@@ -87,8 +87,8 @@ def test_stop_keeps_the_partial_answer(qtbot: QtBot, make_window: WindowFactory)
     window.workspace.settings.max_answer_tokens = 400
     pieces: list[str] = []
     window.send("Write a long story about a lighthouse keeper and the sea.")
-    assert window.answer_task is not None
-    window.answer_task.piece.connect(pieces.append)
+    assert window.answers.task is not None
+    window.answers.task.piece.connect(pieces.append)
     qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
     qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
     wait_for_answer(qtbot, window)
@@ -112,10 +112,10 @@ def test_switching_model_loads_in_background_and_keeps_answering(
         "general.name",
         "Second model",
     )
-    window.refresh_models()
+    window.toolbar.refresh()
     second = next(m for m in window.model_picker.models if m.id == "second-model")
     old_engine = window.workspace.engine
-    window.switch_model(second)
+    window.toolbar.switch_model(second)
     assert window.model_busy_action.isVisible()
     qtbot.waitUntil(lambda: window.workspace.active_model is second, timeout=60_000)
     qtbot.waitUntil(lambda: not window.model_busy_action.isVisible(), timeout=10_000)
@@ -201,7 +201,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(qtbot: QtBot, make_window: Wind
     qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClicks(window.input, "second line")
     assert window.input.toPlainText() == "first line\nsecond line"
-    assert window.answer_task is None
+    assert window.answers.task is None
     qtbot.keyClick(window.input, Qt.Key.Key_Return)
     assert window.input.toPlainText() == ""
     assert window.chat_view.messages[0].text == "first line\nsecond line"
@@ -221,7 +221,7 @@ def test_settings_are_validated_and_persisted(qtbot: QtBot, make_window: WindowF
     dialog.system_prompt.setPlainText("Be brief.")
     dialog.accept()
     assert isinstance(dialog.result_settings, Settings)
-    window.apply_settings(dialog.result_settings)
+    window.toolbar.apply_settings(dialog.result_settings)
     saved = load_settings()
     assert (saved.temperature, saved.sources_per_answer, saved.system_prompt) == (
         0.7,
@@ -256,9 +256,9 @@ def test_failed_model_switch_keeps_the_previous_model(
     copy_with_string_field(
         gemma_model, gemma_model.parent / "alien.gguf", "general.architecture", "zzzzz9"
     )
-    window.refresh_models()
+    window.toolbar.refresh()
     alien = next(m for m in window.model_picker.models if m.id == "alien")
-    window.switch_model(alien)
+    window.toolbar.switch_model(alien)
     qtbot.waitUntil(lambda: getattr(window, "last_error", None) is not None, timeout=60_000)
     assert "unknown model architecture" in window.last_error
     assert f"{previous.name} is still in use" in window.last_error
@@ -310,7 +310,7 @@ def test_tool_calls_show_inline_and_tools_can_be_switched_off(
     assert stored.tool_calls[0]["tool"] == "calculator"
 
     settings = replace(window.workspace.settings, tools_enabled=False)
-    window.apply_settings(settings)
+    window.toolbar.apply_settings(settings)
     window.send("What is 23 times 19?")
     wait_for_answer(qtbot, window)
     assert not window.chat_view.messages[-1].tools_toggle.isVisible()
@@ -341,8 +341,8 @@ def test_engine_crash_mid_answer_is_an_error_on_that_message_only(
     window.workspace.settings.max_answer_tokens = 400
     pieces: list[str] = []
     window.send("Write a long story about a storm at sea.")
-    assert window.answer_task is not None
-    window.answer_task.piece.connect(pieces.append)
+    assert window.answers.task is not None
+    window.answers.task.piece.connect(pieces.append)
     qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
     host_pid = window.workspace.engine.host_pid
     assert host_pid is not None
@@ -374,7 +374,7 @@ def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
     copy_with_string_field(
         gemma_model, gemma_model.parent / "huge-model.gguf", "general.name", "Huge model"
     )
-    window.refresh_models()
+    window.toolbar.refresh()
     huge = next(m for m in window.model_picker.models if m.id == "huge-model")
     previous = window.workspace.active_model
     monkeypatch.setattr(catalogue_module, "memory_fit", lambda *a: 1.8)  # needs 180%
@@ -385,13 +385,13 @@ def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
         return QMessageBox.StandardButton.No
 
     monkeypatch.setattr(QMessageBox, "question", decline)
-    window.switch_model(huge)
+    window.toolbar.switch_model(huge)
     assert "more than this computer has free" in asked[0]
     assert window.workspace.active_model is previous
     assert not window.model_busy_action.isVisible()
     assert window.model_picker.currentData() == previous.id
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
-    window.switch_model(huge)  # the user insists
+    window.toolbar.switch_model(huge)  # the user insists
     qtbot.waitUntil(lambda: window.workspace.active_model is huge, timeout=60_000)
 
 

@@ -15,6 +15,7 @@ from hearth.assistant.conversations import MessageStatus
 from hearth.assistant.workspace import Workspace
 from hearth.jobs import Cancelled
 from hearth.ui.operations.answers import AnswerController
+from hearth.ui.operations.conversations import ConversationController
 from hearth.ui.operations.library import DocumentState, LibraryController
 from hearth.ui.tasks import BackgroundTask, TaskContext
 from tests.fakes import ScriptedEngine
@@ -151,11 +152,12 @@ def test_deleting_a_conversation_while_it_answers_stops_and_stores_nothing(
     scripted_engine.enqueue(["Never ", "stored."])
     stored = finished_replies(controller)
     store = scripted_workspace.conversations
-    conversation = store.create()
+    conversations = ConversationController(scripted_workspace)
+    conversations.deleting.connect(controller.conversation_deleted)  # as the window wires it
+    conversation = conversations.create()
     controller.send(conversation, "Hello?")
     qtbot.waitUntil(lambda: len(scripted_engine.requests) == 1, timeout=30_000)
-    controller.conversation_deleted(conversation.id)
-    store.delete(conversation.id)
+    conversations.delete()
     qtbot.waitUntil(runner.idle, timeout=30_000)
     assert stored == []
     assert not store.exists(conversation.id)
@@ -256,3 +258,41 @@ def test_a_failed_batch_marks_only_its_own_files(
     assert library.states[str(second)] is DocumentState.READY
     assert problems
     assert "disk went away" in problems[0]
+
+
+def test_the_conversation_controller_keeps_the_open_conversation_as_stored(
+    scripted_workspace: Workspace,
+) -> None:
+    conversations = ConversationController(scripted_workspace)
+    listed: list[tuple[list[Any], Any]] = []
+    opened: list[tuple[Any, list[Any]]] = []
+    closed: list[bool] = []
+    conversations.listed.connect(lambda found, current: listed.append((found, current)))
+    conversations.opened.connect(lambda found, messages: opened.append((found, messages)))
+    conversations.closed.connect(lambda: closed.append(True))
+    store = scripted_workspace.conversations
+    first = conversations.create()
+    store.add_message(first.id, "user", "Where is the lighthouse?")
+    second = conversations.current_or_new()
+    assert second.id == first.id  # one is open: no new one
+    conversations.rename("  Lighthouse notes ")
+    assert conversations.current is not None
+    assert conversations.current.title == "Lighthouse notes"  # read back, trimmed
+    conversations.rename("   ")  # a blank title changes nothing
+    assert store.get(first.id).title == "Lighthouse notes"
+    other = conversations.create()
+    conversations.search("lighthouse")
+    found, current = listed[-1]
+    assert [c.id for c in found] == [first.id]
+    assert current == other.id
+    conversations.open(first.id)
+    conversation, messages = opened[-1]
+    assert conversation.id == first.id
+    assert [m.content for m in messages] == ["Where is the lighthouse?"]
+    conversations.delete()
+    assert closed == [True]
+    assert conversations.current is None
+    assert not store.exists(first.id)
+    assert store.exists(other.id)
+    conversations.delete()  # nothing open: nothing happens
+    assert closed == [True]

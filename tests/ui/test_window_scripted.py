@@ -42,7 +42,7 @@ def index_notes(qtbot: QtBot, window: MainWindow, folder: Path) -> list[Path]:
         path = folder / name
         path.write_text(f"# {name}\n\n{text}\n", "utf-8")
         notes.append(path)
-    window.index_paths(notes)
+    window.library.index_paths(notes)
     qtbot.waitUntil(lambda: not window.library.busy, timeout=60_000)
     return notes
 

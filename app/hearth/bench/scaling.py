@@ -144,7 +144,7 @@ def grow_index(store: Any, target: int, start: int, rng: random.Random) -> None:
         store.write_documents(batch, entity_vectors)
 
 
-def run(work: Path) -> dict[str, Any]:
+def run(work: Path, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     from hearth.index.embedder import Embedder
     from hearth.index.retrieve import Retriever
     from hearth.index.store import IndexStore
@@ -160,12 +160,13 @@ def run(work: Path) -> dict[str, Any]:
         for _ in range(QUERIES)
     ]
     rows: dict[str, Any] = {}
-    size = 0
-    for target in SIZES:
+    size = store.chunk_count()  # a kept index (--index) grows from where it stopped
+    for target in sizes:
         started = time.perf_counter()
-        grow_index(store, target, size, rng)
+        if target > size:
+            grow_index(store, target, size, rng)
         build_seconds = time.perf_counter() - started
-        size = target
+        size = max(size, target)
         retriever.search(queries[0])  # the first search after a write rebuilds caches
         hearth_ms, dense_ms = [], []
         for query in queries:
@@ -187,7 +188,7 @@ def run(work: Path) -> dict[str, Any]:
         rows[str(target)]["hearth_over_dense_p50"] = (
             rows[str(target)]["hearth_p50_ms"] / rows[str(target)]["dense_p50_ms"]
         )
-    base = rows[str(SIZES[0])]["hearth_p50_ms"]
+    base = rows[str(sizes[0])]["hearth_p50_ms"]
     for row in rows.values():
         row["p50_growth_vs_1k"] = row["hearth_p50_ms"] / base
     store.close()
@@ -200,9 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     enforce_offline()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--index", type=Path, help="keep the index here (reused next time)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="hearth-scaling-") as work:
-        result = run(Path(work))
+    if args.index is not None:
+        result = run(args.index, tuple(sorted(args.sizes)))
+    else:
+        with tempfile.TemporaryDirectory(prefix="hearth-scaling-") as work:
+            result = run(Path(work), tuple(sorted(args.sizes)))
     print_table(
         ["chunks", "hearth p50 ms", "hearth p95 ms", "dense p50 ms", "hearth/dense", "growth"],
         [

@@ -47,7 +47,7 @@ class ChatView(QScrollArea):
     suggestion_clicked = Signal(str)
     source_clicked = Signal(dict)
     regenerate_requested = Signal(object)  # the MessageWidget
-    edit_requested = Signal(object)
+    resend_requested = Signal(object, str)  # the MessageWidget, its text as edited
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,8 +143,15 @@ class ChatView(QScrollArea):
         widget = MessageWidget(role, text)
         widget.source_clicked.connect(self.source_clicked)
         widget.regenerate_requested.connect(lambda: self.regenerate_requested.emit(widget))
-        widget.edit_requested.connect(lambda: self.edit_requested.emit(widget))
+        widget.edit_requested.connect(lambda: self.ask_edit(widget))
         return self.add_message(widget)
+
+    def ask_edit(self, widget: MessageWidget) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getMultiLineText(self, "Edit and resend", "Message:", widget.text)
+        if ok and text.strip():
+            self.resend_requested.emit(widget, text.strip())
 
     # Each takes the conversation it is about and shows it only when that one is open.
     def show_stored(self, message: Message) -> None:

@@ -55,7 +55,7 @@ def pane_header(title: str, button: QPushButton) -> QHBoxLayout:
 
 
 class DocumentsPane(QWidget):
-    add_requested = Signal()
+    add_chosen = Signal(list)  # the Paths the user chose to add
     remove_requested = Signal(list)
     reindex_requested = Signal(list)
     summarize_requested = Signal(list)
@@ -65,7 +65,7 @@ class DocumentsPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.add_button = QPushButton("Add…")
-        self.add_button.clicked.connect(self.add_requested)
+        self.add_button.clicked.connect(self.choose_documents)
         layout.addLayout(pane_header("Documents", self.add_button))
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Document", "State", "Pages", "Chunks"])
@@ -121,6 +121,13 @@ class DocumentsPane(QWidget):
     def state(self, path: str) -> DocumentState | None:
         item = self.items.get(path)
         return item.state if item is not None else None
+
+    def choose_documents(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add documents")
+        if paths:
+            self.add_chosen.emit([Path(p) for p in paths])
 
     def show_documents(self, records: list[DocumentRecord]) -> None:
         """The indexed documents as stored; failed and queued rows are kept."""

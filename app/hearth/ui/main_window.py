@@ -23,6 +23,7 @@ from hearth.ui.conversations_pane import ConversationsPane
 from hearth.ui.documents_pane import DocumentsPane
 from hearth.ui.model_toolbar import ModelToolbar
 from hearth.ui.operations.answers import AnswerController
+from hearth.ui.operations.conversations import ConversationController
 from hearth.ui.operations.library import LibraryController
 from hearth.ui.operations.models import ModelController
 from hearth.ui.qt_values import VERTICAL
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 
     from hearth.assistant.conversations import Conversation
-    from hearth.models.catalogue import ModelInfo
     from hearth.ui.message_widget import MessageWidget
     from hearth.ui.source_viewer import SourceViewer
 
@@ -53,7 +53,6 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1180, 760)
         self.tasks: set[BackgroundTask] = set()
-        self.conversation: Conversation | None = None
         self.last_error: str | None = None
         self.source_viewer: SourceViewer | None = None
         self.view_settings = QSettings(
@@ -62,6 +61,7 @@ class MainWindow(QMainWindow):
         self.models = ModelController(workspace, self.run_task, self)
         self.library = LibraryController(workspace, self.run_task, self)
         self.answers = AnswerController(workspace, self.run_task, self)
+        self.conversations = ConversationController(workspace, self)
         self._build_toolbar()
         self._build_body()
         self._connect_signals()
@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         # paint the window; the index opens (and repairs itself) off the GUI thread.
         self.refresh_conversations()
         self.first_painted.emit()
-        self.refresh_models()
+        self.toolbar.refresh()
         self.models.load_default()
         self.library.repair_after_start()
         self.library.documents_changed.emit()
@@ -127,23 +127,28 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Hearth {__version__} — everything stays on this computer")
 
     def _connect_signals(self) -> None:
-        self.toolbar.settings_requested.connect(self.open_settings)
         self.toolbar.problem.connect(self.show_error)
         self.toolbar.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         # Questions wait for the model before they are suggested.
         self.models.ready.connect(lambda _: self.answers.suggest_for([]))
-        pane = self.conversations_pane
+        pane, conversations = self.conversations_pane, self.conversations
         pane.new_requested.connect(self.new_conversation)
-        pane.selected.connect(self.open_conversation)
+        pane.selected.connect(conversations.open)
         pane.rename_requested.connect(self.rename_conversation)
-        pane.delete_requested.connect(self.delete_conversation)
+        pane.delete_requested.connect(conversations.delete)
         pane.export_requested.connect(self.export_conversation)
-        pane.search_changed.connect(lambda _: self.refresh_conversations())
+        pane.search_changed.connect(conversations.search)
+        conversations.listed.connect(pane.show_conversations)
+        conversations.opened.connect(self._show_conversation)
+        conversations.closed.connect(self._conversation_closed)
+        conversations.deleting.connect(self.answers.conversation_deleted)  # stops, unsaved
         documents = self.documents_pane
-        documents.add_requested.connect(self.choose_documents)
+        documents.add_chosen.connect(self.library.index_paths)
         documents.remove_requested.connect(self.library.remove)
         documents.summarize_requested.connect(self.summarize_documents)
-        documents.reindex_requested.connect(lambda ps: self.index_paths([Path(p) for p in ps]))
+        documents.reindex_requested.connect(
+            lambda paths: self.library.index_paths([Path(p) for p in paths])
+        )
         library = self.library
         library.state_changed.connect(documents.set_state)
         library.progress.connect(documents.show_progress)
@@ -163,27 +168,23 @@ class MainWindow(QMainWindow):
         answers.reply_finished.connect(chat.finish_reply)
         chat.source_clicked.connect(self.open_source)
         chat.regenerate_requested.connect(self.regenerate)
-        chat.edit_requested.connect(self.edit_and_resend)
+        chat.resend_requested.connect(self.edit_and_resend)
         answers.busy_changed.connect(self.composer.set_busy)
         answers.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         answers.suggestions_changed.connect(self.chat_view.show_suggestions)
         self.chat_view.suggestion_clicked.connect(self.send)
-        self.scope_bar.changed.connect(self._conversation_changed)
+        self.scope_bar.changed.connect(conversations.reload)
         self.scope_bar.choose_button.clicked.connect(
             lambda: self.scope_bar.choose(self.conversation or self.new_conversation())
         )
         self.composer.send_requested.connect(self.send)
-        self.composer.stop_requested.connect(self.stop)
+        self.composer.stop_requested.connect(self.answers.stop)
 
     # -- background work -------------------------------------------------------------------
     def run_task(self, task: BackgroundTask) -> BackgroundTask:
         self.tasks.add(task)
         task.finished.connect(lambda: self.tasks.discard(task))
         return task.start()
-
-    @property
-    def answer_task(self) -> BackgroundTask | None:
-        return self.answers.task
 
     def show_error(self, title: str, message: str) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -194,46 +195,17 @@ class MainWindow(QMainWindow):
         box.show()
         self.last_error = message
 
-    # -- models ----------------------------------------------------------------------------
-    def refresh_models(self) -> None:
-        self.toolbar.refresh()
-
-    def switch_model(self, model: ModelInfo, insist: bool = False) -> None:
-        self.toolbar.switch_model(model, insist)
-
-    # -- settings --------------------------------------------------------------------------
-    def open_settings(self) -> None:
-        from hearth.ui.settings_dialog import SettingsDialog
-
-        dialog = SettingsDialog(self.workspace.settings, self)
-        if dialog.exec() and dialog.result_settings is not None:
-            self.apply_settings(dialog.result_settings)
-
-    def apply_settings(self, settings: Any) -> None:
-        self.models.apply_settings(settings)
-        self.refresh_models()
-
     # -- documents -------------------------------------------------------------------------
     def _show_documents(self, records: Any) -> None:
         self.documents_pane.show_documents(records)
         self.chat_view.show_suggestions(self.answers.suggestions())
-
-    def choose_documents(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add documents")
-        if paths:
-            self.index_paths([Path(p) for p in paths])
-
-    def index_paths(self, paths: list[Path]) -> None:
-        self.library.index_paths(paths)
 
     def handle_dropped(self, paths: list[Path]) -> None:
         for model in (p for p in paths if p.suffix.lower() == ".gguf"):
             self.models.add(model)
         documents = [p for p in paths if p.suffix.lower() != ".gguf"]
         if documents:
-            self.index_paths(documents)
+            self.library.index_paths(documents)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -248,91 +220,62 @@ class MainWindow(QMainWindow):
         """Summarise every chosen document into the current conversation (Stop ends it)."""
         self.answers.summarise(self.conversation or self.new_conversation(), paths)
 
-    # -- conversations ---------------------------------------------------------------------
+    # -- conversations and chatting ----------------------------------------------------------
+    @property
+    def conversation(self) -> Conversation | None:
+        return self.conversations.current
+
     def refresh_conversations(self, select: int | None = None) -> None:
-        current = select if select is not None else getattr(self.conversation, "id", None)
-        found = self.workspace.conversations.search(self.conversations_pane.search.text())
-        self.conversations_pane.show_conversations(found, current)
+        self.conversations.refresh(select)
 
     def open_conversation(self, conversation_id: int) -> None:
-        self.conversation = self.workspace.conversations.get(conversation_id)
+        self.conversations.open(conversation_id)
+
+    def new_conversation(self) -> Conversation:
+        conversation = self.conversations.create()
+        self.input.setFocus()
+        return conversation
+
+    def _show_conversation(self, conversation: Conversation, messages: list[Any]) -> None:
         self.chat_view.clear()
-        self.chat_view.conversation_id = conversation_id
-        for message in self.workspace.conversations.messages(conversation_id):
+        self.chat_view.conversation_id = conversation.id
+        for message in messages:
             self.chat_view.show_stored(message)
         reply = self.answers.reply
         if reply is not None:  # still being written: show what it has, if it is this one's
             self.chat_view.start_reply(reply.conversation_id)
             self.chat_view.append_to_reply(reply.conversation_id, reply.text)
-        self.scope_bar.show_for(self.conversation)
+        self.scope_bar.show_for(conversation)
 
-    def new_conversation(self) -> Conversation:
-        self.conversation = self.workspace.conversations.create()
-        self.chat_view.clear()
-        self.chat_view.conversation_id = self.conversation.id
-        self.refresh_conversations(select=self.conversation.id)
-        self.scope_bar.show_for(self.conversation)
-        self.input.setFocus()
-        return self.conversation
-
-    def rename_conversation(self) -> None:
-        if self.conversation is None:
-            return
-        title = self.conversations_pane.ask_title(self.conversation)
-        if title:
-            self.workspace.conversations.rename(self.conversation.id, title)
-            self._conversation_changed(self.workspace.conversations.get(self.conversation.id))
-
-    def _conversation_changed(self, conversation: Conversation) -> None:
-        self.conversation = conversation
-        self.refresh_conversations()
-
-    def delete_conversation(self) -> None:
-        if self.conversation is None:
-            return
-        self.answers.conversation_deleted(self.conversation.id)  # its reply stops, unsaved
-        self.workspace.conversations.delete(self.conversation.id)
-        self.conversation = None
+    def _conversation_closed(self) -> None:
         self.chat_view.clear()
         self.chat_view.conversation_id = None
-        self.refresh_conversations()
+
+    def rename_conversation(self) -> None:
+        if self.conversation is not None:
+            self.conversations.rename(self.conversations_pane.ask_title(self.conversation) or "")
 
     def export_conversation(self) -> None:
-        if self.conversation is None:
-            return
-        path = self.conversations_pane.ask_export_path(self.conversation)
-        if path:
-            markdown = self.workspace.conversations.export_markdown(self.conversation.id)
-            path.write_text(markdown, "utf-8")
+        if self.conversation is not None:
+            path = self.conversations_pane.ask_export_path(self.conversation)
+            if path:
+                self.conversations.export(path)
 
-    # -- chatting --------------------------------------------------------------------------
     def send(self, text: str | None = None) -> None:
         question = (text if isinstance(text, str) else self.input.toPlainText()).strip()
         if not question or self.answers.busy:
             return
         self.input.clear()
-        conversation = self.conversation or self.new_conversation()
-        if self.answers.send(conversation, question):
-            self.conversation = self.workspace.conversations.get(conversation.id)
-            self.refresh_conversations()
-
-    def stop(self) -> None:
-        self.answers.stop()
+        if self.answers.send(self.conversation or self.new_conversation(), question):
+            self.conversations.reload()  # a first question titles the conversation
 
     def regenerate(self, widget: MessageWidget) -> None:
         if self.conversation is not None and widget.message_id is not None:
             self._resend(self.answers.regenerate(self.conversation, widget.message_id))
 
-    def edit_and_resend(self, widget: MessageWidget) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
-        if self.conversation is None or widget.message_id is None:
-            return
-        text, ok = QInputDialog.getMultiLineText(self, "Edit and resend", "Message:", widget.text)
-        if ok and text.strip():
-            self._resend(
-                self.answers.resend_from(self.conversation, widget.message_id, text.strip())
-            )
+    def edit_and_resend(self, widget: MessageWidget, text: str) -> None:
+        if self.conversation is not None and widget.message_id is not None:
+            self._resend(self.answers.resend_from(self.conversation, widget.message_id, text))
 
     def _resend(self, started: bool) -> None:
         if started and self.conversation is not None:

@@ -19,12 +19,12 @@ from hearth.ui.operations.models import ModelController, ModelState
 if TYPE_CHECKING:
     from hearth.assistant.workspace import Workspace
     from hearth.models.catalogue import ModelInfo
+    from hearth.settings import Settings
 
 
 class ModelToolbar(QToolBar):
     problem = Signal(str, str)  # title, one-line message
     status = Signal(str)
-    settings_requested = Signal()
 
     def __init__(self, workspace: Workspace, models: ModelController) -> None:
         super().__init__("Main")
@@ -50,7 +50,7 @@ class ModelToolbar(QToolBar):
         # The toolbar makes the action: measured at 0.2 ms, against 1.5-2 ms for the first
         # QAction constructed from Python on the way to the first window.
         self.settings_action = self.addAction("Settings…")
-        self.settings_action.triggered.connect(self.settings_requested)
+        self.settings_action.triggered.connect(self.open_settings)
         self.picker.model_chosen.connect(self.switch_model)
         self.picker.add_requested.connect(self.choose_model_file)
         self.picker.set_up_requested.connect(models.set_up)
@@ -116,6 +116,17 @@ class ModelToolbar(QToolBar):
                 self.picker.revert()
                 return
         self.models.switch(model)
+
+    def open_settings(self) -> None:
+        from hearth.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.workspace.settings, self.window())
+        if dialog.exec() and dialog.result_settings is not None:
+            self.apply_settings(dialog.result_settings)
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.models.apply_settings(settings)
+        self.refresh()
 
     def choose_model_file(self) -> None:
         from PySide6.QtWidgets import QFileDialog
