@@ -62,6 +62,20 @@ def test_a_cancel_is_reported_as_cancelled_never_as_failed(qtbot: QtBot) -> None
     assert outcomes == ["cancelled"]
 
 
+def test_a_task_runs_until_its_finish_reaches_the_gui_thread(qtbot: QtBot) -> None:
+    # A controller asks `running` before starting new work; were it False while the old
+    # result is still queued, that result would land on the new reply (CI saw this race).
+    task = BackgroundTask("quick", lambda context: "done")
+    finished: list[bool] = []
+    task.finished.connect(lambda: finished.append(True))
+    task.start()
+    assert task.done.wait(10)
+    assert task.running
+    assert not finished
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert not task.running
+
+
 def test_an_answer_is_stored_complete_with_its_sources_and_citations(
     qtbot: QtBot,
     answers: tuple[AnswerController, Runner],

@@ -190,9 +190,10 @@ def run(work: Path, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
         rows[str(target)]["hearth_over_dense_p50"] = (
             rows[str(target)]["hearth_p50_ms"] / rows[str(target)]["dense_p50_ms"]
         )
-    base = next(iter(rows.values()))["hearth_p50_ms"]
-    for row in rows.values():
-        row["p50_growth_vs_1k"] = row["hearth_p50_ms"] / base
+    if "1000" in rows:  # growth is named for 1k, so only when 1k was measured
+        base = rows["1000"]["hearth_p50_ms"]
+        for row in rows.values():
+            row["p50_growth_vs_1k"] = row["hearth_p50_ms"] / base
     store.close()
     return {"sizes": rows, "queries": QUERIES, "machine": machine_description()}
 
@@ -211,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="hearth-scaling-") as work:
             result = run(Path(work), tuple(sorted(args.sizes)))
+    if not result["sizes"]:
+        print("nothing measured: the kept index is larger than every size asked for")
+        return 1
     print_table(
         ["chunks", "hearth p50 ms", "hearth p95 ms", "dense p50 ms", "hearth/dense", "growth"],
         [
@@ -220,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["hearth_p95_ms"],
                 row["dense_p50_ms"],
                 row["hearth_over_dense_p50"],
-                row["p50_growth_vs_1k"],
+                row.get("p50_growth_vs_1k", "-"),
             ]
             for row in result["sizes"].values()
         ],

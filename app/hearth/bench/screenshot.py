@@ -55,7 +55,7 @@ def _render(out: Path, width: int, height: int, home: Path) -> int:
     window.handle_dropped([report])
     wait(lambda: not window.library.busy, 300)
     window.send(QUESTION)
-    wait(lambda: window.answers.task is not None and not window.answers.task.running, 300)
+    wait(lambda: not window.answers.busy, 300)
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)

@@ -100,7 +100,9 @@ class BackgroundTask(QObject):
         self.cancel_token = CancelToken()
         if on_cancel is not None:
             self.cancel_token.on_cancel(on_cancel)
-        self.done = threading.Event()
+        self.done = threading.Event()  # set on the worker thread when the function returns
+        self._reported = False  # finished delivered on the GUI thread
+        self.finished.connect(self._report_finished)
 
     def start(self, pool: QThreadPool | None = None) -> BackgroundTask:
         (pool or QThreadPool.globalInstance()).start(_Runner(self))
@@ -109,6 +111,12 @@ class BackgroundTask(QObject):
     def cancel(self) -> None:
         self.cancel_token.cancel()
 
+    def _report_finished(self) -> None:
+        self._reported = True
+
     @property
     def running(self) -> bool:
-        return not self.done.is_set()
+        """True until ``finished`` has reached the GUI thread: the worker is done a moment
+        earlier, and a controller that started new work in that moment would have the old
+        task's result land on the new reply."""
+        return not self._reported
