@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from hearth.assistant.grounded import NOT_IN_SOURCES, NOTHING_FOUND, GroundedAnswerer
+from hearth.assistant.grounded import (
+    NOT_IN_SOURCES,
+    NOTHING_FOUND,
+    YES_NO_REMINDER,
+    GroundedAnswerer,
+    instructed_user_message,
+)
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.engine.client import EngineClient, SamplingOptions
 from hearth.index.document_index import DocumentIndex
@@ -114,6 +120,32 @@ def test_the_default_model_cites_the_page_it_answers_from(
     assert answer.cited_by == "marker", answer.answer  # an [n] naming a real source
     cited = [source for source in answer.sources if source.n in answer.cited]
     assert any((s.document, s.page) == (str(report), 2) for s in cited), answer.answer
+
+
+def test_the_default_model_answers_a_yes_no_question_with_yes_or_no(
+    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_report: Path
+) -> None:
+    # Without the yes/no line the 0.5B model declined most questions of this kind.
+    report = indexed_report
+    engine.load(qwen05_model, n_ctx=4096, n_threads=2)
+    answer = GroundedAnswerer(document_index, engine).ask(
+        "Did the Harbour Fund pay for the restoration of the lantern room?", OPTIONS
+    )
+    assert answer.answer.startswith("Yes"), answer.answer
+    cited = [source for source in answer.sources if source.n in answer.cited]
+    assert any((s.document, s.page) == (str(report), 2) for s in cited), answer.answer
+
+
+def test_only_a_question_that_asks_yes_or_no_is_told_to_begin_with_yes_or_no() -> None:
+    def told(question: str) -> bool:
+        message = instructed_user_message(question, ["[1] (a.txt)\nText"])
+        return YES_NO_REMINDER in message["content"]
+
+    assert told("Did Li Hua ask Wolfgang before Adam arrived?")
+    assert told("Is the interval more than 7 days?")
+    assert not told("When is the seminar?")
+    assert not told("Can you summarise the report?")  # a request, not a yes/no question
+    assert not told("Isabel said what about the garden?")
 
 
 @pytest.mark.xfail(
