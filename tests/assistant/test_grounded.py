@@ -11,6 +11,7 @@ from hearth.assistant.grounded import (
     NOT_IN_SOURCES,
     NOTHING_FOUND,
     YES_NO_REMINDER,
+    GroundedAnswer,
     GroundedAnswerer,
     instructed_user_message,
 )
@@ -108,6 +109,11 @@ def test_cli_index_search_ask_json(gemma_model: Path, tmp_path: Path) -> None:
     assert "not in the index" in missing.stderr
 
 
+def cited_pages(answer: GroundedAnswer) -> set[tuple[str, int | None]]:
+    """(document, page) of each source the answer cites."""
+    return {(s.document, s.page) for s in answer.sources if s.n in answer.cited}
+
+
 def test_the_default_model_cites_the_page_it_answers_from(
     document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_report: Path
 ) -> None:
@@ -118,8 +124,7 @@ def test_the_default_model_cites_the_page_it_answers_from(
     )
     assert "48,500" in answer.answer, answer.answer
     assert answer.cited_by == "marker", answer.answer  # an [n] naming a real source
-    cited = [source for source in answer.sources if source.n in answer.cited]
-    assert any((s.document, s.page) == (str(report), 2) for s in cited), answer.answer
+    assert (str(report), 2) in cited_pages(answer), answer.answer
 
 
 def test_the_default_model_answers_a_yes_no_question_with_yes_or_no(
@@ -132,8 +137,7 @@ def test_the_default_model_answers_a_yes_no_question_with_yes_or_no(
         "Did the Harbour Fund pay for the restoration of the lantern room?", OPTIONS
     )
     assert answer.answer.startswith("Yes"), answer.answer
-    cited = [source for source in answer.sources if source.n in answer.cited]
-    assert any((s.document, s.page) == (str(report), 2) for s in cited), answer.answer
+    assert (str(report), 2) in cited_pages(answer), answer.answer
 
 
 def test_only_a_question_that_asks_yes_or_no_is_told_to_begin_with_yes_or_no() -> None:
