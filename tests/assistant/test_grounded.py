@@ -10,6 +10,7 @@ import pytest
 from hearth.assistant.grounded import (
     NOT_IN_SOURCES,
     NOTHING_FOUND,
+    SHORT_ANSWER_REMINDER,
     YES_NO_REMINDER,
     GroundedAnswer,
     GroundedAnswerer,
@@ -150,6 +151,21 @@ def test_only_a_question_that_asks_yes_or_no_is_told_to_begin_with_yes_or_no() -
     assert not told("When is the seminar?")
     assert not told("Can you summarise the report?")  # a request, not a yes/no question
     assert not told("Isabel said what about the garden?")
+
+
+def test_a_question_for_a_time_number_place_or_person_is_told_to_answer_in_a_phrase() -> None:
+    def told(question: str) -> bool:
+        content = instructed_user_message(question, ["[1] (a.txt)\nText"])["content"]
+        assert content.count("cite the source like [1]") == 1  # one reminder, never both
+        return SHORT_ANSWER_REMINDER in content
+
+    assert told("When is the seminar?")
+    assert told("how many times a week does she train?")
+    assert told("Who repaired the lantern?")
+    assert not told("What does Ada think of the focaccia?")
+    assert not told("Why did the ferry stop?")
+    assert not told("Whose boat is it?")  # "who" as a word, not a prefix
+    assert not told("Did the council meet on Monday?")
 
 
 @pytest.mark.xfail(
