@@ -296,3 +296,28 @@ def test_entities_common_to_most_chunks_still_score_the_candidates(
     hits = document_index.search("What did Marguerite Okonkwo do on 2026-07-14?", k=3)
     assert (hits[0].document, hits[0].page) == (str(library / "lighthouse-report.pdf"), 4)
     assert hits[0].evidence["graph"] > 0
+
+
+def test_keywords_in_most_chunks_are_left_out_of_a_large_index(
+    document_index: DocumentIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hearth.index.retrieve as retrieve
+
+    library = tmp_path / "notes"
+    library.mkdir()
+    things = ["boiler", "kettle", "ladder", "mirror", "pillow", "teapot"]
+    for number, thing in enumerate(things):
+        (library / f"note-{number}.txt").write_text(
+            f"Quarterly inspection {number}: the {thing} was checked and found sound.", "utf-8"
+        )
+    document_index.index_paths([library])
+    # The index counts as large: a keyword in more than half its chunks is left out.
+    monkeypatch.setattr(retrieve, "COMMON_KEYWORD_MIN_CHUNKS", 0)
+    store = document_index.store
+    vocabulary = document_index.retriever._graph_vocabulary()
+    assert store.keyword_chunk_count("checking") == len(things)  # counted as the index stems
+    assert vocabulary.distinctive_keywords(store, ["quarterly", "ladder"]) == ["ladder"]
+    assert vocabulary.distinctive_keywords(store, ["quarterly"]) == ["quarterly"]
+    hits = document_index.search("quarterly ladder", k=3)
+    assert hits[0].document == str(library / "note-2.txt")
+    assert hits[0].evidence["keyword_match"] == 1.0

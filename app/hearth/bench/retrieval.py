@@ -29,7 +29,7 @@ import numpy as np
 
 from hearth.bench.common import machine_description, percentile, print_table, write_json
 from hearth.bench.lihua import DEFAULT_DATA, Question, answerable, extract_sessions, load_questions
-from hearth.index.keywords import fts_match_expression
+from hearth.index.keywords import fts_match_expression, query_terms
 
 KS = (1, 3, 5, 10)
 FETCH_CHUNKS = 40
@@ -133,7 +133,7 @@ def run(
         return [chunk_paths[i] for i in best]
 
     def bm25_search(question: str) -> list[str]:
-        expression = fts_match_expression(question)
+        expression = fts_match_expression(query_terms(question))
         if expression is None:
             return []
         found = plain_keywords.execute(

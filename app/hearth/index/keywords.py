@@ -170,13 +170,12 @@ def query_terms(text: str) -> list[str]:
     return terms
 
 
-def fts_match_expression(text: str, extra_tokens: list[str] | None = None) -> str | None:
-    """An FTS5 MATCH expression that ORs the query's content words (quoted: no syntax),
-    plus ``extra_tokens`` (the entity tokens of graph entities the query refers to)."""
-    terms = query_terms(text) + [t for t in extra_tokens or [] if t]
-    if not terms:
+def fts_match_expression(terms: list[str]) -> str | None:
+    """An FTS5 MATCH expression that ORs ``terms`` (quoted: no syntax)."""
+    kept = [term for term in terms if term]
+    if not kept:
         return None
-    return " OR ".join(f'"{term}"' for term in terms)
+    return " OR ".join(f'"{term}"' for term in kept)
 
 
 def content_words(text: str) -> list[str]:

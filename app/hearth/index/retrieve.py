@@ -36,7 +36,7 @@ from hearth.index.entities import (
     extract_entities,
     fold,
 )
-from hearth.index.keywords import STOP_WORDS
+from hearth.index.keywords import STOP_WORDS, query_terms
 from hearth.index.query_plan import QueryPlan
 from hearth.index.store import ChunkRecord, IndexStore
 
@@ -58,6 +58,9 @@ GRAPH_DIRECT_LIMIT = 200
 # Entities in more chunks than this (and this share of the index) only score candidates.
 COMMON_ENTITY_MIN_CHUNKS = 1000
 COMMON_ENTITY_SHARE = 0.1
+# A keyword in more than half the chunks has no weight in BM25 (FTS5 floors its idf at
+# 1e-6) but makes FTS5 score every chunk it is in: past this many chunks it is left out.
+COMMON_KEYWORD_MIN_CHUNKS = 1000
 # A chunk that names an entity n times scores min(1.5, 1 + 0.15 ln n) of its weight.
 MENTION_FACTOR_CAP = 1.5
 MENTION_FACTORS = [
@@ -140,6 +143,7 @@ class _EntityVocabulary:
         self.total_chunks = max(1, store.chunk_count())
 
         self._neighbours: dict[int, list[tuple[int, float]]] = {}
+        self._keyword_chunks: dict[str, int] = {}
 
     def neighbours(self, store: IndexStore, entity_id: int) -> list[tuple[int, float]]:
         """The entities most often seen with this one (summed over documents), cached for
@@ -147,6 +151,18 @@ class _EntityVocabulary:
         if entity_id not in self._neighbours:
             self._neighbours[entity_id] = store.entity_neighbours(entity_id, 8)
         return self._neighbours[entity_id]
+
+    def distinctive_keywords(self, store: IndexStore, terms: list[str]) -> list[str]:
+        """``terms`` less those in more than half of a large index's chunks (all of them
+        when every one is that common: some keyword evidence beats none)."""
+        if self.total_chunks <= COMMON_KEYWORD_MIN_CHUNKS:
+            return terms
+        for term in terms:
+            if term not in self._keyword_chunks:
+                self._keyword_chunks[term] = store.keyword_chunk_count(term)
+        limit = max(COMMON_KEYWORD_MIN_CHUNKS, self.total_chunks / 2)
+        kept = [term for term in terms if self._keyword_chunks[term] <= limit]
+        return kept or terms
 
     def specificity(self, entity: GraphEntity) -> float:
         return math.log(1.0 + self.total_chunks / max(1, entity.chunk_count))
@@ -237,10 +253,13 @@ class Retriever:
             vocabulary.by_key[key].id: confidence * vocabulary.specificity(vocabulary.by_key[key])
             for key, confidence in matched.items()
         }
+        common = max(COMMON_ENTITY_MIN_CHUNKS, COMMON_ENTITY_SHARE * vocabulary.total_chunks)
         second_hop: dict[int, float] = defaultdict(float)
         for key, confidence in matched.items():
             entity = vocabulary.by_key[key]
-            if entity.kind not in SECOND_HOP_KINDS:
+            # A common entity is seen with nearly everything: its neighbours say little
+            # and summing its edges costs tens of milliseconds.
+            if entity.kind not in SECOND_HOP_KINDS or entity.chunk_count > common:
                 continue
             neighbours = vocabulary.neighbours(self.store, entity.id)
             if not neighbours:
@@ -254,7 +273,6 @@ class Retriever:
                 specificity = vocabulary.specificity(neighbour)
                 for rowid in self.store.chunks_mentioning(neighbour.id, 200):
                     second_hop[rowid] += share * specificity
-        common = max(COMMON_ENTITY_MIN_CHUNKS, COMMON_ENTITY_SHARE * vocabulary.total_chunks)
         walked = {e: w for e, w in weights.items() if vocabulary.by_id[e].chunk_count <= common}
         skipped = {e: w for e, w in weights.items() if e not in walked}
         direct = self.direct_scores(walked, limit=GRAPH_DIRECT_LIMIT)
@@ -369,7 +387,8 @@ class Retriever:
         vocabulary = self._graph_vocabulary()
         matched = self.match_query_entities(query, query_vector, vocabulary)
         tokens = [entity_token(k) for k, c in matched.items() if c >= ENTITY_TOKEN_CONFIDENCE]
-        keyword = dict(self.store.keyword_search(query, CANDIDATES_PER_SIGNAL, tokens))
+        terms = vocabulary.distinctive_keywords(self.store, query_terms(query) + tokens)
+        keyword = dict(self.store.keyword_search(terms, CANDIDATES_PER_SIGNAL))
         walk = self.graph_scores(matched, vocabulary)
         graph = walk.scores
         graph_top = dict(

@@ -903,11 +903,9 @@ class IndexStore:
             for rowid, chunk_id in rows_where_in(self.db, query, chunk_ids)
         }
 
-    def keyword_search(
-        self, query: str, limit: int, entity_tokens: list[str] | None = None
-    ) -> list[tuple[int, float]]:
-        """(chunk rowid, BM25 score; higher is better) for the query's content words."""
-        expression = fts_match_expression(query, entity_tokens)
+    def keyword_search(self, terms: list[str], limit: int) -> list[tuple[int, float]]:
+        """(chunk rowid, BM25 score; higher is better) for chunks with any of ``terms``."""
+        expression = fts_match_expression(terms)
         if expression is None:
             return []
         rows = self.db.execute(
@@ -916,6 +914,16 @@ class IndexStore:
             (expression, limit),
         ).fetchall()
         return [(int(rowid), -float(score)) for rowid, score in rows]
+
+    def keyword_chunk_count(self, term: str) -> int:
+        """How many chunks hold ``term`` (the keyword index stems it as it stems the text)."""
+        expression = fts_match_expression([term])
+        if expression is None:
+            return 0
+        row = self.db.execute(
+            "SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?", (expression,)
+        ).fetchone()
+        return int(row[0])
 
     def dense_search(
         self, vector: Vectors, limit: int, documents: list[str] | None = None
