@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hearth.assistant.grounded import (
+    ANSWER_PART_WORDS,
     NOT_IN_SOURCES,
     NOTHING_FOUND,
     SHORT_ANSWER_REMINDER,
@@ -15,6 +16,7 @@ from hearth.assistant.grounded import (
     GroundedAnswer,
     GroundedAnswerer,
     instructed_user_message,
+    without_glued_tails,
 )
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.engine.client import EngineClient, SamplingOptions
@@ -166,6 +168,35 @@ def test_a_question_for_a_time_number_place_or_person_is_told_to_answer_in_a_phr
     assert not told("Why did the ferry stop?")
     assert not told("Whose boat is it?")  # "who" as a word, not a prefix
     assert not told("Did the council meet on Monday?")
+
+
+def test_a_part_that_ran_into_the_word_cap_goes_back_to_its_last_whole_sentence() -> None:
+    sentence = "The lamp was lit at dusk."
+    rest = "Then the keeper trimmed the wick and wrote the hour down before the"
+
+    def capped(last_word: str) -> str:
+        part = f"{sentence} {rest} {last_word}"
+        assert len(part.split()) == ANSWER_PART_WORDS  # the grammar's cap
+        return part
+
+    # Glued words, another script, punctuation inside a word: the sentence before stays.
+    assert without_glued_tails(capped("nightwatchbegan.") + " [1]") == f"{sentence} [1]"
+    assert without_glued_tails(capped("灯塔") + " [2].") == f"{sentence} [2]."
+    assert without_glued_tails(capped("tide,then") + " [1]") == f"{sentence} [1]"
+    # Cut off mid-sentence by the cap, with an ordinary last word: the same.
+    assert without_glued_tails(capped("storm") + " [1]") == f"{sentence} [1]"
+    # A part that reached a full stop at the cap, or stayed under it, is left alone.
+    assert without_glued_tails(capped("storm.") + " [1]") == capped("storm.") + " [1]"
+    assert without_glued_tails("Internationalisation [1]") == "Internationalisation [1]"
+    # No whole sentence to go back to: only the glued word goes.
+    no_sentence = f"{rest} while the gulls cried over the"
+    assert len(f"{no_sentence} nightwatchbegan".split()) == ANSWER_PART_WORDS
+    assert without_glued_tails(f"{no_sentence} nightwatchbegan [1]") == f"{no_sentence} [1]"
+    # Uncited words the token cap cut off keep only whole sentences; a decline stays.
+    assert without_glued_tails("It opened in May [1] and then it was") == "It opened in May [1]"
+    shut = "It opened in May [1]. It shut."
+    assert without_glued_tails(f"{shut} Then") == shut
+    assert without_glued_tails(NOT_IN_SOURCES) == NOT_IN_SOURCES
 
 
 @pytest.mark.xfail(
