@@ -4,7 +4,9 @@ with and without retrieval, on a fixed seeded sample of 100 questions (all three
 Scoring rule (stated so figures compare over time): both answers are normalised
 (lowercase, accents and punctuation removed, English stop words dropped, digits kept;
 since 2026-12-01 also [n] citation markers removed, which no model wrote before);
-the score is the token F1 between them (as in SQuAD). An answer "matches" when it
+the score is the token F1 between them (as in SQuAD). A gold answer made only of stop
+words ("No") keeps them, and so does the answer it is compared with: before 2026-12-03
+such a question scored 0 whatever the answer. An answer "matches" when it
 contains at least half of the gold answer's tokens. For Null questions (gold
 "Insufficient information"), an answer scores 1 when it declines (says the documents do
 not say, it does not know, or there is insufficient information) and 0 otherwise.
@@ -29,7 +31,7 @@ from typing import Any
 from hearth.assistant.citations import CITATION_MARKER
 from hearth.bench.common import machine_description, percentile, print_table, write_json
 from hearth.bench.lihua import DEFAULT_DATA, Question, extract_sessions, load_questions
-from hearth.index.keywords import content_words
+from hearth.index.keywords import content_words, folded_words
 
 SAMPLE_SIZE = 100
 SEED = 20260714
@@ -40,9 +42,10 @@ DECLINES = re.compile(
 )
 
 
-def normalised_tokens(text: str) -> list[str]:
+def normalised_tokens(text: str, stop_words: bool = False) -> list[str]:
     # Citation markers ("[2]") are not part of what an answer says.
-    return content_words(CITATION_MARKER.sub(" ", text))
+    unmarked = CITATION_MARKER.sub(" ", text)
+    return folded_words(unmarked) if stop_words else content_words(unmarked)
 
 
 def score(answer: str, question: Question) -> tuple[float, bool]:
@@ -51,6 +54,8 @@ def score(answer: str, question: Question) -> tuple[float, bool]:
         return (1.0 if declined else 0.0), declined
     gold = normalised_tokens(question.answer)
     predicted = normalised_tokens(answer)
+    if not gold:  # a gold answer of stop words only ("No") is compared word for word
+        gold, predicted = (normalised_tokens(t, stop_words=True) for t in (question.answer, answer))
     if not gold or not predicted:
         return 0.0, False
     common = sum((Counter(gold) & Counter(predicted)).values())

@@ -178,8 +178,12 @@ def fts_match_expression(terms: list[str]) -> str | None:
     return " OR ".join(f'"{term}"' for term in kept)
 
 
+def folded_words(text: str) -> list[str]:
+    """Lower-cased words and numbers without accents, in order."""
+    return re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", text.lower()))
+
+
 def content_words(text: str) -> list[str]:
-    """Lower-cased words and numbers without accents or stop words, in order: what two
-    texts must share to say the same thing (answer scoring, citation matching)."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    return [word for word in re.findall(r"[a-z0-9]+", folded) if word not in STOP_WORDS]
+    """``folded_words`` less stop words: what two texts must share to say the same thing
+    (answer scoring, citation matching)."""
+    return [word for word in folded_words(text) if word not in STOP_WORDS]
