@@ -65,6 +65,7 @@ class LibraryController(QObject):
         self.queue: list[Batch] = []
         self.task: BackgroundTask | None = None
         self.states: dict[str, DocumentState] = {}
+        self._listings = 0  # document listings not yet shown
         self.watcher: FolderWatcher | None = None
         self._watch_timer = QTimer(self)
         self._watch_timer.setInterval(WATCH_POLL_MS)
@@ -72,7 +73,8 @@ class LibraryController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.task is not None or bool(self.queue)
+        """Indexing, or the listing that follows it not yet shown (pages, chunks)."""
+        return self.task is not None or bool(self.queue) or self._listings > 0
 
     def _set_state(self, path: str, state: DocumentState, reason: str = "") -> None:
         self.states[path] = state
@@ -207,7 +209,12 @@ class LibraryController(QObject):
         """The indexed documents, read off the GUI thread (the first call opens the index)."""
         task = BackgroundTask("list documents", lambda context: self.workspace.index.documents())
         task.succeeded.connect(self.documents_listed.emit)
+        task.finished.connect(self._listed)
+        self._listings += 1
         self._run(task)
+
+    def _listed(self) -> None:
+        self._listings -= 1
 
     def repair_after_start(self) -> None:
         """Documents an interrupted write or a format change took out come back from their
