@@ -122,7 +122,8 @@ class SearchHit:
 
 
 class _EntityVocabulary:
-    """The graph's entity names in memory for fast query matching; rebuilt when it changes."""
+    """The graph's entity names in memory for fast query matching, and facts read once per
+    index version (neighbours, keyword chunk counts); rebuilt when the index changes."""
 
     def __init__(self, store: IndexStore) -> None:
         rows = store.entities_with_chunk_counts()
