@@ -76,6 +76,31 @@ def test_ask_without_citations_matches_the_answer_to_its_source(
     assert answer["cited"] == roof
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_ask_shows_the_answer_as_kept_not_the_draft_it_streamed(
+    scripted_cli: ScriptedEngine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    terminal: bool,
+) -> None:
+    from hearth.assistant.grounded import NOT_IN_SOURCES
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Boiler\n\nThe boiler pressure should be 1.5 bar when cold.\n", "utf-8")
+    assert run_cli(["index", str(notes)]) == 0
+    draft = "The colour of the boiler in the cellar is [1]."  # the question said back
+    scripted_cli.enqueue([draft[:25], draft[25:]])
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdout.isatty", lambda: terminal)
+    assert run_cli(["ask", "What is the colour of the boiler in the cellar?", "--no-tools"]) == 0
+    out = capsys.readouterr().out
+    if terminal:  # the draft as it came, then erased back to its row and replaced
+        assert out.startswith(f"{draft}\r\x1b[J{NOT_IN_SOURCES}")
+    else:  # a pipe gets the kept answer alone
+        assert out.splitlines()[0] == NOT_IN_SOURCES
+
+
 def test_doctor_json_names_the_build_and_the_folders(
     scripted_cli: ScriptedEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:

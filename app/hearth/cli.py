@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -231,6 +233,32 @@ class StageLine:
             self.shown = False
 
 
+class StreamedAnswer:
+    """An answer's pieces on stdout as they come when it is a terminal, then the answer as
+    kept in their place where the two differ (a part cut back, a restatement declined);
+    a pipe gets the kept answer only."""
+
+    def __init__(self) -> None:
+        self.live = sys.stdout.isatty()
+        self.written = ""
+
+    def piece(self, text: str) -> None:
+        if self.live:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            self.written += text
+
+    def settle(self, kept: str) -> None:
+        if not self.live:
+            sys.stdout.write(kept)
+        elif kept.strip() != self.written.strip():
+            columns = max(1, shutil.get_terminal_size().columns)
+            rows = sum(max(1, math.ceil(len(line) / columns)) for line in self.written.split("\n"))
+            # Up to the draft's first row, clear from there down, write the kept answer.
+            sys.stdout.write("\r" + "\x1b[1A" * (rows - 1) + "\x1b[J" + kept)
+        sys.stdout.flush()
+
+
 def _index_progress() -> ProgressCallback:
     """The progress bar on a terminal; elsewhere (a log, a pipe) one line per OCR page,
     since a long scan is otherwise silent for minutes."""
@@ -403,12 +431,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from hearth.assistant.conversations import Conversation
 
     status = StageLine()
+    streamed = StreamedAnswer()
 
     def show(piece: str) -> None:
         if not args.json:
             status.clear()
-            sys.stdout.write(piece)
-            sys.stdout.flush()
+            streamed.piece(piece)
 
     workspace = _workspace(args.model)
     if args.no_tools:
@@ -429,6 +457,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             }
         )
         return 0
+    streamed.settle(result.text)
     print()
     for call in result.tool_calls:
         print(f"  tool {call['tool']}({json.dumps(call['arguments'])}) -> {call['result'][:80]}")
@@ -590,9 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="what a bug report needs: versions, CPU, llama.cpp build, models"
     )
     doctor.add_argument("--json", action="store_true", help="print JSON")
-    doctor.add_argument(
-        "--no-engine", action="store_true", help="skip loading the default model"
-    )
+    doctor.add_argument("--no-engine", action="store_true", help="skip loading the default model")
     doctor.set_defaults(handler=cmd_doctor)
 
     from hearth.server.run import DEFAULT_HOST, DEFAULT_MAX_WAITING, DEFAULT_PORT

@@ -16,11 +16,13 @@ from hearth.assistant.grounded import (
     GroundedAnswer,
     GroundedAnswerer,
     instructed_user_message,
+    restates_question,
     without_glued_tails,
 )
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.engine.client import EngineClient, SamplingOptions
 from hearth.index.document_index import DocumentIndex
+from tests.fakes import ScriptedEngine
 from tests.models.test_catalogue import run_hearth
 
 OPTIONS = SamplingOptions(max_tokens=48, temperature=0.0)
@@ -197,6 +199,30 @@ def test_a_part_that_ran_into_the_word_cap_goes_back_to_its_last_whole_sentence(
     shut = "It opened in May [1]. It shut."
     assert without_glued_tails(f"{shut} Then") == shut
     assert without_glued_tails(NOT_IN_SOURCES) == NOT_IN_SOURCES
+
+
+def test_an_answer_that_only_says_the_question_back_is_not_an_answer() -> None:
+    asked = "What is the name of the inn where the keeper slept on 9 June?"
+    assert restates_question("The inn where the keeper slept on 9 June is [1].", asked)
+    assert restates_question("[2]", "Where did the storm hit first?") is False  # no words
+    # A word picked out of the question, new words, yes-or-no and choice questions: answers.
+    assert not restates_question("The Anchor [1]", asked)
+    assert not restates_question("Keeper [1]", "Who is the lighthouse's keeper?")
+    assert not restates_question("He slept there [1].", "Did the keeper sleep at the inn?")
+    assert not restates_question("Friday [1]", "Was the lamp lit on Thursday or Friday?")
+
+
+def test_a_restated_question_is_answered_with_the_decline_and_cites_nothing(
+    document_index: DocumentIndex, indexed_report: Path
+) -> None:
+    engine = ScriptedEngine()
+    question = "What colour was the lighthouse keeper's boat?"
+    engine.enqueue(["The lighthouse keeper's boat ", "was [1]."])
+    answer = GroundedAnswerer(document_index, engine).ask(question, OPTIONS)  # type: ignore[arg-type]
+    assert answer.sources
+    assert (answer.answer, answer.cited) == (NOT_IN_SOURCES, [])
+    engine.enqueue(["Green [1]."])
+    assert GroundedAnswerer(document_index, engine).ask(question, OPTIONS).answer == "Green [1]."  # type: ignore[arg-type]
 
 
 @pytest.mark.xfail(

@@ -104,7 +104,7 @@ CITED_ANSWER_GRAMMAR = "\n".join(
         '("," " "? [1-9])* "]" "."?',
         # A word's length is bounded: past the word cap the model glued the rest of its
         # sentence into one "word" ("ofthebakeryshegetsherbreadfrom").
-        f'word ::= [^ \\[\\n]{{1,{ANSWER_WORD_CHARS}}}',
+        f"word ::= [^ \\[\\n]{{1,{ANSWER_WORD_CHARS}}}",
     ]
 )
 # A part that runs into ANSWER_PART_WORDS ends in what the model can still write without
@@ -165,6 +165,24 @@ def without_glued_tails(answer: str) -> str:
         end = _last_sentence_end(tail)
         tail = tail[:end] if end is not None else ""
     return "".join([*pieces, tail]).strip()
+
+
+# A question that offers a choice ("Thursday or Friday?") is answered by its own words.
+CHOICE_QUESTION = re.compile(r"\bor\b", re.IGNORECASE)
+RESTATED_MIN_WORDS = 3  # fewer is a short answer taken from the question ("Keeper [1]")
+
+
+def restates_question(answer: str, question: str) -> bool:
+    """Whether ``answer`` only says the question back: every content word of it is in the
+    question and it repeats at least half of the question's ("The restaurant where they
+    had dinner is [1]."). The 1.5B model wrote such an answer where the sources lacked
+    the fact; a yes-or-no or a choice question is answered by its own words, so it is
+    never one, nor is a short answer that picks words out ("Wukong [1]")."""
+    if YES_NO_QUESTION.match(question) or CHOICE_QUESTION.search(question):
+        return False
+    said = set(content_words(CITATION_MARKER.sub(" ", answer)))
+    asked = set(content_words(question))
+    return said <= asked and len(said) >= RESTATED_MIN_WORDS and 2 * len(said) >= len(asked)
 
 
 # A source is shown to an instruction model as its best excerpt of about this many
@@ -453,6 +471,8 @@ class GroundedAnswerer:
         answer = "".join(pieces).strip()
         if options.grammar == CITED_ANSWER_GRAMMAR:
             answer = without_glued_tails(answer)
+            if answer != NOT_IN_SOURCES and restates_question(answer, question):
+                answer = NOT_IN_SOURCES  # it found no fact: say so, cite nothing
         cited, cited_by = cited_sources(answer, sources)
         ended = time.perf_counter()
         first_token_seconds = (first_token_at or ended) - started
