@@ -31,7 +31,7 @@ A4_INCHES = (8.27, 11.69)
 SCANNED_PAGES = 12
 TEXT_PAGES = 500
 BASELINE_PAGES = 5
-CSV_MB = 1  # embedding a sheet of numbers runs at about 7 chunks a second on 2 cores
+CSV_MB = 1  # 50 MB took 33 minutes on 2 cores (docs/BENCHMARKS.md, 2026-12-03)
 LINES_PER_PAGE = 24
 
 WORDS = [
@@ -170,7 +170,7 @@ print(json.dumps({
 
 
 def index_in_fresh_process(path: Path, work: Path) -> dict[str, Any]:
-    home = work / f"home-{path.stem}"
+    home = work / f"home-{path.name}"  # big.pdf and big.csv each get their own
     env = {**os.environ, "HEARTH_HOME": str(home)}
     result = subprocess.run(
         [sys.executable, "-c", INDEX_ONE_FILE, str(path)],
