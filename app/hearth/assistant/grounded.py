@@ -471,7 +471,7 @@ class GroundedAnswerer:
         answer = "".join(pieces).strip()
         if options.grammar == CITED_ANSWER_GRAMMAR:
             answer = without_glued_tails(answer)
-            if answer != NOT_IN_SOURCES and restates_question(answer, question):
+            if restates_question(answer, question):
                 answer = NOT_IN_SOURCES  # it found no fact: say so, cite nothing
         cited, cited_by = cited_sources(answer, sources)
         ended = time.perf_counter()
