@@ -16,6 +16,7 @@ from hearth.engine.client import EngineClient
 from hearth.engine.errors import EngineCrashed
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
+from hearth.index.query_plan import QueryPlan
 from tests.fakes import ScriptedEngine
 
 TWO_EVENTS = "Did Priya repaint the garden shed before she planted the tulip bulbs?"
@@ -56,7 +57,7 @@ def test_the_step_parses_for_odd_questions(
         return
     assert result.plan is not None, result.raw
     assert len(result.plan.parts) <= 3
-    assert len(result.plan.entities) <= 5
+    assert all(part.strip() for part in result.plan.parts)
 
 
 def test_a_two_event_question_finds_both_notes_only_with_the_step(
@@ -78,7 +79,7 @@ class CrashingPlanner(ScriptedEngine):
     """The question step's call dies as if the engine host had crashed; the answer works."""
 
     def stream_chat(self, messages: Any, options: Any = None, tools: Any = None) -> Any:
-        if options is not None and options.grammar and "entities" in options.grammar:
+        if options is not None and options.grammar and "parts" in options.grammar:
             raise EngineCrashed("the model process stopped unexpectedly (signal 11)")
         return super().stream_chat(messages, options, tools)
 
@@ -99,9 +100,50 @@ def test_a_crashed_step_falls_back_to_search_without_it(
 
 
 def test_a_reply_cut_off_by_the_token_cap_is_closed_and_used() -> None:
-    cut = '{"entities": ["Priya"], "keywords": ["shed", "tul'
-    assert json.loads(close_json_prefix(cut)) == {
-        "entities": ["Priya"],
-        "keywords": ["shed", "tul"],
-    }
-    assert json.loads(close_json_prefix('{"entities": [], "keyw')) == {"entities": []}
+    cut = '{"events": 2, "parts": ["Priya repainted the shed", "Priya planted the tul'
+    closed = json.loads(close_json_prefix(cut))
+    assert closed["parts"] == ["Priya repainted the shed", "Priya planted the tul"]
+    assert QueryPlan.from_json(closed).parts == closed["parts"]
+    assert json.loads(close_json_prefix('{"events": 2, "par')) == {"events": 2}
+    assert QueryPlan.from_json({"parts": "not a list"}).parts == []
+
+
+def test_a_deep_search_follows_the_best_note_to_the_next_one_on_its_thread(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    """The reminder shares the invitation's words (the noodle bar, half past six), not the
+    question's: only the second hop, from the invitation, brings it into the top three."""
+    folder = tmp_path / "chats"
+    folder.mkdir()
+    invitation = folder / "monday.md"
+    invitation.write_text(
+        "# Monday\n\nSam: Want to watch the film Northern Lights on Friday, Priya? "
+        "We could eat at the noodle bar beside the Roxy first, at half past six.\n",
+        "utf-8",
+    )
+    reminder = folder / "friday.md"
+    reminder.write_text(
+        "# Friday\n\nSam: Reminder: noodle bar beside the Roxy, half past six tonight. "
+        "Bring the tickets!\n",
+        "utf-8",
+    )
+    for number, topic in enumerate(
+        [
+            "a film review",
+            "a film festival",
+            "film cameras",
+            "a film club",
+            "a film score",
+            "the film's actors",
+        ]
+    ):
+        (folder / f"other-{number}.md").write_text(
+            f"# Note {number}\n\nPriya wrote about {topic} and what to watch next.\n", "utf-8"
+        )
+    document_index.index_paths([folder])
+    question = "Who does Priya go to watch the film Northern Lights with?"
+    without = [hit.document for hit in document_index.search(question, k=3)]
+    deep = [hit.document for hit in document_index.search(question, k=3, plan=QueryPlan())]
+    assert without[0] == deep[0] == str(invitation)
+    assert str(reminder) not in without, without
+    assert str(reminder) in deep, deep

@@ -1,11 +1,16 @@
 """The question step: one short, grammar-bound call to the loaded model before retrieval.
 
-As in MiniRAG, the model turns the question into JSON: the names, dates and titles it
-mentions (as written), a few keywords, and for a question that joins two events ("did X
-happen before Y?") the parts to search for separately. A grammar makes every reply a
-valid prefix of that JSON; generation is capped, and a reply cut off by the cap is closed
-and used. The step is skipped for base models (no instructions to follow) and, failing or
-crashing, falls back to model-free retrieval with a log line, never an error to the user.
+As in MiniRAG, the model turns the question into JSON before the search. Hearth's index
+already reads the names, dates and titles a question mentions (the rules it indexes with,
+plus the graph's own names), so the model is asked only for what rules cannot do: how many
+events the question joins, and for two or more ("did X happen before Y?") the parts, each
+naming who acts, to search for separately; the index reads each part's entities as it reads the
+question's. (Asking the model for names and keywords as well cost about 40 generated
+tokens, over a second here, and appending them to the question lost recall.) A grammar
+makes every reply a valid prefix of that JSON; generation is capped, and a reply cut off by
+the cap is closed and used. The step is skipped for base models (no instructions to follow)
+and, failing or crashing, falls back to model-free retrieval with a log line, never an
+error to the user.
 
 The worked examples describe no real document: they show the shape of a good reply.
 """
@@ -21,48 +26,43 @@ from hearth.engine.errors import EngineError
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
-from hearth.index.query_plan import MAX_ENTITIES, MAX_KEYWORDS, MAX_PARTS, QueryPlan
+from hearth.index.query_plan import MAX_PARTS, QueryPlan
 
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 64
 MAX_QUESTION_CHARS = 600  # a longer question is cut for this step only
 QUERY_SYSTEM = (
-    "You prepare a search of the user's documents. Reply with JSON only. First \"parts\": "
-    "only when the question joins two separate events (one before or after the other, or "
-    "both), each event as its own complete statement in the question's words; otherwise "
-    "empty. Then the names, dates and titles the question mentions, written as in the "
-    "question, and up to five keywords."
+    'You prepare a search of the user\'s documents. Reply with JSON only: "events", how '
+    "many separate events the question joins: 1 for a question about one thing; 2 when it "
+    "asks whether one event happened before or after another, or the time between them. "
+    'For 2 or more, "parts": each event as a short statement that names who does what, '
+    "in the question's words."
 )
 EXAMPLES: list[tuple[str, QueryPlan]] = [
     (
         "Did Maria pay the plumber before she moved into the flat on Elm Road?",
-        QueryPlan(
-            entities=["Maria", "Elm Road"],
-            keywords=["plumber", "paid", "moved", "flat"],
-            parts=["Maria paid the plumber", "Maria moved into the flat on Elm Road"],
-        ),
+        QueryPlan(parts=["Maria paid the plumber", "Maria moved into the flat on Elm Road"]),
     ),
-    (
-        "What time does the library open on Saturdays?",
-        QueryPlan(entities=[], keywords=["library", "opening time", "Saturday"], parts=[]),
-    ),
+    ("What time does the library open on Saturdays?", QueryPlan(parts=[])),
+    ("Which film did Sam and Priya watch on Friday?", QueryPlan(parts=[])),
 ]
 
 _STRING = r'"\"" [^"\\\x00-\x1f]+ "\""'
 
 
-def _list_rule(name: str, most: int) -> str:
-    return f'{name} ::= "" | str ("," " "? str){{0,{most - 1}}}'
+def _parts_rule(count: int) -> str:
+    strings = ' ", " '.join(["str"] * count)
+    return f'"{count}, \\"parts\\": [" {strings} "]}}"'
 
 
+# The count comes first and is one token: a question about one thing (most of them) costs
+# a reply of three tokens, and a lone part, which searches nothing new, cannot be written.
 PLAN_GRAMMAR = "\n".join(
     [
-        'root ::= "{\\"parts\\": [" parts "], \\"entities\\": [" entities '
-        '"], \\"keywords\\": [" keywords "]}"',
-        _list_rule("entities", MAX_ENTITIES),
-        _list_rule("keywords", MAX_KEYWORDS),
-        _list_rule("parts", MAX_PARTS),
+        'root ::= "{\\"events\\": " ("1}" | '
+        + " | ".join(_parts_rule(count) for count in range(2, MAX_PARTS + 1))
+        + ")",
         f"str ::= {_STRING}",
     ]
 )

@@ -70,8 +70,6 @@ MENTION_FACTORS = [
 # A date the question names outright ("on January 6th", "2026-04-28") is close to a filter:
 # chunks that mention it get this much on top of their fused score.
 DATE_MATCH_BONUS = 0.2
-# With a question split into parts, the question's own best hits stay first.
-QUESTION_FIRST = 3
 ENTITY_EMBEDDING_THRESHOLD = 0.62
 FUZZY_THRESHOLD = 88.0
 MAX_NGRAM = 4
@@ -356,26 +354,27 @@ class Retriever:
         documents: list[str] | None = None,
         plan: QueryPlan | None = None,
     ) -> list[SearchHit]:
-        """The best ``k`` chunks for ``query``. With a question step's ``plan`` that splits
-        a two-event question, each part is also searched on its own: after the question's
-        own best few, each part's best hits come in turn (then the question's next), so
-        every part keeps its best evidence near the top. (Appending the plan's
-        names and keywords to the question lost recall on LiHua-World's tuning half.)"""
+        """The best ``k`` chunks for ``query``; with a question step's ``plan``, a deep
+        search. The question's best hit stays first; the rest take turns (at each rank:
+        the question's next, the second hop's, each part's) so that every list keeps its
+        best evidence near the top. The second hop is the question searched again with
+        its best passage's text: it finds the other documents on the same thread (the
+        reminder a day after the plan, the reply to a request), which share the passage's
+        words and names but not the question's. A plan that splits a two-event question
+        adds each part, searched on its own."""
         asked = self._search(query, k, documents)
-        if plan is None or len(plan.parts) < 2:
+        if plan is None or not asked:
             return asked
-        # A part keeps only the names no part mentions (ones the split lost): a name that
-        # belongs to the other event would pull this part's list back to notes on both.
-        lost = " ".join(
-            name
-            for name in plan.entities
-            if not any(name.casefold() in part.casefold() for part in plan.parts)
-        )
-        parts = [self._search(f"{part} {lost}".strip(), k, documents) for part in plan.parts]
-        first = asked[:QUESTION_FIRST]
-        taken = {hit.chunk.rowid for hit in first}
-        rest = interleave([*parts, asked[QUESTION_FIRST:]], k + len(first))
-        return (first + [hit for hit in rest if hit.chunk.rowid not in taken])[:k]
+        seed = asked[0]
+        hop = [
+            hit
+            for hit in self._search(f"{query} {seed.chunk.text}", k, documents)
+            if hit.document != seed.document
+        ]
+        split = plan.parts if len(plan.parts) >= 2 else []  # one part is the question again
+        parts = [self._search(part, k, documents) for part in split]
+        rest = interleave([asked[1:], hop, *parts], k + 1)
+        return [seed, *(hit for hit in rest if hit.chunk.rowid != seed.chunk.rowid)][:k]
 
     def _search(self, query: str, k: int, documents: list[str] | None) -> list[SearchHit]:
         if not query.strip():
