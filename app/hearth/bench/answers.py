@@ -78,6 +78,7 @@ def run(
     max_tokens: int,
     seed: int = SEED,
     size: int = SAMPLE_SIZE,
+    query_step: bool = False,
 ) -> dict[str, Any]:
     from hearth.assistant.citations import cited_numbers
     from hearth.assistant.grounded import GroundedAnswerer
@@ -95,7 +96,7 @@ def run(
     rows: list[dict[str, Any]] = []
     with EngineClient() as engine:
         engine.load(model, n_ctx=n_ctx, n_threads=2)
-        answerer = GroundedAnswerer(index, engine)
+        answerer = GroundedAnswerer(index, engine, query_step=query_step)
         for question in questions:
             started = time.perf_counter()
             answer = answerer.ask(question.question, options)
@@ -156,6 +157,7 @@ def run(
 
     return {
         "model": str(model),
+        "query_step": query_step,
         "questions": len(rows),
         "types": dict(Counter(r["type"] for r in rows)),
         "with_retrieval": with_retrieval,
@@ -179,12 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     # Another seed draws other questions: tune prompts on those, report on the default.
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--questions", type=int, default=SAMPLE_SIZE)
+    parser.add_argument(
+        "--query-step", action="store_true", help="answer with the question step (deep search)"
+    )
     args = parser.parse_args(argv)
     model = model_file(args.model)
     with tempfile.TemporaryDirectory(prefix="hearth-answers-") as work:
         result = run(
             args.data.resolve(), Path(work), model, args.ctx, args.max_tokens, args.seed,
-            args.questions,
+            args.questions, args.query_step,
         )
     print_table(
         ["mode", "mean F1", "match rate", "s/answer"],
