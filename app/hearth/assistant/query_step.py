@@ -4,13 +4,13 @@ As in MiniRAG, the model turns the question into JSON before the search. Hearth'
 already reads the names, dates and titles a question mentions (the rules it indexes with,
 plus the graph's own names), so the model is asked only for what rules cannot do: how many
 events the question joins, and for two or more ("did X happen before Y?") the parts, each
-naming who acts, to search for separately; the index reads each part's entities as it reads the
-question's. (Asking the model for names and keywords as well cost about 40 generated
-tokens, over a second here, and appending them to the question lost recall.) A grammar
-makes every reply a valid prefix of that JSON; generation is capped, and a reply cut off by
-the cap is closed and used. The step is skipped for base models (no instructions to follow)
-and, failing or crashing, falls back to model-free retrieval with a log line, never an
-error to the user.
+naming who acts, to search for separately; the index reads each part's entities as it
+reads the question's. (Asking for names and keywords as well made the step's p50 2.1 s
+against 1.2 s without them on LiHua-World, and appending them to the question lost
+recall.) A grammar makes every reply a valid prefix of that JSON; generation is capped,
+and a reply cut off by the cap is closed and used. The step is skipped for base models
+(no instructions to follow) and, failing or crashing, falls back to model-free retrieval
+with a log line, never an error to the user.
 
 The worked examples describe no real document: they show the shape of a good reply.
 """
