@@ -25,8 +25,14 @@ class QueryPlan:
         found = [" ".join(item.split()) for item in items if isinstance(item, str)]
         return cls(list(dict.fromkeys(item for item in found if item))[:MAX_PARTS])
 
+    @property
+    def split(self) -> list[str]:
+        """The parts to search on their own: none unless two or more (one part alone is
+        the question again)."""
+        return self.parts if len(self.parts) >= 2 else []
+
     def to_json(self) -> dict[str, object]:
         """As the question step writes it: how many events, then the parts of two or more."""
-        if len(self.parts) < 2:
+        if not self.split:
             return {"events": 1}
-        return {"events": len(self.parts), "parts": self.parts}
+        return {"events": len(self.split), "parts": self.split}

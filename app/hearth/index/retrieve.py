@@ -371,8 +371,7 @@ class Retriever:
             for hit in self._search(f"{query} {seed.chunk.text}", k, documents)
             if hit.document != seed.document
         ]
-        split = plan.parts if len(plan.parts) >= 2 else []  # one part is the question again
-        parts = [self._search(part, k, documents) for part in split]
+        parts = [self._search(part, k, documents) for part in plan.split]
         rest = interleave([asked[1:], hop, *parts], k + 1)
         return [seed, *(hit for hit in rest if hit.chunk.rowid != seed.chunk.rowid)][:k]
 
