@@ -115,6 +115,31 @@ def test_a_named_date_decides_between_otherwise_alike_notes(
         assert hits[0].evidence.get("date_match") == 1.0
 
 
+def test_a_named_month_decides_between_otherwise_alike_notes(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    notes = tmp_path / "minutes"
+    notes.mkdir()
+    for month in range(1, 13, 2):  # six near-identical minutes, every other month
+        (notes / f"minutes-{month:02d}.md").write_text(
+            f"# Residents' meeting, 2026-{month:02d}-12\n\nThe committee discussed the boiler,"
+            " the garden and the bicycle shed. Tobias Fenwick took the minutes and thanked"
+            " everyone for coming; the next meeting is in two months.\n",
+            "utf-8",
+        )
+    document_index.index_paths([notes])
+    for query, month in (
+        ("What did the committee discuss in September?", 9),
+        ("Which shed did they discuss in the month of May?", 5),
+    ):
+        hits = document_index.search(query, k=3)
+        assert hits[0].document == str(notes / f"minutes-{month:02d}.md"), query
+        assert hits[0].evidence.get("date_match") == 1.0
+    # A date the question names outright still decides over its month.
+    hits = document_index.search("What did the committee discuss on July 12?", k=3)
+    assert hits[0].document == str(notes / "minutes-07.md")
+
+
 def test_reindex_is_incremental(document_index: DocumentIndex, tmp_path: Path) -> None:
     library = make_library(tmp_path / "library")
     document_index.index_paths([library])

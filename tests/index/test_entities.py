@@ -14,6 +14,14 @@ def test_dates_in_any_spelling_meet() -> None:
     assert "date:2026-02-30" not in keys("20260230")  # not a date
 
 
+def test_may_is_the_month_only_where_a_month_is_meant() -> None:
+    for text in ("offers in the month of May", "by May 2026", "plans for mid-May", "In May."):
+        assert "month:05" in keys(text), text
+    for text in ("You may go.", "May I ask?", "It may rain in June."):
+        assert "month:05" not in keys(text), text
+    assert "month:06" in keys("It may rain in June.")
+
+
 def test_names_are_case_and_space_insensitive() -> None:
     assert "name:lihua" in keys("Yesterday LiHua went to the market.")
     assert "name:lihua" in keys("Yesterday Li Hua went to the market.")

@@ -304,6 +304,12 @@ _MONTH_ALONE = re.compile(
     r"\b(january|february|march|april|june|july|august|september|october|november|december)\b",
     re.IGNORECASE,
 )
+# "May" alone is mostly the verb: it is the month only where a month's words lead or a
+# year follows ("in May", "the month of May", "May 2026").
+_MAY_AS_MONTH = re.compile(
+    r"\b(?:(?:[Ii]n|[Oo]f|[Dd]uring|[Ss]ince|[Uu]ntil|[Tt]ill|[Bb]y|[Ee]arly|[Ll]ate|[Mm]id|"
+    r"[Tt]his|[Ll]ast|[Nn]ext)\s+|[Mm]id-)May\b|\bMay\s+(?:19|20)\d\d\b"
+)
 _TIME = re.compile(
     # The 24-hour form may follow a date directly ("20260428_17:00", "2026-04-28T17:00").
     r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s?([ap])\.?m\b\.?|(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?!\d)",
@@ -386,6 +392,8 @@ def extract_dates(text: str) -> list[Entity]:
     for match in _MONTH_ALONE.finditer(text):
         month = MONTHS[match[1].lower()]
         found.append(Entity(f"{MONTH}:{month:02d}", MONTH_NAMES[month - 1], MONTH))
+    for _ in _MAY_AS_MONTH.finditer(text):
+        found.append(Entity(f"{MONTH}:05", MONTH_NAMES[4], MONTH))
     return found
 
 

@@ -67,8 +67,8 @@ MENTION_FACTORS = [
     (n, min(MENTION_FACTOR_CAP, 1.0 + 0.15 * math.log(n)))
     for n in range(1, 1 + math.ceil(math.exp((MENTION_FACTOR_CAP - 1.0) / 0.15)))
 ]
-# A date the question names outright ("on January 6th", "2026-04-28") is close to a filter:
-# chunks that mention it get this much on top of their fused score.
+# A date the question names outright ("on January 6th", "2026-04-28"), or else a month, is
+# close to a filter: chunks that mention it get this much on top of their fused score.
 DATE_MATCH_BONUS = 0.2
 ENTITY_EMBEDDING_THRESHOLD = 0.62
 FUZZY_THRESHOLD = 88.0
@@ -336,12 +336,19 @@ class Retriever:
     def _chunks_on_named_dates(
         self, matched: dict[str, float], vocabulary: _EntityVocabulary
     ) -> set[int]:
-        """Chunks that mention a calendar date the query names outright."""
-        dates = [
-            vocabulary.by_key[key].id
-            for key, confidence in matched.items()
-            if confidence >= 1.0 and vocabulary.by_key[key].kind == DATE
-        ]
+        """Chunks that mention a calendar date the query names outright or, when it names
+        none, a month it names ("in December", "the month of May"): a month alone is a weak
+        entity but, as a time frame for the question, as close to a filter as a date."""
+
+        def named(kind: str) -> list[int]:
+            outright = KIND_CONFIDENCE.get(kind, 1.0)
+            return [
+                vocabulary.by_key[key].id
+                for key, confidence in matched.items()
+                if confidence >= outright and vocabulary.by_key[key].kind == kind
+            ]
+
+        dates = named(DATE) or named(MONTH)
         if not dates:
             return set()
         return self.store.chunks_mentioning_any(dates)
