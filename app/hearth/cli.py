@@ -384,12 +384,12 @@ def cmd_docs_remove(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     if args.deep:
-        from hearth.assistant.query_step import plan_question
+        from hearth.assistant.query_step import plan_search
 
         # The question step needs the model; everything else stays as without it.
         workspace = _workspace(None)
         try:
-            plan = plan_question(workspace.engine, args.query).plan
+            plan = plan_search(args.query, workspace.engine).plan
             hits = workspace.index.search(args.query, k=args.k, plan=plan)
         finally:
             workspace.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hearth.assistant.grounded import GroundedAnswerer
-from hearth.assistant.query_step import close_json_prefix, plan_question
+from hearth.assistant.query_step import close_json_prefix, plan_question, plan_search
 from hearth.engine.client import EngineClient
 from hearth.engine.errors import EngineCrashed
 from hearth.engine.types import SamplingOptions
@@ -73,6 +73,37 @@ def test_a_two_event_question_finds_both_notes_only_with_the_step(
     assert len(result.plan.parts) >= 2, result.plan
     with_step = top_documents(document_index, TWO_EVENTS, result.plan)
     assert {str(shed), str(bulbs)} <= set(with_step), (result.plan.parts, with_step)
+
+
+def test_a_question_s_own_clauses_split_it_without_a_model() -> None:
+    assert QueryPlan.from_clauses(TWO_EVENTS).split == [
+        "Priya repaint the garden shed",
+        "she planted the tulip bulbs",
+    ]
+    # One event, a connective with too short a clause, and no connective: no parts.
+    assert QueryPlan.from_clauses("What did Sam cook when at home?").split == []
+    assert QueryPlan.from_clauses("Did Sam cook dinner before?").split == []
+    assert QueryPlan.from_clauses("What time does the library open on Saturdays?").split == []
+    result = plan_search(TWO_EVENTS)
+    assert result.plan is not None
+    assert result.seconds == 0.0
+    assert result.plan.split == QueryPlan.from_clauses(TWO_EVENTS).split
+
+
+def test_an_answer_without_the_step_still_reads_both_notes_of_a_two_event_question(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    """The answer's search is deep without a model: the clauses find each event's note."""
+    shed, bulbs = write_corpus(tmp_path / "notes")
+    document_index.index_paths([tmp_path / "notes"])
+    assert not {str(shed), str(bulbs)} <= set(top_documents(document_index, TWO_EVENTS))
+    engine = ScriptedEngine(replies=["Yes: the shed in the spring [1], the bulbs later [2]."])
+    engine.load(tmp_path / "any.gguf")
+    answerer = GroundedAnswerer(document_index, engine)  # type: ignore[arg-type]
+    answer = answerer.ask(TWO_EVENTS, SamplingOptions(max_tokens=32), max_sources=5)
+    assert {str(shed), str(bulbs)} <= {source.document for source in answer.sources}, [
+        source.document for source in answer.sources
+    ]
 
 
 class CrashingPlanner(ScriptedEngine):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers, supporting_numbers
-from hearth.assistant.query_step import plan_question
+from hearth.assistant.query_step import plan_search
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
@@ -432,11 +432,13 @@ class GroundedAnswerer:
         started = time.perf_counter()
         calls = tool_calls or []
         report = on_stage or (lambda stage, detail: None)
-        plan = None
-        if self.query_step:
+        # Always the deep search (its second hop and the question's clauses need no
+        # model); the question step, when on, splits what the clauses do not.
+        engine = self.engine if self.query_step else None
+        if engine is not None:
             report(SEARCHING, "Reading the question…")
-            plan = plan_question(self.engine, question).plan
-            check_cancelled(should_cancel, "answering")
+        plan = plan_search(question, engine).plan
+        check_cancelled(should_cancel, "answering")
         report(SEARCHING, "Searching your documents…")
         hits = relevant_hits(
             self.index.search(question, k=max_sources, documents=documents, plan=plan)

@@ -144,3 +144,15 @@ def plan_question(engine: Engine, question: str) -> QueryStepResult:
     seconds = time.perf_counter() - started
     log.info("question step in %.2f s: %s", seconds, plan.to_json())
     return QueryStepResult(plan, seconds, raw)
+
+
+def plan_search(question: str, engine: Engine | None = None) -> QueryStepResult:
+    """The deep search's plan: the question's own clauses where a connective joins two
+    (no model: on LiHua-World they found as much as the 0.5B's parts), else the question
+    step's when given an engine, else no parts (the deep search still takes its second
+    hop). ``seconds`` is 0 where no model was asked."""
+    clauses = QueryPlan.from_clauses(question)
+    if clauses.split or engine is None:
+        return QueryStepResult(clauses, 0.0)
+    step = plan_question(engine, question)
+    return step if step.plan is not None else QueryStepResult(clauses, step.seconds, step.raw)
