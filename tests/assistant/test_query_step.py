@@ -76,10 +76,23 @@ def test_a_two_event_question_finds_both_notes_only_with_the_step(
 
 
 def test_a_question_s_own_clauses_split_it_without_a_model() -> None:
+    # "she" searched alone would match anyone: it becomes the first clause's subject.
     assert QueryPlan.from_clauses(TWO_EVENTS).split == [
         "Priya repaint the garden shed",
-        "she planted the tulip bulbs",
+        "Priya planted the tulip bulbs",
     ]
+    # A subject that is no name is left alone.
+    assert QueryPlan.from_clauses(
+        "Did the council close the road after he complained about the noise?"
+    ).split == ["the council close the road", "he complained about the noise"]
+    # The two ends of an interval are parts too.
+    assert QueryPlan.from_clauses(
+        "How many days passed between Sam ordering the sofa and the sofa being delivered?"
+    ).split == ["Sam ordering the sofa", "the sofa being delivered"]
+    assert QueryPlan.from_clauses(
+        "How long was it from Sam booking the hall to Maria sending the invitations?"
+    ).split == ["Sam booking the hall", "Maria sending the invitations"]
+    assert QueryPlan.from_clauses("What did Sam bring from Paris to Rome?").split == []
     # One event, a connective with too short a clause, and no connective: no parts.
     assert QueryPlan.from_clauses("What did Sam cook when at home?").split == []
     assert QueryPlan.from_clauses("Did Sam cook dinner before?").split == []

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from hearth.bench.sample_documents import FILLER, report_pages, write_docx, write_pdf
+from hearth.index import retrieve
 from hearth.index.document_index import DocumentIndex
+from hearth.index.keywords import proximity_scores
 from hearth.index.store import IndexStore, chunk_id_of_passage, entity_vector_id
 from hearth.paths import hearth_paths
 
@@ -138,6 +140,52 @@ def test_a_named_month_decides_between_otherwise_alike_notes(
     # A date the question names outright still decides over its month.
     hits = document_index.search("What did the committee discuss on July 12?", k=3)
     assert hits[0].document == str(notes / "minutes-07.md")
+
+
+def test_the_question_s_words_together_outrank_the_same_words_spread_out(
+    document_index: DocumentIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every log names the van, the ferry and the harbour, twice each and far apart; only
+    one says, in one line, where the van and the ferry were. BM25 prefers the repeated
+    words; proximity finds the line that restates the question. (Dense search is set
+    aside: on six short notes its scaling makes any small difference decisive.)"""
+    monkeypatch.setattr(retrieve, "DENSE_WEIGHT", 0.0)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    filler = (
+        "Weather was mild and the crew took lunch at noon. The depot reported no delays on"
+        " the inland routes, and the paperwork was filed on time by the office staff."
+    )
+    for day in range(1, 6):
+        (logs / f"day-{day}.md").write_text(
+            f"# Day {day}\n\nThe van was washed; the van was loaded. {filler} {filler}\n\n"
+            f"The ferry was late, the ferry was full. {filler} {filler}\n\n"
+            f"The harbour office shut for the harbour fair.\n",
+            "utf-8",
+        )
+    (logs / "day-6.md").write_text(
+        f"# Day 6\n\n{filler} {filler}\n\nAt the harbour the van missed the last ferry by"
+        f" ten minutes.\n\n{filler} {filler}\n",
+        "utf-8",
+    )
+    document_index.index_paths([logs])
+    question = "Was the van at the harbour for the ferry?"
+    hits = document_index.search(question, k=3)
+    assert hits[0].document == str(logs / "day-6.md"), [h.document for h in hits]
+    assert hits[0].evidence["proximity"] == 1.0
+    assert hits[0].evidence["keyword"] < hits[1].evidence["keyword"]
+    monkeypatch.setattr(retrieve, "PROXIMITY_WEIGHT", 0.0)
+    assert document_index.search(question, k=3)[0].document != str(logs / "day-6.md")
+
+
+def test_proximity_is_the_share_of_the_question_s_words_in_one_window() -> None:
+    spread = "van " + "word " * 40 + "ferry"
+    together = "the van met the ferry"
+    scores = proximity_scores("van ferry", [spread, together, "nothing here"])
+    assert scores[1] == 1.0
+    assert 0.0 < scores[0] < 1.0
+    assert scores[2] == 0.0
+    assert proximity_scores("the of", ["the of"]) == [0.0]  # stop words only
 
 
 def test_reindex_is_incremental(document_index: DocumentIndex, tmp_path: Path) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
+
+# About a sentence or a chat message: the span in which a question's words, found
+# together, say that the text restates it (retrieve.PROXIMITY_WEIGHT).
+PROXIMITY_WINDOW_WORDS = 30
 
 # Common English words that carry no topic (BM25 would only add noise for them).
 STOP_WORDS = frozenset(
@@ -187,3 +193,27 @@ def content_words(text: str) -> list[str]:
     """``folded_words`` less stop words: what two texts must share to say the same thing
     (answer scoring, citation matching)."""
     return [word for word in folded_words(text) if word not in STOP_WORDS]
+
+
+def proximity_scores(query: str, texts: list[str]) -> list[float]:
+    """For each text, the share of the query's words (weighted by how rare each is among
+    ``texts``) that its best window of PROXIMITY_WINDOW_WORDS words holds. BM25 scores a
+    chunk's words wherever they are; a question usually restates one message or one
+    sentence, whose words stand together."""
+    asked = set(content_words(query))
+    if not asked or not texts:
+        return [0.0] * len(texts)
+    words = [folded_words(text) for text in texts]
+    seen = Counter(word for text_words in words for word in asked.intersection(text_words))
+    rarity = {word: math.log(1.0 + len(texts) / (1.0 + seen[word])) for word in asked}
+    total = sum(rarity.values())
+    step = PROXIMITY_WINDOW_WORDS // 2
+    scores = []
+    for text_words in words:
+        starts = range(0, max(1, len(text_words) - PROXIMITY_WINDOW_WORDS + step), step)
+        best = max(
+            sum(rarity[w] for w in asked.intersection(text_words[s : s + PROXIMITY_WINDOW_WORDS]))
+            for s in starts
+        )
+        scores.append(best / total)
+    return scores

@@ -9,7 +9,8 @@
    chunks a damped score; a chunk passes a share of its score to its neighbours in the
    same document, so a session split over two chunks is found whole.
 3. Fusion: dense cosine, BM25 and graph scores are each scaled to [0, 1] over the
-   candidates and summed with weights; chunks with several kinds of evidence win.
+   candidates and summed with weights, with the share of the question's words that one
+   window of the chunk holds together; chunks with several kinds of evidence win.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from hearth.index.entities import (
     extract_entities,
     fold,
 )
-from hearth.index.keywords import STOP_WORDS, query_terms
+from hearth.index.keywords import STOP_WORDS, proximity_scores, query_terms
 from hearth.index.query_plan import QueryPlan
 from hearth.index.store import ChunkRecord, IndexStore
 
@@ -46,6 +47,10 @@ CANDIDATES_PER_SIGNAL = 60
 DENSE_WEIGHT = 0.30
 KEYWORD_WEIGHT = 0.50
 GRAPH_WEIGHT = 0.15
+# The question's words close together in a chunk (keywords.proximity_scores), on top of
+# the three. Chosen on LiHua-World's tuning half (even ids; 0.5 and 0.7 tried): one-pass
+# R@5 0.905 -> 0.922 there, and the held-out half gained nearly as much (0.880 -> 0.898).
+PROXIMITY_WEIGHT = 0.7
 SECOND_HOP_DAMPING = 0.15
 # Only entities the query surely names join the keyword query as entity tokens.
 ENTITY_TOKEN_CONFIDENCE = 0.6
@@ -420,6 +425,8 @@ class Retriever:
         if documents:
             allowed = set(documents)
             records = {r: c for r, c in records.items() if c.document_path in allowed}
+        rowids = list(records)
+        proximity = proximity_scores(query, [records[rowid].text for rowid in rowids])
         signals = {
             "dense": (_scaled(dense, dense_floor=True), DENSE_WEIGHT),
             "keyword": (_scaled(keyword), KEYWORD_WEIGHT),
@@ -427,6 +434,7 @@ class Retriever:
                 self._coverage(graph, candidates, sum(walk.weights.values())),
                 GRAPH_WEIGHT,
             ),
+            "proximity": (dict(zip(rowids, proximity, strict=True)), PROXIMITY_WEIGHT),
         }
         hits: list[SearchHit] = []
         for rowid, record in records.items():
