@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 
 # About a sentence or a chat message: the span in which a question's words, found
 # together, say that the text restates it (retrieve.PROXIMITY_WEIGHT).
@@ -166,6 +166,7 @@ STOP_WORDS = frozenset(
     ]
 )
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
+_FOLDED_WORD = re.compile(r"[a-z0-9]+")
 
 
 def query_terms(text: str) -> list[str]:
@@ -186,7 +187,11 @@ def fts_match_expression(terms: list[str]) -> str | None:
 
 def folded_words(text: str) -> list[str]:
     """Lower-cased words and numbers without accents, in order."""
-    return re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", text.lower()))
+    lowered = text.lower()
+    # NFKD changes no ASCII text, and is most of the cost (retrieval folds every candidate).
+    if not lowered.isascii():
+        lowered = unicodedata.normalize("NFKD", lowered)
+    return _FOLDED_WORD.findall(lowered)
 
 
 def content_words(text: str) -> list[str]:
@@ -207,13 +212,19 @@ def proximity_scores(query: str, texts: list[str]) -> list[float]:
     seen = Counter(word for text_words in words for word in asked.intersection(text_words))
     rarity = {word: math.log(1.0 + len(texts) / (1.0 + seen[word])) for word in asked}
     total = sum(rarity.values())
+    # Windows start every half window, so a word at position p lies in the windows that
+    # start at the step at or before p and the one before that.
     step = PROXIMITY_WINDOW_WORDS // 2
     scores = []
     for text_words in words:
-        starts = range(0, max(1, len(text_words) - PROXIMITY_WINDOW_WORDS + step), step)
-        best = max(
-            sum(rarity[w] for w in asked.intersection(text_words[s : s + PROXIMITY_WINDOW_WORDS]))
-            for s in starts
-        )
+        last_start = max(0, len(text_words) - PROXIMITY_WINDOW_WORDS + step - 1)
+        windows: dict[int, set[str]] = defaultdict(set)
+        for position, word in enumerate(text_words):
+            if word in asked:
+                start = position - position % step
+                for window in (start, start - step):
+                    if 0 <= window <= last_start:
+                        windows[window].add(word)
+        best = max((sum(rarity[w] for w in found) for found in windows.values()), default=0.0)
         scores.append(best / total)
     return scores
