@@ -425,8 +425,8 @@ class Retriever:
         if documents:
             allowed = set(documents)
             records = {r: c for r, c in records.items() if c.document_path in allowed}
-        rowids = list(records)
-        proximity = proximity_scores(query, [records[rowid].text for rowid in rowids])
+        texts = [record.text for record in records.values()]
+        proximity = dict(zip(records, proximity_scores(query, texts), strict=True))
         signals = {
             "dense": (_scaled(dense, dense_floor=True), DENSE_WEIGHT),
             "keyword": (_scaled(keyword), KEYWORD_WEIGHT),
@@ -434,7 +434,7 @@ class Retriever:
                 self._coverage(graph, candidates, sum(walk.weights.values())),
                 GRAPH_WEIGHT,
             ),
-            "proximity": (dict(zip(rowids, proximity, strict=True)), PROXIMITY_WEIGHT),
+            "proximity": (proximity, PROXIMITY_WEIGHT),
         }
         hits: list[SearchHit] = []
         for rowid, record in records.items():
