@@ -188,7 +188,7 @@ def fts_match_expression(terms: list[str]) -> str | None:
 def folded_words(text: str) -> list[str]:
     """Lower-cased words and numbers without accents, in order."""
     lowered = text.lower()
-    # NFKD changes no ASCII text, and is most of the cost (retrieval folds every candidate).
+    # NFKD changes no ASCII text: skipped there (retrieval folds every candidate's words).
     if not lowered.isascii():
         lowered = unicodedata.normalize("NFKD", lowered)
     return _FOLDED_WORD.findall(lowered)
