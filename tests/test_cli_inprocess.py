@@ -59,6 +59,32 @@ def test_ask_json_has_answer_sources_and_citations(
     assert "1.5 bar when cold" in request.messages[-1]["content"]
 
 
+def test_ask_continue_follows_up_in_the_latest_conversation(
+    scripted_cli: ScriptedEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, text in (
+        ("boiler.md", "The boiler pressure should be 1.5 bar when cold."),
+        ("dirvish.md", "Dirvish makes rotating backups. Its settings are in master.conf."),
+    ):
+        (tmp_path / name).write_text(f"# {name}\n\n{text}\n", "utf-8")
+    assert run_cli(["index", str(tmp_path)]) == 0
+    scripted_cli.enqueue("Rotating backups [1].", "In master.conf [1].")
+    capsys.readouterr()
+    assert run_cli(["ask", "What is dirvish used for?", "--json", "--no-tools"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert run_cli(["ask", "Where are its settings?", "--continue", "--json", "--no-tools"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["conversation"] == first["conversation"]
+    assert "dirvish" in second["search_query"]  # searched with the earlier subject
+    assert second["sources"][0]["document"].endswith("dirvish.md")
+    # The model read which question it follows.
+    request = [r for r in scripted_cli.requests if r.messages][-1]
+    assert "Earlier question: What is dirvish used for?" in request.messages[-1]["content"]
+    # A conversation that is not there is one line, exit 2.
+    assert run_cli(["ask", "Anything?", "--conversation", "999", "--no-tools"]) == 2
+    assert "no conversation 999" in capsys.readouterr().err
+
+
 def test_ask_without_citations_matches_the_answer_to_its_source(
     scripted_cli: ScriptedEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
 from hearth.settings import load_settings
 
 if TYPE_CHECKING:
+    from hearth.assistant.conversations import Conversation, ConversationStore
     from hearth.assistant.workspace import Workspace
     from hearth.index.document_index import DocumentIndex
     from hearth.jobs import ProgressCallback
@@ -426,9 +428,8 @@ def _workspace(model_id: str | None) -> Workspace:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from hearth.assistant.chat import answer_turn
+    from hearth.assistant.chat import TurnRequest, answer_turn, history_from
     from hearth.assistant.citations import numbered_source_label
-    from hearth.assistant.conversations import Conversation
 
     status = StageLine()
     streamed = StreamedAnswer()
@@ -439,12 +440,28 @@ def cmd_ask(args: argparse.Namespace) -> int:
             streamed.piece(piece)
 
     workspace = _workspace(args.model)
-    if args.no_tools:
-        workspace.settings.tools_enabled = False
     try:
-        # A one-off question: a conversation that is never stored.
-        conversation = Conversation(id=0, title="", created_at=0.0, updated_at=0.0)
-        result = answer_turn(workspace, conversation, args.question, [], show, status.show)
+        # Every question is kept as a conversation (as the window keeps them), so that
+        # --continue can follow up on it: the follow-up is searched with its subject.
+        store = workspace.conversations
+        conversation = _conversation_to_continue(store, args)
+        if conversation is None:
+            conversation = store.create(args.question[:48])
+        history = history_from(store.messages(conversation.id))
+        request = TurnRequest.in_conversation(conversation, args.question, history)
+        if args.no_tools:
+            request = replace(request, tools=False)
+        result = answer_turn(workspace, request, show, status.show)
+        store.add_message(conversation.id, "user", args.question)
+        store.add_message(
+            conversation.id,
+            "assistant",
+            result.text,
+            sources=result.sources,
+            tool_calls=result.tool_calls,
+            cited=result.cited,
+            unsupported=result.unsupported,
+        )
     finally:
         workspace.close()
     if args.json:
@@ -453,7 +470,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 "answer": result.text,
                 "sources": result.sources,
                 "cited": result.cited,
+                "unsupported": result.unsupported,
                 "tool_calls": result.tool_calls,
+                "conversation": conversation.id,
+                "search_query": result.search_query,
             }
         )
         return 0
@@ -464,10 +484,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
     cited = [s for n in result.cited for s in result.sources if s["n"] == n]
     for source in cited:
         print(f"  {numbered_source_label(source)}")
+    for statement in result.unsupported:
+        print(f"  (not found in the sources: {statement})")
     others = len(result.sources) - len(cited)
     if others:
         print(f"  ({others} other source{'s' if others != 1 else ''} read: ask --json lists all)")
     return 0
+
+
+def _conversation_to_continue(
+    store: ConversationStore, args: argparse.Namespace
+) -> Conversation | None:
+    """The conversation ``--conversation ID`` names, or with ``--continue`` the latest one."""
+    if args.conversation is not None:
+        try:
+            return store.get(args.conversation)
+        except KeyError:
+            raise CommandError(
+                f"there is no conversation {args.conversation}"
+                " (hearth ask --continue takes the latest)",
+                EXIT_USAGE,
+            ) from None
+    if args.continue_conversation:
+        latest = store.search()
+        if not latest:
+            raise CommandError("there is no conversation to continue yet", EXIT_USAGE)
+        return latest[0]
+    return None
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
@@ -607,6 +650,17 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help="model id (default: the default model)")
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--no-tools", action="store_true", help="answer without tools")
+    follow = ask.add_mutually_exclusive_group()
+    follow.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_conversation",
+        action="store_true",
+        help="follow up on the latest conversation (its questions give this one its subject)",
+    )
+    follow.add_argument(
+        "--conversation", type=int, metavar="ID", help="follow up on conversation ID"
+    )
     ask.set_defaults(handler=cmd_ask, uses_index=True)
 
     summarize = commands.add_parser("summarize", help="summarise an indexed document")

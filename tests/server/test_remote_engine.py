@@ -144,8 +144,7 @@ def test_workspace_answers_from_documents_through_the_engine_url(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hearth.assistant.chat import answer_turn
-    from hearth.assistant.conversations import Conversation
+    from hearth.assistant.chat import TurnRequest, answer_turn
     from hearth.assistant.workspace import Workspace
     from hearth.bench.sample_documents import report_pages, write_pdf
     from hearth.index.document_index import DocumentIndex
@@ -158,13 +157,10 @@ def test_workspace_answers_from_documents_through_the_engine_url(
     workspace = Workspace(embedder=document_index.embedder)
     try:
         workspace.settings.tools_enabled = False
-        conversation = Conversation(id=0, title="", created_at=0.0, updated_at=0.0)
         pieces: list[str] = []
         result = answer_turn(
             workspace,
-            conversation,
-            "How much did the restoration of the lantern room cost?",
-            [],
+            TurnRequest("How much did the restoration of the lantern room cost?"),
             pieces.append,
         )
         assert isinstance(workspace.engine, RemoteEngine)

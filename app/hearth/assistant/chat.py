@@ -1,11 +1,15 @@
 """One chat turn: the question, the conversation so far, the tools, and the answer
-(grounded in the documents when the conversation uses them). The desktop app and the
-CLI both answer through answer_turn; no Qt here."""
+(grounded in the documents when the turn uses them). The window, every CLI command and
+``hearth serve`` answer through answer_turn, so a change to how Hearth answers reaches
+all three at once; no Qt here."""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hearth.assistant.conversations import Conversation, Message
@@ -27,6 +31,31 @@ from hearth.tools.registry import ToolCall
 HISTORY_MESSAGES = 8
 
 
+@dataclass(frozen=True)
+class TurnRequest:
+    """What one turn answers. ``history``: the conversation before it, oldest first;
+    ``documents``: the paths the answer may use (None: every indexed document);
+    ``tools`` and ``options``: None takes the settings'."""
+
+    question: str
+    history: list[ChatMessage] = field(default_factory=list)
+    use_documents: bool = True
+    documents: list[str] | None = None
+    tools: bool | None = None
+    options: SamplingOptions | None = None
+
+    @classmethod
+    def in_conversation(
+        cls, conversation: Conversation, question: str, history: list[ChatMessage]
+    ) -> TurnRequest:
+        return cls(
+            question,
+            history,
+            use_documents=conversation.use_documents,
+            documents=conversation.documents or None,
+        )
+
+
 @dataclass
 class TurnResult:
     text: str
@@ -34,6 +63,14 @@ class TurnResult:
     finish_reason: str = "stop"
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     cited: list[int] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    # The question as searched: a follow-up carries the earlier question's subject.
+    search_query: str = ""
+    # Statements of the answer whose facts were not found in any source (shown marked).
+    unsupported: list[str] = field(default_factory=list)
+    first_token_seconds: float = 0.0
+    seconds: float = 0.0
 
 
 def history_from(messages: list[Message]) -> list[ChatMessage]:
@@ -57,6 +94,39 @@ def answer_options(settings: Settings, max_tokens: int | None = None) -> Samplin
     )
 
 
+# The tool step runs only where a tool other than searching the documents could help:
+# the answer searches anyway, and on the document benchmark the step cost seconds a
+# question. The summary tool reads a whole document (minutes for a manual), so it is a
+# candidate only for a question that asks for a summary and names an indexed document;
+# "summarise the section about X" is answered from the sources.
+SUMMARY_WORDS = re.compile(r"\b(?:summar|overview|tl;?dr|gist|outline)", re.IGNORECASE)
+
+
+def tool_could_help(workspace: Workspace, question: str) -> bool:
+    """Whether any tool other than a search of the documents is a candidate for
+    ``question`` (the embedding router's, with each tool's precondition)."""
+    from hearth.assistant.tool_loop import ANSWER, ToolRouter
+
+    router = ToolRouter(workspace.index.embedder, workspace.tools, workspace.index)
+    candidates = set(router.candidates(question)) - {ANSWER, "search_documents"}
+    if "summarize_document" in candidates and not (
+        SUMMARY_WORDS.search(question) and names_a_document(workspace, question)
+    ):
+        candidates.discard("summarize_document")
+    return bool(candidates)
+
+
+def names_a_document(workspace: Workspace, question: str) -> bool:
+    """Whether ``question`` names an indexed document by its file name or its stem."""
+    lowered = question.lower()
+    for document in workspace.index.documents():
+        name = Path(document.path).name.lower()
+        stem = Path(name).stem.replace("-", " ").replace("_", " ")
+        if name in lowered or (len(stem) >= 4 and stem in lowered):
+            return True
+    return False
+
+
 def run_tools(
     workspace: Workspace, question: str, should_cancel: CancelCheck | None = None
 ) -> list[ToolCall]:
@@ -64,6 +134,7 @@ def run_tools(
     from hearth.tools.registry import ToolContext
 
     engine = workspace.engine
+
     def summarize(path: str) -> str:
         # A summary inside a turn stops with the turn.
         return workspace.summarizer().summarize(path, should_cancel=should_cancel).text
@@ -75,33 +146,36 @@ def run_tools(
 
 def answer_turn(
     workspace: Workspace,
-    conversation: Conversation,
-    question: str,
-    history: list[ChatMessage],
-    on_piece: Callable[[str], None],
+    request: TurnRequest,
+    on_piece: Callable[[str], None] | None = None,
     on_stage: StageCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> TurnResult:
-    """Tools, then the answer, streamed through ``on_piece``. Raises Cancelled when
-    ``should_cancel`` says so, checked before and after every model call."""
+    """Tools (where one could help), then the answer, streamed through ``on_piece``.
+    Raises Cancelled when ``should_cancel`` says so, checked before and after every
+    model call."""
+    started = time.perf_counter()
     report = on_stage or (lambda stage, detail: None)
+    show = on_piece or (lambda piece: None)
     workspace.ensure_model_loaded()
     engine = workspace.engine
     settings = workspace.settings
-    options = answer_options(settings)
+    options = request.options or answer_options(settings)
+    question = request.question
     calls: list[ToolCall] = []
-    if settings.tools_enabled:
+    tools_on = settings.tools_enabled if request.tools is None else request.tools
+    if tools_on and tool_could_help(workspace, question):
         report(TOOLS, "Deciding whether a tool helps…")
         calls = run_tools(workspace, question, should_cancel)
     check_cancelled(should_cancel, "answering")
-    if conversation.use_documents and workspace.index.documents():
+    if request.use_documents and workspace.index.documents():
         answer = GroundedAnswerer(workspace.index, engine, settings.query_step).ask(
             question,
             options,
             max_sources=settings.sources_per_answer,
-            history=history,
-            documents=conversation.documents or None,
-            on_piece=on_piece,
+            history=request.history,
+            documents=request.documents,
+            on_piece=show,
             tool_calls=calls,
             on_stage=on_stage,
             should_cancel=should_cancel,
@@ -112,24 +186,41 @@ def answer_turn(
             answer.finish_reason,
             answer.tool_calls,
             answer.cited,
+            answer.prompt_tokens,
+            answer.completion_tokens,
+            answer.search_query,
+            answer.unsupported,
+            answer.first_token_seconds,
+            time.perf_counter() - started,
         )
     system: ChatMessage = {"role": "system", "content": settings.system_prompt}
     question_message: ChatMessage = {"role": "user", "content": tool_notes(calls) + question}
     budget = engine.status().n_ctx - options.max_tokens
-    kept = list(history)
+    kept = list(request.history)
     while kept and engine.count_chat_tokens([system, *kept, question_message]) > budget:
         kept.pop(0)  # the oldest turns go first
     report(READING, "Thinking…")
     stream = engine.stream_chat([system, *kept, question_message], options)
     pieces: list[str] = []
+    first_token_at: float | None = None
     for piece in stream:
         if not pieces:
+            first_token_at = time.perf_counter()
             report(WRITING, "Writing…")
         pieces.append(piece)
-        on_piece(piece)
+        show(piece)
     if stream.result.finish_reason == "cancelled":
         raise Cancelled("answering was cancelled")
     check_cancelled(should_cancel, "answering")
+    ended = time.perf_counter()
     return TurnResult(
-        "".join(pieces).strip(), [], stream.result.finish_reason, [call.to_json() for call in calls]
+        "".join(pieces).strip(),
+        [],
+        stream.result.finish_reason,
+        [call.to_json() for call in calls],
+        prompt_tokens=stream.result.prompt_tokens,
+        completion_tokens=stream.result.completion_tokens,
+        search_query=question,
+        first_token_seconds=(first_token_at or ended) - started,
+        seconds=ended - started,
     )

@@ -58,6 +58,12 @@ MIGRATIONS: Migrations = [
         ALTER TABLE messages ADD COLUMN cited_json TEXT NOT NULL DEFAULT '[]';
         """,
     ),
+    (
+        "0004_unsupported_statements",
+        """
+        ALTER TABLE messages ADD COLUMN unsupported_json TEXT NOT NULL DEFAULT '[]';
+        """,
+    ),
 ]
 
 
@@ -74,6 +80,8 @@ class Message:
     error: str | None = None
     created_at: float = 0.0
     cited: list[int] = field(default_factory=list)  # numbers of the sources it rests on
+    # Statements of the answer whose support no source showed (the window marks them).
+    unsupported: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -184,6 +192,7 @@ class ConversationStore:
         status: MessageStatus = MessageStatus.COMPLETE,
         error: str | None = None,
         cited: list[int] | None = None,
+        unsupported: list[str] | None = None,
     ) -> Message:
         now = time.time()
         with self._lock:
@@ -191,8 +200,8 @@ class ConversationStore:
             try:
                 cursor = self.db.execute(
                     "INSERT INTO messages (conversation_id, role, content, sources_json,"
-                    " tool_calls_json, status, error, created_at, cited_json)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " tool_calls_json, status, error, created_at, cited_json, unsupported_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         conversation_id,
                         role,
@@ -203,6 +212,7 @@ class ConversationStore:
                         error,
                         now,
                         json.dumps(cited or []),
+                        json.dumps(unsupported or []),
                     ),
                 )
                 self.db.execute(
@@ -223,12 +233,14 @@ class ConversationStore:
             error,
             now,
             cited or [],
+            unsupported or [],
         )
 
     def messages(self, conversation_id: int) -> list[Message]:
         rows = self.db.execute(
             "SELECT id, conversation_id, role, content, sources_json, tool_calls_json, status,"
-            " error, created_at, cited_json FROM messages WHERE conversation_id = ? ORDER BY id",
+            " error, created_at, cited_json, unsupported_json FROM messages"
+            " WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         ).fetchall()
         return [
@@ -243,6 +255,7 @@ class ConversationStore:
                 r[7],
                 float(r[8]),
                 [int(n) for n in json.loads(r[9])],
+                [str(statement) for statement in json.loads(r[10])],
             )
             for r in rows
         ]

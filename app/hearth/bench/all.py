@@ -22,8 +22,7 @@ BENCHMARKS = ["engine", "retrieval", "answers", "tools", "startup", "scaling"]
 PEAK_RSS_SCRIPT = """
 import json, resource, sys
 from pathlib import Path
-from hearth.assistant.chat import answer_turn
-from hearth.assistant.conversations import Conversation
+from hearth.assistant.chat import TurnRequest, answer_turn
 from hearth.assistant.workspace import Workspace
 from hearth.bench.sample_documents import report_pages, write_pdf
 
@@ -33,8 +32,7 @@ def main():
     workspace = Workspace()
     model = workspace.ensure_model_loaded()
     workspace.index.index_paths([report])
-    conversation = Conversation(id=0, title="", created_at=0.0, updated_at=0.0)
-    answer_turn(workspace, conversation, "What did the lantern room cost?", [], lambda p: None)
+    answer_turn(workspace, TurnRequest("What did the lantern room cost?"))
     host = workspace.engine.status()
     estimate = workspace.catalogue.get(model.id).ram_estimate(workspace.settings.n_ctx)
     print(json.dumps({

@@ -3,7 +3,7 @@
 One Workspace (the engine, the index, the catalogue) behind two work queues: generation on
 the one engine, one request at a time; embeddings and searches on their own index
 connection, so a search never waits behind an answer. Answers come from the assistant's
-own code: GroundedAnswerer (with the tools run first, as answer_turn does) for documents,
+own code: answer_turn (the window's and the CLI's turn) for documents,
 the engine's chat stream for plain chat, and the tool loop's decide step for the OpenAI
 ``tools`` a client brings (which the client runs, as OpenAI's API has it).
 """
@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from hearth.assistant.chat import answer_options, run_tools
-from hearth.assistant.grounded import GroundedAnswerer
+from hearth.assistant.chat import TurnRequest, answer_options, answer_turn
 from hearth.assistant.tool_loop import ANSWER, ToolRunner
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import SamplingOptions
@@ -341,7 +340,7 @@ class HearthService:
         token.on_cancel(stopper)
         try:
             if plan.documents:
-                return self._grounded(plan, engine, on_piece, token)
+                return self._grounded(plan, on_piece, token)
             if plan.client_tools is not None:
                 called = self._client_tool_call(plan, engine, token)
                 if called is not None:
@@ -378,7 +377,7 @@ class HearthService:
         )
 
     def _grounded(
-        self, plan: ChatPlan, engine: Engine, on_piece: Callable[[str], None], token: CancelToken
+        self, plan: ChatPlan, on_piece: Callable[[str], None], token: CancelToken
     ) -> ChatOutcome:
         from hearth.tools.builtin import resolve_document
 
@@ -391,28 +390,29 @@ class HearthService:
                 raise ApiError(
                     400, f"hearth.documents: {error}", param="hearth.documents"
                 ) from None
-        # As answer_turn: the tools first (when on), then the answer from the sources.
-        calls = run_tools(workspace, plan.question, token) if plan.hearth_tools else []
-        answer = GroundedAnswerer(workspace.index, engine, workspace.settings.query_step).ask(
-            plan.question,
-            self.options(plan),
-            max_sources=workspace.settings.sources_per_answer,
-            history=plan.history,
-            documents=paths or None,
-            on_piece=on_piece,
-            tool_calls=calls,
+        turn = answer_turn(
+            workspace,
+            TurnRequest(
+                plan.question,
+                plan.history,
+                documents=paths or None,
+                tools=plan.hearth_tools,
+                options=self.options(plan),
+            ),
+            on_piece,
             should_cancel=token,
         )
         return ChatOutcome(
-            answer.answer,
-            "length" if answer.finish_reason == "length" else "stop",
-            answer.prompt_tokens,
-            answer.completion_tokens,
+            turn.text,
+            "length" if turn.finish_reason == "length" else "stop",
+            turn.prompt_tokens,
+            turn.completion_tokens,
             hearth={
-                "sources": [source.to_json() for source in answer.sources],
-                "cited": answer.cited,
-                "tool_calls": answer.tool_calls,
-                "finish_reason": answer.finish_reason,
+                "sources": turn.sources,
+                "cited": turn.cited,
+                "tool_calls": turn.tool_calls,
+                "finish_reason": turn.finish_reason,
+                "unsupported": turn.unsupported,
             },
         )
 

@@ -165,6 +165,8 @@ class MainWindow(QMainWindow):
         answers.reply_piece.connect(chat.append_to_reply)
         answers.reply_stage.connect(chat.set_reply_stage)
         answers.reply_stage.connect(lambda _, label: self.statusBar().showMessage(label, 3000))
+        answers.reply_stage.connect(lambda _, label: self.toolbar.show_activity(label))
+        answers.reply_finished.connect(lambda _: self.toolbar.show_activity(""))
         answers.reply_finished.connect(chat.finish_reply)
         chat.source_clicked.connect(self.open_source)
         chat.regenerate_requested.connect(self.regenerate)

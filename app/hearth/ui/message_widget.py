@@ -30,6 +30,10 @@ from hearth.assistant.message_status import MessageStatus
 from hearth.ui.flow_layout import FlowLayout
 
 
+# After a statement whose facts were not found in the sources (assistant/grounding.py).
+UNSUPPORTED_MARK = "*(not found in your documents)*"
+
+
 class MessageWidget(QFrame):
     """One message. Assistant messages stream in piece by piece, then get source chips."""
 
@@ -53,6 +57,8 @@ class MessageWidget(QFrame):
         self.status = MessageStatus.COMPLETE
         self.sources: list[dict[str, Any]] = []
         self.cited: list[int] = []
+        # Statements no source was found to support: marked in the text once it is stored.
+        self.unsupported: list[str] = []
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
@@ -129,6 +135,9 @@ class MessageWidget(QFrame):
 
     def _render(self) -> None:
         shown = self.text if self.text or not self.streaming else "…"
+        if not self.streaming:
+            for statement in self.unsupported:
+                shown = shown.replace(statement, f"{statement} {UNSUPPORTED_MARK}", 1)
         self.body.setText(shown)
 
     def append(self, piece: str) -> None:
@@ -156,6 +165,7 @@ class MessageWidget(QFrame):
         self.set_streaming(False)
         self.set_tool_calls(message.tool_calls)
         self.set_sources(message.sources, message.cited)
+        self.unsupported = list(message.unsupported)
         if message.status is MessageStatus.STOPPED:
             self.error_label.setText("Stopped.")
             self.error_label.show()

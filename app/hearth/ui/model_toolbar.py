@@ -41,6 +41,7 @@ class ModelToolbar(QToolBar):
         self.busy_action = self.addWidget(self.busy)
         self.busy_action.setVisible(False)
         self.label = QLabel("")
+        self._state_label = ""  # the model's state, shown when no answer is running
         self.addWidget(self.label)
         spacer = QWidget()
         spacer.setSizePolicy(
@@ -77,7 +78,13 @@ class ModelToolbar(QToolBar):
         self.busy_action.setVisible(state in (ModelState.LOADING, ModelState.SETTING_UP))
         if state is not ModelState.SETTING_UP:
             self.busy.setRange(0, 0)
+        self._state_label = label
         self.label.setText(label)
+
+    def show_activity(self, label: str) -> None:
+        """What the model is doing for an answer ("Searching your documents…"); "" when
+        it is done, which shows the model's own state again."""
+        self.label.setText(label or self._state_label)
 
     def _progress(self, done: int, total: int, label: str) -> None:
         self.busy.setRange(0, 1000)

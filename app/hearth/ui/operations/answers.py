@@ -118,13 +118,11 @@ class AnswerController(QObject):
         workspace = self.workspace
 
         def answer(context: TaskContext) -> Any:
-            from hearth.assistant.chat import answer_turn
+            from hearth.assistant.chat import TurnRequest, answer_turn
 
             return answer_turn(
                 workspace,
-                conversation,
-                question,
-                history,
+                TurnRequest.in_conversation(conversation, question, history),
                 context.piece,
                 context.stage,
                 context.cancel_token,
@@ -145,6 +143,7 @@ class AnswerController(QObject):
             sources=result.sources,
             tool_calls=result.tool_calls,
             cited=result.cited,
+            unsupported=result.unsupported,
         )
 
     # -- summaries -------------------------------------------------------------------------
@@ -251,6 +250,7 @@ class AnswerController(QObject):
         tool_calls: list[dict[str, Any]] | None = None,
         cited: list[int] | None = None,
         error: str | None = None,
+        unsupported: list[str] | None = None,
     ) -> None:
         store = self.workspace.conversations
         if not store.exists(reply.conversation_id):
@@ -264,6 +264,7 @@ class AnswerController(QObject):
             status=status,
             error=error,
             cited=cited,
+            unsupported=unsupported,
         )
         self.reply_finished.emit(message)
 

@@ -1,0 +1,181 @@
+"""Grounded or silent: the facts an answer states must occur in the sources it cites.
+
+A fact here is what a small model invents most and a reader checks least: a number, a
+path or file name, a command-line option, something quoted in backticks, a version, a
+proper name. Each statement of an answer (a sentence or a list item, with its [n]
+markers) is checked against the sources it cites; one whose facts sit in another source is
+re-cited to that source, one whose facts no source holds is dropped, and an answer left
+with no statement declines. A statement with no such fact that shares no words with any
+source is kept but reported as unsupported (the window marks it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hearth.assistant.citations import CITATION_MARKER, cited_numbers
+from hearth.index.keywords import content_words
+
+# A statement ends after its citation (and full stop), at a line break, or at a sentence
+# end before a capital letter.
+_STATEMENT_END = re.compile(r"(?<=[\]】])\.?[ \t]+|\n+|(?<=[^\d\s][.!?])[ \t]+(?=[A-Z`\"'(])")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.MULTILINE)
+_BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,:]\d+)*(?![\w])")
+# Paths, file names with an extension, options, versions, CamelCase and ALL-CAPS names.
+_PATH = re.compile(r"(?<![\w/])(?:~|\.{1,2})?/?[\w.+-]+(?:/[\w.+<>*-]+)+/?")
+_FILE_NAME = re.compile(
+    r"(?<![\w/.-])[A-Za-z_][\w+-]*\.[A-Za-z][\w]{0,7}(?:\.[A-Za-z]\w{0,4})?(?![\w/])"
+)
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
+_CAPITALISED = re.compile(r"(?<![\w'’-])([A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,}[\w]*)")
+# Words that begin a sentence or a list item are capitalised whatever they are.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]|\d{1,2}[.)])?\s*|[\"'(]\s*)$")
+# Common words a statement may capitalise that are no proper name worth checking.
+_ORDINARY_CAPITALS = frozenset(
+    {"I", "If", "In", "It", "Its", "The", "This", "That", "These", "Those", "You", "Your"}
+    | {"Yes", "No", "Note", "To", "For", "On", "Use", "See", "When", "Then", "Also", "And"}
+    | {"Or", "But", "As", "At", "By", "Of", "With", "From", "After", "Before", "First"}
+    | {"Second", "Next", "Finally", "Each", "Every", "Some", "Any", "All", "One"}
+)
+_ABBREVIATION_ENDS = ("e.g", "i.e", "etc", "vs")
+
+
+def _strip(text: str) -> str:
+    return CITATION_MARKER.sub(" ", text).strip()
+
+
+def split_statements(answer: str) -> list[str]:
+    """The answer's statements in order, each with its own markers."""
+    parts = [part.strip() for part in _STATEMENT_END.split(answer)]
+    return [part for part in parts if part and not CITATION_MARKER.fullmatch(part)]
+
+
+def checkable_facts(text: str) -> list[str]:
+    """The numbers, paths, file names, options, quoted code and proper names in ``text``."""
+    plain = _LIST_MARKER.sub("", _strip(text))
+    facts: list[str] = [quoted.strip() for quoted in _BACKTICKED.findall(plain)]
+    bare = _BACKTICKED.sub(" ", plain)
+    for pattern in (_PATH, _FILE_NAME, _OPTION):
+        for match in pattern.finditer(bare):
+            token = match.group(0).rstrip(".,;:")
+            if token.lower().endswith(_ABBREVIATION_ENDS) or len(token) < 2:
+                continue
+            facts.append(token)
+    claimed = " ".join(facts)
+    for match in _NUMBER.finditer(bare):
+        if match.group(0) not in claimed:
+            facts.append(match.group(0).rstrip(".,:"))
+    for match in _CAPITALISED.finditer(bare):
+        word = match.group(0).rstrip("'’-")
+        if word in _ORDINARY_CAPITALS or word in claimed:
+            continue
+        if _SENTENCE_START.search(bare[: match.start()]) and not _is_special_name(word):
+            continue  # capitalised because it starts the sentence
+        facts.append(word)
+    return list(dict.fromkeys(facts))
+
+
+def _is_special_name(word: str) -> bool:
+    """CamelCase or ALL CAPS: a name even where a sentence starts."""
+    return word.isupper() or any(ch.isupper() for ch in word[1:])
+
+
+def _normalised(text: str) -> str:
+    folded = text.replace("’", "'").replace("\u00a0", " ").lower()
+    folded = re.sub(r"(?<=\d),(?=\d{3}\b)", "", folded)  # 48,500 == 48500
+    return re.sub(r"\s+", " ", folded)
+
+
+def occurs_in(fact: str, text: str) -> bool:
+    """Whether ``fact`` is in ``text`` (case and spacing aside; a number as a whole)."""
+    wanted = _normalised(fact).strip()
+    haystack = _normalised(text)
+    if not wanted:
+        return True
+    if re.fullmatch(r"[\d.,:]+", wanted):
+        return re.search(rf"(?<![\d]){re.escape(wanted)}(?![\d])", haystack) is not None
+    if wanted in haystack:
+        return True
+    # A path written with or without its trailing slash or a shell prompt's "$ ".
+    return wanted.rstrip("/") in haystack
+
+
+def unsupported_facts(answer: str, sources: Sequence[str], question: str = "") -> list[str]:
+    """The facts of ``answer`` that occur in none of ``sources`` nor in ``question``."""
+    return [
+        fact
+        for fact in checkable_facts(answer)
+        if not occurs_in(fact, question) and not any(occurs_in(fact, s) for s in sources)
+    ]
+
+
+@dataclass
+class GroundingResult:
+    answer: str
+    dropped: list[str]  # statements whose facts no source holds
+    recited: int  # statements given the source that holds their facts
+    unsupported: list[str]  # kept statements with nothing to check and no word in common
+
+
+def ground_answer(
+    answer: str, sources: Sequence[str], question: str, decline: str
+) -> GroundingResult:
+    """``answer`` with every statement's facts found in the sources it cites: re-cited to
+    the source holding them, else dropped; ``decline`` when nothing is left. ``sources``
+    are the numbered sources' texts ([1] is sources[0])."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    unsupported: list[str] = []
+    recited = 0
+    statements = split_statements(answer)
+    for statement in statements:
+        facts = [f for f in checkable_facts(statement) if not occurs_in(f, question)]
+        cited = cited_numbers(statement, len(sources))
+        cited_texts = [sources[n - 1] for n in cited]
+        if all(any(occurs_in(f, t) for t in cited_texts) for f in facts) and (facts or cited):
+            if not facts and not _shares_words(statement, cited_texts):
+                unsupported.append(_strip(statement))
+            kept.append(statement)
+            continue
+        holders = [
+            n for n, text in enumerate(sources, start=1) if all(occurs_in(f, text) for f in facts)
+        ]
+        if holders and facts:
+            recited += 1
+            kept.append(_with_markers(statement, [holders[0]]))
+        elif not facts:
+            # Nothing checkable and no marker (a lead-in, a closing line): kept as said.
+            if not _shares_words(statement, sources):
+                unsupported.append(_strip(statement))
+            kept.append(statement)
+        else:
+            dropped.append(statement)
+    if statements and not any(cited_numbers(s, len(sources)) for s in kept):
+        # Nothing left that rests on a source: say so rather than keep the lead-ins.
+        return GroundingResult(decline, dropped + kept, recited, [])
+    joined = _join(kept, answer)
+    return GroundingResult(joined, dropped, recited, unsupported)
+
+
+def _shares_words(statement: str, texts: Sequence[str]) -> bool:
+    words = set(content_words(_strip(statement)))
+    if len(words) < 3:
+        return True
+    return any(len(words & set(content_words(t))) * 3 >= len(words) for t in texts)
+
+
+def _with_markers(statement: str, numbers: list[int]) -> str:
+    marker = "[" + ", ".join(str(n) for n in numbers) + "]"
+    without = CITATION_MARKER.sub("", statement).rstrip()
+    end = "." if without.endswith(".") else ""
+    return f"{without.rstrip('.').rstrip()} {marker}{end}"
+
+
+def _join(statements: list[str], original: str) -> str:
+    """The kept statements, one a line where the answer was a list, else as prose."""
+    if "\n" in original.strip():
+        return "\n".join(statements)
+    return " ".join(statements)

@@ -1,0 +1,144 @@
+"""The answer's checks that need no model: facts against sources, statements, contents
+pages, follow-ups, excerpts and the answer grammar (compiled by the real llama.cpp)."""
+
+from __future__ import annotations
+
+from hearth.assistant.grounded import (
+    NOT_IN_SOURCES,
+    best_excerpt,
+    cited_answer_grammar,
+    is_navigation_page,
+    standalone_question,
+    without_uncited_tail,
+)
+from hearth.assistant.grounding import (
+    checkable_facts,
+    ground_answer,
+    split_statements,
+    unsupported_facts,
+)
+
+HISTORY_SOURCE = "The text of the last $HISTSIZE commands (default 500) is saved in the file."
+PROXY_SOURCE = "The proxy apt-cacher-ng keeps downloaded packages in /var/cache/apt-cacher-ng."
+
+
+def test_the_facts_of_a_statement_are_its_numbers_paths_options_code_and_names() -> None:
+    facts = checkable_facts(
+        "Run `dpkg --get-selections` and edit /etc/dirvish/master.conf [1]. "
+        "Then Git 1.7.0 reads fit.log with -v and --quiet [2]."
+    )
+    assert facts == [
+        "dpkg --get-selections",
+        "/etc/dirvish/master.conf",
+        "fit.log",
+        "-v",
+        "--quiet",
+        "1.7.0",
+        "Git",
+    ]
+    # A capital that starts a sentence or a list item is no name; markers are no numbers.
+    assert checkable_facts("Turn the valve [1].\n2. Close it again [2].") == []
+    assert checkable_facts("The port is 5616 by default. [3]") == ["5616"]
+
+
+def test_a_number_is_found_only_as_a_whole_number_and_with_or_without_thousands() -> None:
+    assert unsupported_facts("It keeps 500 commands [1].", [HISTORY_SOURCE]) == []
+    assert unsupported_facts("It keeps 50 commands [1].", [HISTORY_SOURCE]) == ["50"]
+    assert unsupported_facts("It cost 48500 pounds [1].", ["It cost 48,500 pounds."]) == []
+    # Said in the question, a fact needs no source.
+    assert unsupported_facts("Yes, 12 [1].", ["nothing here"], "Is it 12?") == []
+
+
+def test_a_statement_goes_to_the_source_that_holds_its_facts_or_goes() -> None:
+    sources = [HISTORY_SOURCE, PROXY_SOURCE]
+    recited = ground_answer("It keeps 500 commands [2].", sources, "How many?", NOT_IN_SOURCES)
+    assert (recited.answer, recited.recited) == ("It keeps 500 commands [1].", 1)
+
+    invented = ground_answer(
+        "The proxy listens on port 5616 [2]. Packages go to /var/cache/apt-cacher-ng [2].",
+        sources,
+        "Where does the proxy keep packages?",
+        NOT_IN_SOURCES,
+    )
+    assert invented.answer == "Packages go to /var/cache/apt-cacher-ng [2]."
+    assert invented.dropped == ["The proxy listens on port 5616 [2]"]
+
+    # Nothing left that a source holds: the answer declines.
+    nothing = ground_answer("1816 [2].", sources, "When was it founded?", NOT_IN_SOURCES)
+    assert nothing.answer == NOT_IN_SOURCES
+
+
+def test_a_statement_with_nothing_to_check_and_no_word_in_common_is_marked() -> None:
+    result = ground_answer(
+        "Saved history survives reboots of laptops nightly [1]. It keeps 500 commands [1].",
+        [HISTORY_SOURCE],
+        "What is saved?",
+        NOT_IN_SOURCES,
+    )
+    assert result.unsupported == ["Saved history survives reboots of laptops nightly"]
+    assert result.answer.startswith("Saved history")  # kept, and marked where it is shown
+
+
+def test_list_items_stay_one_statement_each_and_stay_a_list() -> None:
+    answer = "1. Run `dch -i` [1].\n2. Edit debian/changelog [2].\n3. Build it [1]."
+    assert split_statements(answer) == [
+        "1. Run `dch -i` [1].",
+        "2. Edit debian/changelog [2].",
+        "3. Build it [1].",
+    ]
+    sources = ["Use dch -i to add an entry.", "The file debian/changelog lists versions."]
+    assert ground_answer(answer, sources, "How?", NOT_IN_SOURCES).answer == answer
+
+
+def test_contents_and_index_pages_are_told_from_tables_and_prose() -> None:
+    contents = "\n".join(
+        f"{title} . . . . . . . . . . {page}"
+        for title, page in [("Safety", 2), ("Radiators", 3), ("Errors", 4), ("Warranty", 5)]
+    )
+    assert is_navigation_page(contents)
+    plain_contents = "Canvas size 32\nComments 33\nCoordinates 33\nDatastrings 34\nEnvironment 35"
+    assert is_navigation_page(plain_contents)
+    index = "vectors, 62, 81, 122\nvertical, 24\nvfill, 24, 85\nview, 85, 212\nvoxel, 24, 39"
+    assert is_navigation_page(index)
+    # Rows that end in values, not in page numbers that grow down the page.
+    table = "%d day of the month 31\n%H hour 23\n%j day of the year 366\n%m month 12\n%M minute 59"
+    assert not is_navigation_page(table)
+    settings = "\n".join(f"gnuplot*line{n}Width: 0" for n in range(1, 9))
+    assert not is_navigation_page(settings)
+    assert not is_navigation_page(HISTORY_SOURCE * 5)
+
+
+def test_a_follow_up_that_refers_back_is_searched_with_its_subject() -> None:
+    history = [
+        {"role": "user", "content": "What is dirvish used for?"},
+        {"role": "assistant", "content": "Backups [1]."},
+    ]
+    assert standalone_question("Where is its main configuration file?", history) == (  # type: ignore[arg-type]
+        "Where is its main configuration file? (dirvish used)"
+    )
+    # A question that stands alone, or one without history, is searched as asked.
+    alone = "Which port does the LDAP server use for secure connections?"
+    assert standalone_question(alone, history) == alone  # type: ignore[arg-type]
+    assert standalone_question("Where is its file?", []) == "Where is its file?"
+
+
+def test_an_excerpt_that_would_cut_a_sentence_takes_all_of_it() -> None:
+    filler = [f"Line {n} says nothing about the topic at all, really." for n in range(30)]
+    running = ["The warranty lasts seven years", "if the boiler is serviced", "every year."]
+    text = "\n".join([*filler[:15], *running, *filler[15:]])
+    excerpt = best_excerpt(text, "How long does the warranty last?", chars=120)
+    assert "The warranty lasts seven years\nif the boiler is serviced\nevery year." in excerpt
+
+
+def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
+    from llama_cpp import LlamaGrammar
+
+    grammar = cited_answer_grammar(3)
+    assert 'number ::= "1" | "2" | "3"' in grammar
+    assert "{0,19}" not in grammar  # no cap on a statement's words
+    LlamaGrammar.from_string(grammar, verbose=False)
+
+
+def test_words_after_the_last_citation_were_cut_by_the_token_cap() -> None:
+    assert without_uncited_tail("It opened in May [1]. Then it was") == "It opened in May [1]."
+    assert without_uncited_tail(NOT_IN_SOURCES) == NOT_IN_SOURCES
