@@ -43,7 +43,11 @@ def test_answer_cites_the_right_page(
         "How much did the restoration of the lantern room cost?", OPTIONS, on_piece=pieces.append
     )
     assert answer.answer
-    assert "".join(pieces).strip() == answer.answer  # streamed as it was generated
+    streamed = "".join(pieces).strip()
+    # Kept as it was streamed, unless the grounding check left out what no source holds
+    # (the base model once wrote "£10,000" for the report's £48,500: it declined).
+    assert streamed == answer.answer or answer.answer == NOT_IN_SOURCES, (streamed, answer)
+    assert unsupported_facts(answer.answer, [s.text for s in answer.sources]) == []
     assert answer.sources[0].n == 1
     assert (answer.sources[0].document, answer.sources[0].page) == (str(report), 2)
     assert "48,500" in answer.sources[0].text
@@ -284,7 +288,8 @@ def test_a_number_that_no_source_holds_is_dropped_from_the_answer(
     assert "E119" in answer.answer
     # Only invented facts: the answer declines and cites nothing.
     scripted.enqueue("The boiler uses port 5616 [1].")
-    answer = GroundedAnswerer(document_index, scripted).ask("Which port does the boiler use?", OPTIONS)  # type: ignore[arg-type]
+    answerer = GroundedAnswerer(document_index, scripted)  # type: ignore[arg-type]
+    answer = answerer.ask("Which port does the boiler use?", OPTIONS)
     assert (answer.answer, answer.cited) == (NOT_IN_SOURCES, [])
 
 

@@ -61,7 +61,7 @@ def test_a_statement_goes_to_the_source_that_holds_its_facts_or_goes() -> None:
         NOT_IN_SOURCES,
     )
     assert invented.answer == "Packages go to /var/cache/apt-cacher-ng [2]."
-    assert invented.dropped == ["The proxy listens on port 5616 [2]"]
+    assert invented.dropped == ["The proxy listens on port 5616 [2]."]
 
     # Nothing left that a source holds: the answer declines.
     nothing = ground_answer("1816 [2].", sources, "When was it founded?", NOT_IN_SOURCES)
@@ -142,3 +142,16 @@ def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
 def test_words_after_the_last_citation_were_cut_by_the_token_cap() -> None:
     assert without_uncited_tail("It opened in May [1]. Then it was") == "It opened in May [1]."
     assert without_uncited_tail(NOT_IN_SOURCES) == NOT_IN_SOURCES
+
+
+def test_a_statement_that_only_says_the_question_back_around_a_marker_goes() -> None:
+    question = "Which option stops dpkg-source from applying the patches?"
+    for empty in (
+        "The option to stop dpkg-source from applying the patches is [2].",
+        "The source number is [2].",
+        "Based on the information provided, the correct answer is [1].",
+    ):
+        assert ground_answer(empty, ["a", "b"], question, NOT_IN_SOURCES).answer == NOT_IN_SOURCES
+    # One new word is an answer ("Wishlist"), even a short one.
+    kept = ground_answer("Wishlist [1]", ["severity wishlist"], "Which severity?", NOT_IN_SOURCES)
+    assert kept.answer == "Wishlist [1]"

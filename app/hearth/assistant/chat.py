@@ -94,26 +94,25 @@ def answer_options(settings: Settings, max_tokens: int | None = None) -> Samplin
     )
 
 
-# The tool step runs only where a tool other than searching the documents could help:
-# the answer searches anyway, and on the document benchmark the step cost seconds a
-# question. The summary tool reads a whole document (minutes for a manual), so it is a
-# candidate only for a question that asks for a summary and names an indexed document;
-# "summarise the section about X" is answered from the sources.
-SUMMARY_WORDS = re.compile(r"\b(?:summar|overview|tl;?dr|gist|outline)", re.IGNORECASE)
+# The summary tool reads a whole document (minutes for a manual): it is asked for only by
+# a question for a summary of a document it names as a whole; "summarise the section about
+# X", "what the policy says about cron jobs" are answered from the sources.
+PART_OF_A_DOCUMENT = re.compile(
+    r"\b(?:about|on|regarding|concerning|section|chapter|part|page|paragraph)\b", re.IGNORECASE
+)
 
 
 def tool_could_help(workspace: Workspace, question: str) -> bool:
-    """Whether any tool other than a search of the documents is a candidate for
-    ``question`` (the embedding router's, with each tool's precondition)."""
-    from hearth.assistant.tool_loop import ANSWER, ToolRouter
+    """Whether ``question`` asks for what one of the enabled tools does (searching the
+    documents aside: the answer does that anyway)."""
+    from hearth.assistant.tool_loop import tools_asked_for
 
-    router = ToolRouter(workspace.index.embedder, workspace.tools, workspace.index)
-    candidates = set(router.candidates(question)) - {ANSWER, "search_documents"}
-    if "summarize_document" in candidates and not (
-        SUMMARY_WORDS.search(question) and names_a_document(workspace, question)
+    asked = [name for name in tools_asked_for(question) if name in workspace.tools.names]
+    if "summarize_document" in asked and (
+        PART_OF_A_DOCUMENT.search(question) or not names_a_document(workspace, question)
     ):
-        candidates.discard("summarize_document")
-    return bool(candidates)
+        asked.remove("summarize_document")
+    return bool(asked)
 
 
 def names_a_document(workspace: Workspace, question: str) -> bool:

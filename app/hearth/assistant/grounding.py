@@ -20,7 +20,9 @@ from hearth.index.keywords import content_words
 
 # A statement ends after its citation (and full stop), at a line break, or at a sentence
 # end before a capital letter.
-_STATEMENT_END = re.compile(r"(?<=[\]】])\.?[ \t]+|\n+|(?<=[^\d\s][.!?])[ \t]+(?=[A-Z`\"'(])")
+_STATEMENT_END = re.compile(
+    r"(?<=[\]】]\.)[ \t]+|(?<=[\]】])[ \t]+(?![\[【])|\n+|(?<=[^\d\s][.!?])[ \t]+(?=[A-Z`\"'(])"
+)
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.MULTILINE)
 _BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,:]\d+)*(?![\w])")
@@ -41,10 +43,18 @@ _ORDINARY_CAPITALS = frozenset(
     | {"Second", "Next", "Finally", "Each", "Every", "Some", "Any", "All", "One"}
 )
 _ABBREVIATION_ENDS = ("e.g", "i.e", "etc", "vs")
+# Words a statement may add to the question's without saying anything.
+_SAYS_NOTHING = frozenset(
+    {"answer", "answers", "correct", "source", "sources", "number", "based", "information"}
+    | {"provided", "question", "according", "document", "documents", "mentioned", "given"}
+    | {"following", "above", "text", "states", "says", "said", "sentence", "sentences"}
+    | {"end", "like", "cite", "cited", "mention", "mentions", "note", "sure"}
+)
 
 
 def _strip(text: str) -> str:
-    return CITATION_MARKER.sub(" ", text).strip()
+    """``text`` without its markers (and the full stop after the last), as it reads."""
+    return re.sub(r"\s+([.,;:])", r"\1", CITATION_MARKER.sub("", text)).strip().rstrip(".").strip()
 
 
 def split_statements(answer: str) -> list[str]:
@@ -131,8 +141,14 @@ def ground_answer(
     unsupported: list[str] = []
     recited = 0
     statements = split_statements(answer)
+    asked = _stems(question) | {_stem(word) for word in _SAYS_NOTHING}
     for statement in statements:
         facts = [f for f in checkable_facts(statement) if not occurs_in(f, question)]
+        if not facts and not (_stems(_strip(statement)) - asked):
+            # "The option to stop dpkg-source is [2].": the question back, with a marker
+            # where the fact should be.
+            dropped.append(statement)
+            continue
         cited = cited_numbers(statement, len(sources))
         cited_texts = [sources[n - 1] for n in cited]
         if all(any(occurs_in(f, t) for t in cited_texts) for f in facts) and (facts or cited):
@@ -158,6 +174,18 @@ def ground_answer(
         return GroundingResult(decline, dropped + kept, recited, [])
     joined = _join(kept, answer)
     return GroundingResult(joined, dropped, recited, unsupported)
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(word) for word in content_words(text)}
+
+
+def _stem(word: str) -> str:
+    """``word`` with a plural's or a tense's ending taken off ("stops" is "stop")."""
+    return _SUFFIX.sub("", word) if len(word) > 4 else word
+
+
+_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 
 
 def _shares_words(statement: str, texts: Sequence[str]) -> bool:

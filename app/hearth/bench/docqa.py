@@ -238,10 +238,14 @@ def run(
                     {"role": "assistant", "content": answered},
                 ]
             first_piece: list[float] = []
+            streamed: list[str] = []
 
-            def note_first(piece: str, first_piece: list[float] = first_piece) -> None:
+            def note_first(
+                piece: str, first_piece: list[float] = first_piece, streamed: list[str] = streamed
+            ) -> None:
                 if not first_piece:
                     first_piece.append(time.perf_counter())
+                streamed.append(piece)
 
             tool_step_seconds = None
             if time_tool_step:
@@ -262,6 +266,8 @@ def run(
                 "document": question.document,
                 "question": question.question,
                 "answer": turn.text,
+                # As the model wrote it, before the checks (to replay them without a model).
+                "draft": "".join(streamed).strip(),
                 "right": is_right(turn.text, question),
                 "cited_right": cites_right_source(turn.sources, turn.cited, question),
                 # Retrieval's share: the right page was among the sources the model read.

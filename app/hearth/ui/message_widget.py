@@ -29,7 +29,6 @@ from hearth.assistant.conversations import Message
 from hearth.assistant.message_status import MessageStatus
 from hearth.ui.flow_layout import FlowLayout
 
-
 # After a statement whose facts were not found in the sources (assistant/grounding.py).
 UNSUPPORTED_MARK = "*(not found in your documents)*"
 

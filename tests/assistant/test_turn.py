@@ -1,0 +1,70 @@
+"""One turn (answer_turn) with the scripted engine: when the tool step runs, and how a
+follow-up reaches the search and the prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hearth.assistant.chat import TurnRequest, answer_turn, tool_could_help
+from hearth.assistant.workspace import Workspace
+from tests.fakes import ScriptedEngine
+
+
+@pytest.fixture
+def policy_workspace(scripted_workspace: Workspace, tmp_path: Path) -> Workspace:
+    policy = tmp_path / "policy.txt"
+    policy.write_text(
+        "9.5 Cron jobs\n\nPackages may not touch /etc/crontab. A package that needs a cron "
+        "job installs a file in /etc/cron.d named after the package.\n",
+        "utf-8",
+    )
+    scripted_workspace.index.index_paths([policy])
+    return scripted_workspace
+
+
+def test_the_tool_step_runs_only_where_a_tool_other_than_the_search_could_help(
+    policy_workspace: Workspace,
+) -> None:
+    assert tool_could_help(policy_workspace, "What is 23 times 19?")
+    assert tool_could_help(policy_workspace, "Give me a summary of policy.txt")
+    # A question for the documents: the answer searches them anyway.
+    assert not tool_could_help(policy_workspace, "Where does a package put its cron job?")
+    # A summary of part of a document comes from its sources, not from reading it all.
+    assert not tool_could_help(
+        policy_workspace, "Give me a short summary of what the policy says about cron jobs."
+    )
+    assert not tool_could_help(policy_workspace, "Summarise the section on cron jobs")
+
+
+def test_a_document_question_reaches_the_model_once(
+    policy_workspace: Workspace, scripted_engine: ScriptedEngine
+) -> None:
+    scripted_engine.enqueue("In /etc/cron.d [1].")
+    turn = answer_turn(policy_workspace, TurnRequest("Where does a package put its cron job?"))
+    assert turn.text == "In /etc/cron.d [1]."
+    assert turn.cited == [1]
+    assert len([r for r in scripted_engine.requests if r.messages]) == 1  # no tool step
+
+
+def test_a_follow_up_is_searched_with_its_subject(
+    policy_workspace: Workspace, scripted_engine: ScriptedEngine
+) -> None:
+    history = [
+        {"role": "user", "content": "Where does a package put its cron job?"},
+        {"role": "assistant", "content": "In /etc/cron.d [1]."},
+    ]
+    scripted_engine.enqueue("After the package [1].")
+    turn = answer_turn(
+        policy_workspace,
+        TurnRequest("How must that file be named?", history),  # type: ignore[arg-type]
+    )
+    assert "cron" in turn.search_query
+    assert turn.sources[0]["document"].endswith("policy.txt")
+    # The model reads the follow-up alone, over sources found with its subject: shown the
+    # earlier question, the 0.5B answered that one again; an earlier answer's markers name
+    # other sources than this turn's.
+    messages = [r for r in scripted_engine.requests if r.messages][-1].messages
+    assert "Question: How must that file be named?" in messages[-1]["content"]
+    assert not any("/etc/cron.d [1]" in m["content"] for m in messages)
