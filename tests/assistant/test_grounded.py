@@ -149,16 +149,17 @@ def test_the_default_model_cites_the_page_it_answers_from(
     assert (str(report), 2) in cited_pages(answer), answer.answer
 
 
-def test_the_default_model_answers_a_yes_no_question_with_yes_or_no(
+def test_the_default_model_answers_a_yes_no_question(
     document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_report: Path
 ) -> None:
-    # Without the yes/no line the 0.5B model declined most questions of this kind.
     report = indexed_report
     engine.load(qwen05_model, n_ctx=4096, n_threads=2)
     answer = GroundedAnswerer(document_index, engine).ask(
         "Did the Harbour Fund pay for the restoration of the lantern room?", OPTIONS
     )
-    assert answer.answer.startswith("Yes"), answer.answer
+    # Told to begin with Yes or No (a rule fitted to LiHua-World, now gone), it did; now it
+    # may also say what happened: either way it affirms, from page 2.
+    assert re.search(r"^yes\b|\bpaid\b", answer.answer, re.IGNORECASE), answer.answer
     assert (str(report), 2) in cited_pages(answer), answer.answer
 
 

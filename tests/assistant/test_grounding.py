@@ -155,3 +155,21 @@ def test_a_statement_that_only_says_the_question_back_around_a_marker_goes() -> 
     # One new word is an answer ("Wishlist"), even a short one.
     kept = ground_answer("Wishlist [1]", ["severity wishlist"], "Which severity?", NOT_IN_SOURCES)
     assert kept.answer == "Wishlist [1]"
+
+
+def test_a_number_with_a_unit_needs_the_same_unit_in_the_source() -> None:
+    source = "The gauge should read between 1.0 and 1.5 bar. Let it cool for 30 minutes."
+    question = "What is the maximum heat output in kilowatts?"
+    invented = ground_answer("It is 1.5 kilowatts [1].", [source], question, NOT_IN_SOURCES)
+    assert invented.answer == NOT_IN_SOURCES
+    kept = ground_answer("Wait 30 min, until 1.5 bar [1].", [source], "How long?", NOT_IN_SOURCES)
+    assert kept.answer == "Wait 30 min, until 1.5 bar [1]."
+    assert checkable_facts("There are 5 in the list [1].") == ["5"]  # "in" is no unit
+
+
+def test_a_sentence_without_a_marker_takes_the_one_it_runs_into() -> None:
+    sources = ["Put a cloth under the valve. Turn the valve a quarter turn."]
+    answer = "Put a cloth under the valve. Turn it a quarter turn [1]."
+    assert ground_answer(answer, sources, "How?", NOT_IN_SOURCES).answer == (
+        "Put a cloth under the valve [1]. Turn it a quarter turn [1]."
+    )

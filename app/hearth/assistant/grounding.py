@@ -26,6 +26,15 @@ _STATEMENT_END = re.compile(
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.MULTILINE)
 _BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,:]\d+)*(?![\w])")
+# A number with a unit of measure is one fact: "1.5 kilowatts" is not supported by a
+# source's "1.5 bar" (the 0.5B gave the one for the other).
+_UNITS = (  # no one-letter units and no "in": "5 in the list" is not 5 inches
+    r"kw|kilowatts?|watts?|volts?|amps?|bar|psi|kb|mb|gb|tb|kib|mib|gib|bytes?|bits?|"
+    r"ms|milliseconds?|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|"
+    r"hz|khz|mhz|ghz|°c|°f|degrees?|inch(?:es)?|cm|mm|km|metres?|meters?|kg|grams?|"
+    r"litres?|liters?|ml|pixels?|px|points?|pt|dpi|%|percent"
+)
+_NUMBER_WITH_UNIT = re.compile(rf"(?<![\w.])(\d+(?:[.,]\d+)*)\s?({_UNITS})(?![\w])", re.IGNORECASE)
 # Paths, file names with an extension, options, versions, CamelCase and ALL-CAPS names.
 _PATH = re.compile(r"(?<![\w/])(?:~|\.{1,2})?/?[\w.+-]+(?:/[\w.+<>*-]+)+/?")
 _FILE_NAME = re.compile(
@@ -74,6 +83,8 @@ def checkable_facts(text: str) -> list[str]:
             if token.lower().endswith(_ABBREVIATION_ENDS) or len(token) < 2:
                 continue
             facts.append(token)
+    for match in _NUMBER_WITH_UNIT.finditer(bare):
+        facts.append(match.group(0))
     claimed = " ".join(facts)
     for match in _NUMBER.finditer(bare):
         if match.group(0) not in claimed:
@@ -107,6 +118,12 @@ def occurs_in(fact: str, text: str) -> bool:
         return True
     if re.fullmatch(r"[\d.,:]+", wanted):
         return re.search(rf"(?<![\d]){re.escape(wanted)}(?![\d])", haystack) is not None
+    measured = _NUMBER_WITH_UNIT.fullmatch(wanted)
+    if measured:
+        number, unit = measured.groups()
+        # The unit's first letters: "7 years" is in "7 year", "30 min" in "30 minutes".
+        pattern = rf"(?<![\d.]){re.escape(number)}\s?{re.escape(unit[:3])}"
+        return re.search(pattern, haystack) is not None
     if wanted in haystack:
         return True
     # A path written with or without its trailing slash or a shell prompt's "$ ".
@@ -140,7 +157,7 @@ def ground_answer(
     dropped: list[str] = []
     unsupported: list[str] = []
     recited = 0
-    statements = split_statements(answer)
+    statements = _cited_by_the_next(split_statements(answer), len(sources))
     asked = _stems(question) | {_stem(word) for word in _SAYS_NOTHING}
     for statement in statements:
         facts = [f for f in checkable_facts(statement) if not occurs_in(f, question)]
@@ -174,6 +191,27 @@ def ground_answer(
         return GroundingResult(decline, dropped + kept, recited, [])
     joined = _join(kept, answer)
     return GroundingResult(joined, dropped, recited, unsupported)
+
+
+def _cited_by_the_next(statements: list[str], source_count: int) -> list[str]:
+    """Each uncited sentence given the citation of the statement it runs into: the grammar
+    lets several sentences share the marker at their end ("Put a cloth under it. Turn the
+    valve [1]."), and every sentence shown carries its citation."""
+    marked: list[str] = []
+    for number, statement in enumerate(statements):
+        if cited_numbers(statement, source_count):
+            marked.append(statement)
+            continue
+        following = next(
+            (
+                cited_numbers(later, source_count)
+                for later in statements[number + 1 :]
+                if cited_numbers(later, source_count)
+            ),
+            [],
+        )
+        marked.append(_with_markers(statement, following) if following else statement)
+    return marked
 
 
 def _stems(text: str) -> set[str]:
