@@ -30,7 +30,6 @@ Scoring (stated so figures compare over time):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.bench.common import machine_description, percentile, print_table, write_json
+from hearth.index.indexer import file_sha256
 
 QUESTIONS_FILE = Path(__file__).with_name("docqa_questions.json")
 KINDS = ("fact", "howto", "table", "unanswerable", "followup", "summary")
@@ -127,14 +127,6 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[DocQuestion]:
     ]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def locate_documents(folder: Path) -> list[Path]:
     """The benchmark's documents in ``folder``, fetched from Debian's packages (apt-get
     download, the pinned versions) where missing; each checked against its SHA-256."""
@@ -171,7 +163,7 @@ def locate_documents(folder: Path) -> list[Path]:
     paths = []
     for document in DOCUMENTS:
         path = folder / document.name
-        if _sha256(path) != document.sha256:
+        if file_sha256(path) != document.sha256:
             raise SystemExit(f"bench_docqa: {path} is not the pinned version (SHA-256 differs)")
         paths.append(path)
     return paths
