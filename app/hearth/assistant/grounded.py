@@ -436,13 +436,14 @@ class GroundedAnswerer:
     ) -> list[tuple[SearchHit, str, str]]:
         """(hit, text shown, full text) per hit: an instruction model reads the excerpt that
         matters, a base model whole chunks (its worked example shows it how to pick a fact
-        out); a small document is read whole, once."""
+        out); the best hit's document, when small, is read whole (only that one: every
+        LiHua-World session is a small document, and six of them whole filled the context)."""
         chosen: list[tuple[SearchHit, str, str]] = []
         whole: set[str] = set()
-        for hit in hits:
+        for rank, hit in enumerate(hits):
             if hit.document in whole:
                 continue
-            record = self.index.document(hit.document)
+            record = self.index.document(hit.document) if rank == 0 else None
             if record is not None and record.chunk_count <= SMALL_DOCUMENT_CHUNKS:
                 text = _joined_chunks([t for _, t in self.index.document_chunks(hit.document)])
                 whole.add(hit.document)
