@@ -169,17 +169,15 @@ def locate_documents(folder: Path) -> list[Path]:
     return paths
 
 
-MARKERS = re.compile(r"[\[【]\s*\d{1,2}(?:\s*[,;–-]\s*\d{1,2})*\s*[\]】]")
-
-
 def is_right(answer: str, question: DocQuestion) -> bool:
+    from hearth.assistant.citations import CITATION_MARKER
     from hearth.assistant.grounded import is_decline
 
     if not question.answerable:
         return is_decline(answer)
     if is_decline(answer):
         return False
-    text = MARKERS.sub(" ", answer)
+    text = CITATION_MARKER.sub(" ", answer)
     return all(re.search(pattern, text, re.IGNORECASE) for pattern in question.facts)
 
 
