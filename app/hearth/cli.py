@@ -26,6 +26,7 @@ from hearth.instance_lock import EXIT_LOCKED, InstanceLocked
 from hearth.logging_setup import setup_logging
 from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
 from hearth.settings import load_settings
+from hearth.terminal import for_terminal, text_for_terminal
 
 if TYPE_CHECKING:
     from hearth.assistant.conversations import Conversation, ConversationStore
@@ -166,7 +167,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         for piece in stream:
             pieces.append(piece)
             if not args.json:
-                sys.stdout.write(piece)
+                sys.stdout.write(text_for_terminal(piece))
                 sys.stdout.flush()
         model_id = workspace.ensure_model_loaded().id
     finally:
@@ -208,7 +209,7 @@ class TerminalProgress:
         bar = "#" * filled + "-" * (width - filled)
         # Bytes (a model being set up) read better as a share than as counts.
         count = f"{done}/{total}" if total < 10_000 else f"{100 * done // total:3d}%"
-        sys.stderr.write(f"\r[{bar}] {count} {label[:40]:<40}")
+        sys.stderr.write(f"\r[{bar}] {count} {for_terminal(label)[:40]:<40}")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -246,11 +247,13 @@ class StreamedAnswer:
 
     def piece(self, text: str) -> None:
         if self.live:
+            text = text_for_terminal(text)
             sys.stdout.write(text)
             sys.stdout.flush()
             self.written += text
 
     def settle(self, kept: str) -> None:
+        kept = text_for_terminal(kept)
         if not self.live:
             sys.stdout.write(kept)
         elif kept.strip() != self.written.strip():
@@ -270,7 +273,7 @@ def _index_progress() -> ProgressCallback:
 
     def ocr_lines(done: int, total: int, label: str) -> None:
         if label.startswith("OCR"):
-            print(label, file=sys.stderr, flush=True)
+            print(for_terminal(label), file=sys.stderr, flush=True)
 
     return ocr_lines
 
@@ -287,7 +290,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         _print_json(report.to_json())
         return 0
     for skipped in report.skipped:
-        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(
+            f"skipped {for_terminal(skipped.path)}: {for_terminal(skipped.reason)}",
+            file=sys.stderr,
+        )
     print(
         f"Indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, skipped "
         f"{len(report.skipped)}: {report.chunks} chunks, {report.entities} entities "
@@ -317,11 +323,15 @@ def _watch_folders(args: argparse.Namespace) -> int:
             print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
             return
         for path in report.indexed:
-            print(f"indexed {path}", flush=True)
+            print(f"indexed {for_terminal(path)}", flush=True)
         for path in report.removed:
-            print(f"removed {path}", flush=True)
+            print(f"removed {for_terminal(path)}", flush=True)
         for skipped in report.skipped:
-            print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr, flush=True)
+            print(
+                f"skipped {for_terminal(skipped.path)}: {for_terminal(skipped.reason)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     previous = {
         number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)
@@ -368,7 +378,7 @@ def cmd_docs_list(args: argparse.Namespace) -> int:
         print("No documents indexed yet. Add some with: hearth index PATH")
     for d in documents:
         pages = f"{d.page_count} pages, " if d.page_count else ""
-        print(f"{d.path}  ({d.kind}, {pages}{d.chunk_count} chunks)")
+        print(f"{for_terminal(d.path)}  ({d.kind}, {pages}{d.chunk_count} chunks)")
     return 0
 
 
@@ -408,8 +418,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("Nothing found.")
     for number, hit in enumerate(hits, start=1):
         where = Path(hit.document).name + (f", p. {hit.page}" if hit.page else "")
-        snippet = " ".join(hit.chunk.text.split())[:160]
-        print(f"[{number}] {where}  (score {hit.score:.3f})\n    {snippet}")
+        snippet = for_terminal(" ".join(hit.chunk.text.split())[:160])
+        print(f"[{number}] {for_terminal(where)}  (score {hit.score:.3f})\n    {snippet}")
     return 0
 
 
@@ -480,12 +490,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     streamed.settle(result.text)
     print()
     for call in result.tool_calls:
-        print(f"  tool {call['tool']}({json.dumps(call['arguments'])}) -> {call['result'][:80]}")
+        output = for_terminal(call["result"][:80])
+        print(f"  tool {call['tool']}({json.dumps(call['arguments'])}) -> {output}")
     cited = [s for n in result.cited for s in result.sources if s["n"] == n]
     for source in cited:
-        print(f"  {numbered_source_label(source)}")
+        print(f"  {for_terminal(numbered_source_label(source))}")
     for statement in result.unsupported:
-        print(f"  (not found in the sources: {statement})")
+        print(f"  (not found in the sources: {for_terminal(statement)})")
     others = len(result.sources) - len(cited)
     if others:
         print(f"  ({others} other source{'s' if others != 1 else ''} read: ask --json lists all)")
@@ -529,7 +540,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary.to_json())
         return 0
-    print(summary.text)
+    print(text_for_terminal(summary.text))
     covered = len(summary.covered_entities)
     print(
         f"\n({summary.parts} parts, {summary.cached_parts} from cache, {summary.rounds} rounds, "
@@ -553,7 +564,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from hearth.server.run import serve
 
-    return serve(args.host, args.port, args.token, args.max_queue, TerminalProgress())
+    return serve(
+        args.host,
+        args.port,
+        args.token,
+        args.max_queue,
+        TerminalProgress(),
+        extra_hosts=args.allowed_host,
+    )
 
 
 def _apply_server_options(args: argparse.Namespace) -> None:
@@ -700,6 +718,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_WAITING,
         help=f"requests that may wait for the model; more are refused with 429 (default "
         f"{DEFAULT_MAX_WAITING})",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host header names NAME (repeatable); by default only "
+        "the --host address and localhost are answered, which keeps web pages that rebind "
+        "their own name to this address out (an all-interfaces --host answers any name, "
+        "behind its token)",
     )
     serve.set_defaults(handler=cmd_serve, uses_index=True)
 

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,14 @@ from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.bench.serve import free_port, hearth_server, llama_cpp_server, running
 from hearth.engine.remote import RemoteEngine, _vocabulary_counter
 from hearth.engine.types import SamplingOptions
-from hearth.server.run import is_loopback, resolve_token
+from hearth.server.run import (
+    ServeError,
+    allowed_hosts,
+    bind_socket,
+    host_name,
+    is_loopback,
+    resolve_token,
+)
 
 QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 GEMMA = "gemma-3-270m-q4_k_m"
@@ -408,4 +418,173 @@ def test_one_line_errors_for_a_port_in_use(gemma_model: Path) -> None:
     assert started.returncode == 1
     assert started.stderr.strip().splitlines() == [
         f"hearth: error: cannot listen on 127.0.0.1:{port} (Address already in use)"
+    ]
+
+
+# -- the Host header and other origins (a DNS-rebinding page in the user's browser) -----------
+ATTACKER = "attacker.example"
+
+
+def raw_request(
+    port: int,
+    path: str,
+    host: str | None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    """One request with exactly the Host header given (None: none), as a browser whose page
+    rebinds its name to 127.0.0.1 sends it: status, headers (lower case), body (parsed if JSON)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        if host is not None:
+            connection.putheader("Host", host)
+        for name, value in (headers or {}).items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        reply = connection.getresponse()
+        body = reply.read()
+        received = {name.lower(): value for name, value in reply.getheaders()}
+        is_json = received.get("content-type", "").startswith("application/json")
+        return reply.status, received, json.loads(body) if is_json else body.decode()
+    finally:
+        connection.close()
+
+
+@contextmanager
+def api_on_loopback(app: Any) -> Iterator[int]:
+    """``app`` served by uvicorn on 127.0.0.1 in a thread, as ``serve`` binds it; the port."""
+    import uvicorn
+
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 30)
+        yield int(sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+@pytest.fixture
+def service(scripted_workspace: object, shared_embedder: object) -> Iterator[Any]:
+    """A HearthService over the scripted engine (no model): routes that only look up."""
+    from hearth.index.document_index import DocumentIndex
+    from hearth.index.embedder import Embedder
+    from hearth.server.service import HearthService
+
+    assert isinstance(shared_embedder, Embedder)
+    lookup = DocumentIndex(embedder=shared_embedder)
+    hearth = HearthService(scripted_workspace, lookup, 4)  # type: ignore[arg-type]
+    yield hearth
+    hearth.engine_queue.shutdown()
+    hearth.lookup_queue.shutdown()
+    lookup.close()
+
+
+def test_a_foreign_host_header_is_refused_and_no_origin_gets_cors_permission(
+    service: Any,
+) -> None:
+    from hearth.server.app import create_app
+
+    hosts = allowed_hosts("127.0.0.1", "127.0.0.1", ["hearth.test"])
+    with api_on_loopback(create_app(service, None, hosts)) as port:
+        search = "/v1/hearth/search?q=lantern&k=3"
+        for host in (f"{ATTACKER}:{port}", ATTACKER, f"127.0.0.1.{ATTACKER}", f"[::2]:{port}"):
+            code, _, body = raw_request(port, search, host)
+            assert code == 403, (host, body)
+            error = body["error"]
+            assert (error["type"], error["code"]) == ("invalid_request_error", "host_not_allowed")
+            assert error["message"] == (
+                f"Host {host_name(host)!r} is not allowed; this server answers for 127.0.0.1, "
+                "hearth.test, localhost (start it with --allowed-host NAME to add a name)"
+            )
+        assert raw_request(port, "/v1/models", ATTACKER)[0] == 403
+        assert raw_request(port, "/v1/chat/completions", ATTACKER, "POST")[0] == 403
+        code, _, body = raw_request(port, "/v1/models", None, headers={"Connection": "close"})
+        assert code in (400, 403)  # HTTP/1.1 needs a Host: uvicorn or the gate refuses it
+        assert "data" not in str(body)
+
+        for host in (
+            f"127.0.0.1:{port}",
+            "127.0.0.1",
+            f"localhost:{port}",
+            "LocalHost.",
+            "hearth.test",
+        ):
+            code, _, body = raw_request(port, search, host)
+            assert code == 200, (host, body)
+            assert body["object"] == "list"
+
+        # No CORS permission for another origin: its preflight is not granted, and a plain
+        # GET's answer carries no Access-Control-Allow-Origin (the browser hides it).
+        origin = {"Origin": f"http://{ATTACKER}:{port}"}
+        preflight = {**origin, "Access-Control-Request-Method": "GET"}
+        for host in (f"127.0.0.1:{port}", f"{ATTACKER}:{port}"):
+            code, headers, _ = raw_request(port, search, host, "OPTIONS", preflight)
+            assert code >= 400
+            assert not [name for name in headers if name.startswith("access-control-")]
+            code, headers, _ = raw_request(port, search, host, headers=origin)
+            assert code == (200 if host.startswith("127.") else 403)
+            assert not [name for name in headers if name.startswith("access-control-")]
+
+
+def test_an_all_interfaces_bind_answers_any_host_behind_its_token(service: Any) -> None:
+    from hearth.server.app import create_app
+
+    assert allowed_hosts("0.0.0.0", "0.0.0.0") is None
+    assert allowed_hosts("::", "::", ["hearth.test"]) is None
+    with api_on_loopback(create_app(service, "s3cret", None)) as port:
+        code, _, body = raw_request(port, "/v1/models", ATTACKER)
+        assert (code, body["error"]["code"]) == (401, "invalid_api_key")
+        code, _, body = raw_request(
+            port, "/v1/models", "hearth.lan", headers={"Authorization": "Bearer s3cret"}
+        )
+        assert code == 200, body
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("127.0.0.1:8765", "127.0.0.1"),
+        ("[::1]:8765", "::1"),
+        ("[0:0:0:0:0:0:0:1]", "::1"),
+        ("LOCALHOST.:80", "localhost"),
+        ("attacker.example:8765", "attacker.example"),
+        ("::1", "::1"),
+    ],
+)
+def test_host_names_compare_without_port_case_or_brackets(header: str, name: str) -> None:
+    assert host_name(header) == name
+
+
+@pytest.mark.parametrize("given", ["http://hearth.lan", "", "hearth lan", "user@hearth.lan"])
+def test_an_allowed_host_must_be_a_name(given: str) -> None:
+    with pytest.raises(ServeError, match="--allowed-host"):
+        allowed_hosts("127.0.0.1", "127.0.0.1", [given])
+
+
+def test_serve_allowed_host_adds_a_name(gemma_model: Path, tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with running(hearth_server(log, "--allowed-host", "Hearth.Test")) as server:
+        port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+        assert raw_request(port, "/v1/models", f"hearth.test:{port}")[0] == 200
+        assert raw_request(port, "/v1/models", f"localhost:{port}")[0] == 200
+        code, _, body = raw_request(port, "/v1/hearth/search?q=lantern", f"{ATTACKER}:{port}")
+        assert code == 403
+        assert body["error"]["message"].startswith(f"Host '{ATTACKER}' is not allowed")
+        assert "127.0.0.1, hearth.test, localhost" in body["error"]["message"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "hearth", "serve", "--port", "0", "--allowed-host", "http://x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "hearth: error: --allowed-host 'http://x': give a host name or address, nothing else"
     ]

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from hearth.bench.sample_documents import FILLER, write_pdf
 from hearth.index.document_index import DocumentIndex
-from hearth.ui.source_viewer import OCR_NOTE, SourceViewer
+from hearth.ui.source_viewer import OCR_NOTE, SourceViewer, read_source_view
 from tests.documents.sample_files import scanned_pdf, write_csv, write_pptx
 
 
@@ -20,8 +20,8 @@ def cited(index: DocumentIndex, question: str) -> dict[str, object]:
     return {"n": 1, "document": hit.document, "page": hit.page, "text": hit.chunk.text}
 
 
-def open_viewer(qtbot: QtBot, source: dict[str, object]) -> SourceViewer:
-    viewer = SourceViewer(source)
+def open_viewer(qtbot: QtBot, source: dict[str, object], index: DocumentIndex) -> SourceViewer:
+    viewer = SourceViewer(source, read_source_view(source, index.document(str(source["document"]))))
     qtbot.addWidget(viewer)
     viewer.show()
     qtbot.waitExposed(viewer)
@@ -37,7 +37,7 @@ def test_pdf_citation_shows_the_rendered_page_scrolled_to_the_passage(
     document_index.index_paths([path])
     source = cited(document_index, "What did the restoration of the bell tower cost?")
     assert source["page"] == 2
-    viewer = open_viewer(qtbot, source)
+    viewer = open_viewer(qtbot, source, document_index)
     assert viewer.views.currentWidget() is viewer.page_area
     assert viewer.page_view is not None
     assert not viewer.page_view.ocr
@@ -68,7 +68,7 @@ def test_scanned_page_is_highlighted_from_its_ocr_lines(
     )
     document_index.index_paths([path])
     source = cited(document_index, "How many storms did Tobias Wren log?")
-    viewer = open_viewer(qtbot, source)
+    viewer = open_viewer(qtbot, source, document_index)
     assert viewer.page_view is not None
     assert viewer.page_view.ocr
     assert viewer.note.isVisible()
@@ -91,19 +91,42 @@ def test_other_formats_show_their_text_with_the_passage_highlighted(
         [("One", "Welcome", ""), ("Two", "The glazing bars were replaced in March", "")],
     )
     document_index.index_paths([path, slides])
-    viewer = open_viewer(qtbot, cited(document_index, "Who repaired the foghorn diaphragm?"))
+    viewer = open_viewer(
+        qtbot, cited(document_index, "Who repaired the foghorn diaphragm?"), document_index
+    )
     assert viewer.views.currentWidget() is viewer.browser
     assert viewer.highlighted
     assert "Ignatius Pemberton" in viewer.highlighted_text()
-    viewer = open_viewer(qtbot, cited(document_index, "When were the glazing bars replaced?"))
+    viewer = open_viewer(
+        qtbot, cited(document_index, "When were the glazing bars replaced?"), document_index
+    )
     assert viewer.page == 2
     assert "glazing bars" in viewer.highlighted_text()
     assert "Welcome" not in viewer.browser.toPlainText()  # only the cited slide
 
 
-def test_a_file_gone_since_indexing_says_so(qtbot: QtBot, tmp_path: Path) -> None:
+def test_a_file_gone_or_swapped_since_indexing_is_not_read(
+    qtbot: QtBot, document_index: DocumentIndex, tmp_path: Path
+) -> None:
     viewer = open_viewer(
-        qtbot, {"n": 1, "document": str(tmp_path / "gone.pdf"), "page": 1, "text": "x"}
+        qtbot,
+        {"n": 1, "document": str(tmp_path / "gone.pdf"), "page": 1, "text": "x"},
+        document_index,
     )
     assert not viewer.highlighted
     assert "can no longer be read" in viewer.browser.toPlainText()
+    # Swapped for a link to a file outside the folder after indexing: never shown.
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "swapme.txt"
+    note.write_text("The orchard gate is painted green every April.\n")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    document_index.index_paths([folder])
+    source = cited(document_index, "When is the orchard gate painted?")
+    note.unlink()
+    note.symlink_to(outside)
+    viewer = open_viewer(qtbot, source, document_index)
+    text = viewer.browser.toPlainText()
+    assert "changed since it was indexed" in text
+    assert "root:x" not in text

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.bench.common import machine_description, percentile, print_table, write_json
-from hearth.index.indexer import file_sha256
+from hearth.documents.safe_files import file_sha256
 
 QUESTIONS_FILE = Path(__file__).with_name("docqa_questions.json")
 KINDS = ("fact", "howto", "table", "unanswerable", "followup", "summary")

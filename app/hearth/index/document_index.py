@@ -31,8 +31,9 @@ class DocumentIndex:
         paths: Iterable[Path],
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
+        folders: Iterable[Path] | None = None,
     ) -> IndexReport:
-        return self.indexer.index_paths(paths, progress, should_cancel)
+        return self.indexer.index_paths(paths, progress, should_cancel, folders)
 
     def search(
         self,

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hearth.documents.safe_files import document_key, file_path
 from hearth.index.document_index import DocumentIndex
-from hearth.index.indexer import Skipped, discover_files
+from hearth.index.indexer import NO_SUCH_PATH, Skipped, discover_files, given_folders
 from hearth.jobs import CancelCheck, JobCancelled, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,10 @@ class FolderSync:
         self._refused: dict[str, tuple[int, float]] = {}
 
     def watched(self, path: Path) -> bool:
-        return any(_inside(str(path), str(root)) for root in self.roots)
+        return any(_inside(document_key(path), document_key(root)) for root in self.roots)
 
     def _indexed_under(self, path: Path) -> list[str]:
-        return [d.path for d in self.index.documents() if _inside(d.path, str(path))]
+        return [d.path for d in self.index.documents() if _inside(d.path, document_key(path))]
 
     def reconcile(
         self, progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None
@@ -94,10 +95,10 @@ class FolderSync:
         """Index what is new or changed on disk, remove what is gone."""
         started = time.perf_counter()
         report = SyncReport()
-        on_disk = {str(path): path for path in discover_files(self.roots, report.skipped)}
+        on_disk = {document_key(path): path for path in discover_files(self.roots, report.skipped)}
         # A root that no longer exists is reported, not treated as "delete everything":
         # an unplugged drive should not empty the index.
-        missing_roots = {s.path for s in report.skipped}
+        missing_roots = {s.path for s in report.skipped if s.reason == NO_SUCH_PATH}
         records = {
             d.path: d
             for d in self.index.documents()
@@ -144,7 +145,7 @@ class FolderSync:
             for document in self._indexed_under(path):
                 if self.index.remove(document):
                     report.removed.append(document)
-        files = discover_files(present, report.skipped)
+        files = discover_files(present, report.skipped, given_folders(self.roots))
         self._index(files, report, progress, should_cancel)
         report.seconds = time.perf_counter() - started
         return report
@@ -162,18 +163,18 @@ class FolderSync:
                 status = path.stat()
             except OSError:
                 continue
-            if self._refused.get(str(path)) == (status.st_size, status.st_mtime):
+            if self._refused.get(document_key(path)) == (status.st_size, status.st_mtime):
                 continue
             wanted.append(path)
         if not wanted:
             return
-        result = self.index.index_paths(wanted, progress, should_cancel)
+        result = self.index.index_paths(wanted, progress, should_cancel, given_folders(self.roots))
         report.indexed += result.indexed
         report.unchanged += len(result.unchanged)
         report.skipped += result.skipped
         for skipped in result.skipped:
             try:
-                status = Path(skipped.path).stat()
+                status = file_path(skipped.path).stat()
             except OSError:
                 continue
             self._refused[skipped.path] = (status.st_size, status.st_mtime)

@@ -12,7 +12,6 @@ pages and batches and leaves every finished document stored and no half-written 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -28,6 +27,7 @@ import numpy as np
 from hearth.documents.chunking import chunk_sections
 from hearth.documents.document import MB, DocumentStream
 from hearth.documents.loaders import UnsupportedDocument, open_document
+from hearth.documents.safe_files import document_key, file_sha256, reading_refusal, shown_name
 from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder, Vectors
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
 from hearth.index.store import DocumentWrite, IndexStore, PreparedChunk, chunk_identity
@@ -44,6 +44,7 @@ LARGE_DOCUMENT_CHUNKS = 512
 EDGE_ENTITIES_PER_CHUNK = 10
 EDGE_KINDS = frozenset({NAME, DATE, TITLE})
 EMBEDDED_ENTITY_KINDS = frozenset({NAME, TITLE})
+NO_SUCH_PATH = "no such file or folder"
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv"})
 
 
@@ -79,9 +80,25 @@ def batched(items: Iterable[PreparedChunk], size: int) -> Iterator[list[Prepared
         yield batch
 
 
-def discover_files(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
+def given_folders(paths: Iterable[Path]) -> list[Path]:
+    """The folders a run may read from: each folder named, and the folder of each file named
+    (so a link beside a named file may point only into that file's folder)."""
+    folders = []
+    for given in paths:
+        path = Path(os.path.abspath(given.expanduser()))
+        folders.append(path if path.is_dir() else path.parent)
+    return folders
+
+
+def discover_files(
+    paths: Iterable[Path], skipped: list[Skipped], folders: Iterable[Path] | None = None
+) -> list[Path]:
     """Files named directly plus every file under named folders (symlinked folders not
-    followed, so a link loop cannot recurse forever)."""
+    followed, so a link loop cannot recurse forever). Only regular files, and links to files
+    inside ``folders`` (by default the folders given here), are listed; the rest are skipped
+    with their reason, never opened."""
+    paths = list(paths)
+    allowed = list(folders) if folders is not None else given_folders(paths)
     found: list[Path] = []
     seen: set[str] = set()
     own = hearth_paths()
@@ -89,10 +106,15 @@ def discover_files(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
     own_folders = [str(folder) for folder in (own.data, own.config, own.cache)]
 
     def add(path: Path) -> None:
-        key = str(path)
-        if key not in seen:
-            seen.add(key)
+        key = document_key(path)
+        if key in seen:
+            return
+        seen.add(key)
+        refusal = reading_refusal(path, allowed)
+        if refusal is None:
             found.append(path)
+        else:
+            skipped.append(Skipped(key, refusal))
 
     for given in paths:
         path = Path(os.path.abspath(given.expanduser()))
@@ -108,19 +130,11 @@ def discover_files(paths: Iterable[Path], skipped: list[Skipped]) -> list[Path]:
                 for name in sorted(files):
                     if not name.startswith("."):
                         add(Path(root) / name)
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             add(path)
         else:
-            skipped.append(Skipped(str(path), "no such file or folder"))
+            skipped.append(Skipped(document_key(path), NO_SUCH_PATH))
     return found
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def chunk_context(title: str, path: Path, heading: str | None) -> str:
@@ -161,10 +175,15 @@ class Indexer:
         paths: Iterable[Path],
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
+        folders: Iterable[Path] | None = None,
     ) -> IndexReport:
+        """Index ``paths`` (files and folders). ``folders``: where links may point (by
+        default the folders given and those of the files given; a watcher gives its roots)."""
         started = time.perf_counter()
         report = IndexReport()
-        files = discover_files(paths, report.skipped)
+        paths = list(paths)
+        allowed = list(folders) if folders is not None else given_folders(paths)
+        files = discover_files(paths, report.skipped, allowed)
         total = len(files)
         pending: list[DocumentWrite] = []
         pending_chunks = 0
@@ -194,7 +213,7 @@ class Indexer:
                 if progress:
                     progress(done - 1, total, label)
 
-            prepared = self._prepare(path, report, reading, max_bytes)
+            prepared = self._prepare(path, report, reading, max_bytes, allowed)
             if prepared is None:
                 continue
             header, chunks = prepared
@@ -227,11 +246,13 @@ class Indexer:
         except JobCancelled:
             raise
         except UnsupportedDocument as error:
-            report.skipped.append(Skipped(str(path), error.reason))
+            report.skipped.append(Skipped(document_key(path), error.reason))
             log.info("skipped %s", error)
         except Exception as error:  # a loader bug must not stop the rest of the folder
             log.exception("unexpected error reading %s", path)
-            report.skipped.append(Skipped(str(path), f"unexpected error while reading ({error})"))
+            report.skipped.append(
+                Skipped(document_key(path), f"unexpected error while reading ({error})")
+            )
 
     def _prepare(
         self,
@@ -239,11 +260,17 @@ class Indexer:
         report: IndexReport,
         progress: ProgressCallback,
         max_bytes: int | None,
+        folders: list[Path],
     ) -> tuple[DocumentWrite, Iterator[PreparedChunk]] | None:
         """Start reading a changed file: its document row, and its chunks (with entities) as
         they are read. None if it is unchanged or cannot be opened (then it is in the report).
         A file found unreadable part-way shows as UnsupportedDocument from the chunks."""
-        key = str(path)
+        key = document_key(path)
+        # Looked at again just before reading: the file may have been swapped since listing.
+        refusal = reading_refusal(path, folders)
+        if refusal is not None:
+            report.skipped.append(Skipped(key, refusal))
+            return None
         try:
             content_hash = file_sha256(path)
             size = path.stat().st_size
@@ -268,7 +295,7 @@ class Indexer:
             path=key,
             content_hash=content_hash,
             kind=document.kind,
-            title=document.title,
+            title=shown_name(document.title),
             page_count=document.page_count,
             size_bytes=size,
             chunks=[],
@@ -282,7 +309,9 @@ class Indexer:
     ) -> Iterator[PreparedChunk]:
         previous_end = -1
         for chunk in chunk_sections(document.sections):
-            context = chunk_context(document.title, document.path, chunk.heading)
+            context = chunk_context(
+                shown_name(document.title), Path(shown_name(str(document.path))), chunk.heading
+            )
             # The overlap with the chunk before was embedded there already.
             overlap = max(0, min(previous_end - chunk.start, len(chunk.text)))
             previous_end = chunk.end

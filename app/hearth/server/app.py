@@ -3,6 +3,9 @@
 - GET /v1/models, POST /v1/chat/completions (streamed as server-sent events or whole),
   POST /v1/embeddings; Hearth's own GET /v1/hearth/search and GET /v1/hearth/status.
 - With a token, every request needs "Authorization: Bearer <token>" (401 otherwise).
+- A Host header naming none of the allowed hosts is refused (403): a DNS-rebinding page
+  would send its own name. No CORS headers are sent, so other origins' pages may not read
+  any answer.
 - A chat request waits for the one engine in a bounded queue (429 beyond it); a client that
   disconnects, streaming or not, cancels its generation (the model stops within a token).
 - Every error is an OpenAI error body with a one-line message, and a 4xx for a bad request.
@@ -17,7 +20,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from concurrent.futures import Future
 from typing import Annotated, Any
 
@@ -30,12 +33,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hearth import __version__
 from hearth.jobs import Cancelled, CancelToken
 from hearth.server.errors import INVALID_REQUEST, ApiError, api_error, error_body
+from hearth.server.run import host_name
 from hearth.server.schemas import ChatCompletionRequest, EmbeddingsRequest
 from hearth.server.service import ChatOutcome, ChatPlan, HearthService
 
 log = logging.getLogger(__name__)
 
 DISCONNECT_POLL_SECONDS = 0.25
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class TokenGate:
@@ -58,6 +63,36 @@ class TokenGate:
                     ),
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class HostGate:
+    """Refuses every request whose Host header names none of ``allowed`` (port ignored): a
+    page on another site that rebinds its name to loopback reaches this server under that
+    name, so the name is what tells it apart."""
+
+    def __init__(self, app: ASGIApp, allowed: Collection[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(host_name(name) for name in allowed)
+        self.listed = ", ".join(sorted(self.allowed))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"host")
+            name = host_name(given.decode("latin-1")) if given is not None else None
+            if name not in self.allowed:
+                refused = "a request without Host" if name is None else f"Host {name[:100]!r}"
+                response = JSONResponse(
+                    error_body(
+                        f"{refused} is not allowed; this server answers for {self.listed} "
+                        "(start it with --allowed-host NAME to add a name)",
+                        INVALID_REQUEST,
+                        "host_not_allowed",
+                    ),
+                    status_code=403,
                 )
                 await response(scope, receive, send)
                 return
@@ -138,10 +173,19 @@ def _completion_json(plan: ChatPlan, outcome: ChatOutcome, started: int) -> dict
     return body
 
 
-def create_app(service: HearthService, token: str | None = None) -> FastAPI:
+def create_app(
+    service: HearthService,
+    token: str | None = None,
+    allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
+) -> FastAPI:
+    """The API; ``allowed_hosts`` None answers any Host header (an all-interfaces bind,
+    where the token is the defence)."""
     app = FastAPI(title="Hearth", version=__version__, docs_url=None, redoc_url=None)
+    # No CORSMiddleware, on purpose: a browser then lets no other origin read an answer.
     if token:
         app.add_middleware(TokenGate, token=token)
+    if allowed_hosts is not None:
+        app.add_middleware(HostGate, allowed=allowed_hosts)  # added last: runs first
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError) -> JSONResponse:

@@ -1,9 +1,12 @@
 """``hearth serve``: Hearth's OpenAI-compatible API on loopback (uvicorn).
 
 It binds 127.0.0.1 by default. Any other address needs a token (--token, or one made up
-and printed once), since the API reads the user's documents. The default model loads and
-the index opens before the first request is accepted; the address printed is the one
-bound (so --port 0 takes a free port and says which).
+and printed once), since the API reads the user's documents. A request's Host header must
+name the address listened on, ``localhost`` or a name given with --allowed-host (a
+DNS-rebinding page reaches loopback under its own name); an all-interfaces bind answers
+any Host behind its token. The default model loads and the index opens before the first
+request is accepted; the address printed is the one bound (so --port 0 takes a free port
+and says which).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import secrets
 import socket
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from hearth.errors import HearthError
@@ -37,6 +41,42 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a name: it may well resolve to a public address
+
+
+def host_name(host: str) -> str:
+    """The name part of a Host header or address, as compared: no port or brackets, lower
+    case, no trailing dot, an IP address in its short form ("[::1]:8765" -> "::1")."""
+    name = host.strip()
+    if name.startswith("["):
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    name = name.lower().rstrip(".")
+    try:
+        return ipaddress.ip_address(name).compressed
+    except ValueError:
+        return name
+
+
+def is_wildcard(host: str) -> bool:
+    """Whether ``host`` means every interface (0.0.0.0, ::)."""
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def allowed_hosts(host: str, bound: str, extra: Iterable[str] = ()) -> frozenset[str] | None:
+    """The names a request's Host header may carry: the address as given and as bound,
+    localhost, and ``extra`` (--allowed-host). None for an all-interfaces bind: any name
+    (reached by whatever address, it needs the token anyway)."""
+    if is_wildcard(host):
+        return None
+    given = list(extra)
+    for name in given:
+        if not host_name(name) or any(c.isspace() or c in "/@?#" for c in name):
+            raise ServeError(f"--allowed-host {name!r}: give a host name or address, nothing else")
+    return frozenset(host_name(name) for name in (host, bound, "localhost", *given))
 
 
 def resolve_token(host: str, token: str | None) -> tuple[str | None, bool]:
@@ -70,6 +110,7 @@ def serve(
     max_waiting: int = DEFAULT_MAX_WAITING,
     progress: ProgressCallback | None = None,
     out: TextIO = sys.stdout,
+    extra_hosts: Iterable[str] = (),
 ) -> int:
     """Serve until Ctrl+C or SIGTERM; the caller holds the data folder's instance lock."""
     import uvicorn
@@ -84,6 +125,11 @@ def serve(
         raise ServeError("--max-queue must be 0 or more")
     token, made_up = resolve_token(host, token)
     sock = bind_socket(host, port)
+    try:
+        hosts = allowed_hosts(host, str(sock.getsockname()[0]), extra_hosts)
+    except BaseException:
+        sock.close()
+        raise
     embedder = Embedder()
     workspace = Workspace(embedder=embedder)
     try:
@@ -105,7 +151,7 @@ def serve(
                 flush=True,
             )
         config = uvicorn.Config(
-            create_app(service, token),
+            create_app(service, token, hosts),
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             lifespan="off",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearth.documents.loaders import UnsupportedDocument, page_text
+from hearth.documents.safe_files import ensure_still_indexed, file_path
 from hearth.tools.calculator import CalculatorError, calculate, format_number
 from hearth.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
 
@@ -66,7 +67,9 @@ def read_page(arguments: dict[str, Any], context: ToolContext) -> str:
     if page > pages:
         raise ToolError(f"{Path(path).name} has {pages} page{'s' if pages > 1 else ''}")
     try:
-        return page_text(Path(path), page if record.page_count else None)
+        # Only what was indexed: a file swapped or edited since is refused, not read blind.
+        ensure_still_indexed(file_path(path), record.size_bytes, record.content_hash)
+        return page_text(file_path(path), page if record.page_count else None)
     except UnsupportedDocument as error:
         raise ToolError(error.reason) from error
 

@@ -287,14 +287,19 @@ class MainWindow(QMainWindow):
         """The cited page, read off the GUI thread (a PDF page renders for a moment)."""
         from hearth.ui.source_viewer import read_source_view
 
-        task = BackgroundTask("read a source", lambda context: read_source_view(source))
+        task = BackgroundTask(
+            "read a source",
+            lambda context: read_source_view(
+                source, self.workspace.index.document(str(source["document"]))
+            ),
+        )
         task.succeeded.connect(lambda view: self._show_source(source, view))
         self.run_task(task)
 
     def _show_source(self, source: dict[str, Any], view: Any) -> None:
         from hearth.ui.source_viewer import SourceViewer
 
-        self.source_viewer = SourceViewer(source, self, view)
+        self.source_viewer = SourceViewer(source, view, self)
         self.source_viewer.setModal(False)
         self.source_viewer.show()
 

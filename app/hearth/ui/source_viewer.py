@@ -8,7 +8,6 @@ What to show comes from hearth.documents.page_view; this module only draws it.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, QUrl
@@ -27,6 +26,8 @@ from PySide6.QtWidgets import (
 
 from hearth.documents.loaders import UnsupportedDocument
 from hearth.documents.page_view import PageView, TextView, source_view
+from hearth.documents.safe_files import ensure_still_indexed, file_path, shown_name
+from hearth.index.store import DocumentRecord
 
 HIGHLIGHT = QColor(255, 214, 0, 90)
 HIGHLIGHT_EDGE = QColor(230, 160, 0, 200)
@@ -53,11 +54,17 @@ def page_pixmap(view: PageView) -> QPixmap:
     return pixmap
 
 
-def read_source_view(source: dict[str, Any]) -> PageView | TextView | str:
+def read_source_view(
+    source: dict[str, Any], indexed: DocumentRecord | None
+) -> PageView | TextView | str:
     """What the viewer shows for ``source`` (slow: renders or reads the file, so the window
-    calls it off the GUI thread), or why the document can no longer be read."""
-    path = Path(str(source["document"]))
+    calls it off the GUI thread), or why the document can no longer be read. ``indexed``: the
+    index's record of the document; the file is read only while it is still that file."""
+    path = file_path(str(source["document"]))
     try:
+        if indexed is None:
+            raise UnsupportedDocument(path, "it is no longer in the index")
+        ensure_still_indexed(path, indexed.size_bytes, indexed.content_hash)
         return source_view(path, source.get("page"), str(source.get("text", "")))
     except UnsupportedDocument as error:
         return f"This document can no longer be read: {error.reason}"
@@ -69,19 +76,20 @@ class SourceViewer(QDialog):
     def __init__(
         self,
         source: dict[str, Any],
+        view: PageView | TextView | str,
         parent: QWidget | None = None,
-        view: PageView | TextView | str | None = None,
     ) -> None:
-        """``view``: what read_source_view gave (read here when not given)."""
+        """``view``: what read_source_view gave."""
         super().__init__(parent)
         self.source = source
-        self.path = Path(str(source["document"]))
+        self.path = file_path(str(source["document"]))
         self.page: int | None = source.get("page")
         where = f" — page {self.page}" if self.page else ""
-        self.setWindowTitle(f"{self.path.name}{where}")
+        self.setWindowTitle(f"{shown_name(self.path.name)}{where}")
         self.resize(900, 760)
         layout = QVBoxLayout(self)
-        self.heading = QLabel(f"<b>{html.escape(self.path.name)}</b>{html.escape(where)}")
+        name = html.escape(shown_name(self.path.name))
+        self.heading = QLabel(f"<b>{name}</b>{html.escape(where)}")
         layout.addWidget(self.heading)
         self.note = QLabel()
         self.note.setWordWrap(True)
@@ -104,7 +112,7 @@ class SourceViewer(QDialog):
         self.highlighted = False
         self.page_view: PageView | None = None
         self._found_text = ""
-        self._show_view(read_source_view(source) if view is None else view)
+        self._show_view(view)
 
     def _show_view(self, view: PageView | TextView | str) -> None:
         if isinstance(view, str):
