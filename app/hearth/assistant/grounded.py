@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers, supporting_numbers
-from hearth.assistant.grounding import ground_answer
+from hearth.assistant.grounding import ground_answer, without_statements
+from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
@@ -353,7 +354,9 @@ def tool_notes(calls: list[ToolCall]) -> str:
     """Tool results as the model sees them, ahead of the sources."""
     if not calls:
         return ""
-    lines = [f"- {c.tool}({json.dumps(c.arguments)}) -> {c.result}" for c in calls]
+    lines = [
+        f"- {c.tool}({json.dumps(c.arguments)}) -> {without_instructions(c.result)}" for c in calls
+    ]
     return "Tool results:\n" + "\n".join(lines) + "\n\n"
 
 
@@ -409,8 +412,10 @@ def grounded_messages(
 class _FittedSource:
     source: Source
     # What the source's facts are checked against: its whole chunk (or small document),
-    # of which the model read ``source.text``.
+    # of which the model read ``source.text``; both without sentences addressed to an AI.
     full_text: str
+    # The same as indexed, instructions included: an answer is checked against them.
+    raw_text: str
 
 
 class GroundedAnswerer:
@@ -433,24 +438,27 @@ class GroundedAnswerer:
 
     def _source_texts(
         self, hits: list[SearchHit], question: str, instructed: bool
-    ) -> list[tuple[SearchHit, str, str]]:
-        """(hit, text shown, full text) per hit: an instruction model reads the excerpt that
+    ) -> list[tuple[SearchHit, str, str, str]]:
+        """(hit, text shown, full text, as indexed) per hit; what the model reads has no
+        sentence addressed to an AI (injection.py). An instruction model reads the excerpt that
         matters, a base model whole chunks (its worked example shows it how to pick a fact
         out); the best hit's document, when small, is read whole (only that one: every
         LiHua-World session is a small document, and six of them whole filled the context)."""
-        chosen: list[tuple[SearchHit, str, str]] = []
+        chosen: list[tuple[SearchHit, str, str, str]] = []
         whole: set[str] = set()
         for rank, hit in enumerate(hits):
             if hit.document in whole:
                 continue
             record = self.index.document(hit.document) if rank == 0 else None
             if record is not None and record.chunk_count <= SMALL_DOCUMENT_CHUNKS:
-                text = _joined_chunks([t for _, t in self.index.document_chunks(hit.document)])
+                raw = _joined_chunks([t for _, t in self.index.document_chunks(hit.document)])
                 whole.add(hit.document)
-                chosen.append((hit, text, text))
+                text = without_instructions(raw)
+                chosen.append((hit, text, text, raw))
                 continue
-            shown = best_excerpt(hit.chunk.text, question) if instructed else hit.chunk.text
-            chosen.append((hit, shown, hit.chunk.text))
+            full = without_instructions(hit.chunk.text)
+            shown = best_excerpt(full, question) if instructed else full
+            chosen.append((hit, shown, full, hit.chunk.text))
         return chosen
 
     def _fit(
@@ -466,7 +474,7 @@ class GroundedAnswerer:
         blocks: list[str] = []
         fitted: list[_FittedSource] = []
         used = self.engine.count_chat_tokens(grounded_messages(question, [], notes, instructed))
-        for hit, text, full_text in self._source_texts(hits, question, instructed):
+        for hit, text, full_text, raw_text in self._source_texts(hits, question, instructed):
             number = len(fitted) + 1
             block = source_block(number, hit, text)
             cost = self.engine.count_tokens(block + "\n\n")
@@ -493,7 +501,7 @@ class GroundedAnswerer:
                 hit.chunk.heading,
                 bool(hit.chunk.ocr),
             )
-            fitted.append(_FittedSource(source, full_text))
+            fitted.append(_FittedSource(source, full_text, raw_text))
             used += cost
         return fitted, grounded_messages(question, blocks, notes, instructed)
 
@@ -578,6 +586,12 @@ class GroundedAnswerer:
                     grounding.recited,
                 )
             answer, unsupported = grounding.answer, grounding.unsupported
+            # What an instruction in a source dictates is not Hearth's answer, even where the
+            # model found it some other way.
+            raw_texts = [f.raw_text for f in fitted]
+            answer = without_statements(
+                answer, lambda statement: dictated(statement, raw_texts, question), NOT_IN_SOURCES
+            )
         cited, cited_by = cited_sources(answer, sources)
         ended = time.perf_counter()
         first_token_seconds = (first_token_at or ended) - started

@@ -12,7 +12,7 @@ source is kept but reported as unsupported (the window marks it).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers
@@ -191,6 +191,15 @@ def ground_answer(
         return GroundingResult(decline, dropped + kept, recited, [])
     joined = _join(kept, answer)
     return GroundingResult(joined, dropped, recited, unsupported)
+
+
+def without_statements(answer: str, unwanted: Callable[[str], bool], decline: str) -> str:
+    """``answer`` less the statements that are ``unwanted``; ``decline`` if none is left."""
+    statements = split_statements(answer)
+    kept = [s for s in statements if not unwanted(s)]
+    if len(kept) == len(statements):
+        return answer
+    return _join(kept, answer) if kept else decline
 
 
 def _cited_by_the_next(statements: list[str], source_count: int) -> list[str]:

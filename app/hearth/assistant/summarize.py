@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.assistant.cache import AssistantCache
+from hearth.assistant.injection import without_instructions
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
@@ -141,7 +142,11 @@ class DocumentSummarizer:
 
         # Each item: (text, identity). Chunks first, then partial summaries, round by round;
         # every round at least halves the count, since a summary is far shorter than a group.
-        items = [(text, chunk_id) for chunk_id, text in self.index.document_chunks(path)]
+        # Read without sentences addressed to an AI: documents are data (injection.py).
+        items = [
+            (without_instructions(text), chunk_id)
+            for chunk_id, text in self.index.document_chunks(path)
+        ]
         if not items:
             raise DocumentNotIndexed(f"{path}: it has no text to summarise")
         combining = False

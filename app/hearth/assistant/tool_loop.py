@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hearth.assistant.injection import instruction_spans, without_instructions
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
 from hearth.index.embedder import Embedder
+from hearth.index.keywords import content_words
 from hearth.jobs import CancelCheck, check_cancelled
 from hearth.tools.grammar import choice_grammar, schema_grammar, tool_call_grammar
 from hearth.tools.registry import ToolCall, ToolContext, ToolRegistry
@@ -269,7 +271,7 @@ class ToolRunner:
                 messages.append({"role": "assistant", "content": example.tool})
         prompt = _question(question)
         if done:
-            results = "\n".join(f"{c.tool} -> {c.result[:300]}" for c in done)
+            results = "\n".join(f"{c.tool} -> {without_instructions(c.result[:300])}" for c in done)
             prompt = f"Tool results so far:\n{results}\n\n{prompt}"
         messages.append({"role": "user", "content": prompt})
         return messages
@@ -328,7 +330,7 @@ class ToolRunner:
             messages.append(
                 {"role": "assistant", "content": f"{TOOL_CALL_OPEN}\n{payload}\n</tool_call>"}
             )
-            messages.append({"role": "tool", "content": call.result[:600]})
+            messages.append({"role": "tool", "content": without_instructions(call.result[:600])})
         prompt = self.engine.format_chat(messages, specs)
         raw = self.engine.stream_completion(
             f"{prompt}{TOOL_CALL_OPEN}\n",
@@ -407,5 +409,30 @@ class ToolRunner:
                 break
             if any(c.tool == choice and c.arguments == arguments for c in calls):
                 break  # the model is repeating itself
+            if taken_from_results(arguments, question, calls):
+                log.warning("refused a %s call whose arguments come from a tool result", choice)
+                break
             calls.append(self.registry.call(choice, arguments, context))
         return calls
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def taken_from_results(arguments: object, question: str, done: list[ToolCall]) -> bool:
+    """Whether a call's arguments carry words of an instruction in an earlier tool's result
+    (a page, a search hit: document text) that the user's question does not. Tool calls are
+    for the user's question; a figure read from a result may still go to the calculator."""
+    asked = set(content_words(question))
+    given = set(content_words(" ".join(_strings(arguments)))) - asked
+    ordered = " ".join(
+        call.result[start:end] for call in done for start, end in instruction_spans(call.result)
+    )
+    return bool(given & set(content_words(ordered)))
