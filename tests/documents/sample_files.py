@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ __all__ = [
     "scanned_pdf",
     "write_csv",
     "write_epub",
+    "write_malformed_odt",
     "write_mixed_pdf",
     "write_ods",
     "write_odt",
     "write_pptx",
     "write_xlsx",
+    "write_xlsx_with_bad_styles",
 ]
 
 
@@ -125,3 +128,28 @@ def write_ods(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
         document.spreadsheet.addElement(table)
     document.save(str(path))
     return path
+
+
+def _rewrite_member(path: Path, member: str, change: Any) -> Path:
+    """``path`` with ``member`` replaced by ``change(its bytes)``."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in members:
+            archive.writestr(info, change(data) if info.filename == member else data)
+    return path
+
+
+def write_malformed_odt(path: Path, secret: str = "The vault code is 4417.") -> Path:
+    """An ODT whose content.xml is cut in half: odfpy prints such XML to standard output."""
+    write_odt(path, "Malformed", [secret])
+    return _rewrite_member(path, "content.xml", lambda data: data[: len(data) // 2])
+
+
+def write_xlsx_with_bad_styles(path: Path) -> Path:
+    """An XLSX whose stylesheet names a colour that is not one: openpyxl's reason for it
+    takes three lines."""
+    write_xlsx(path, {"Sheet": [["Item", "Cost"], ["Paint", 12]]})
+    return _rewrite_member(
+        path, "xl/styles.xml", lambda data: data.replace(b"<font>", b'<font><color rgb="no"/>', 1)
+    )

@@ -13,10 +13,12 @@ from hearth.index.document_index import DocumentIndex
 from tests.documents.sample_files import (
     write_csv,
     write_epub,
+    write_malformed_odt,
     write_ods,
     write_odt,
     write_pptx,
     write_xlsx,
+    write_xlsx_with_bad_styles,
 )
 
 FILLER = "The committee discussed the footpaths, the hedges and the reading room hours. " * 4
@@ -181,6 +183,8 @@ def drm_epub(path: Path, tmp_path: Path) -> Path:
             "not a readable",
         ),
         ("broken.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64)) and p, "image"),
+        ("malformed.odt", write_malformed_odt, "not well-formed XML"),
+        ("bad-styles.xlsx", write_xlsx_with_bad_styles, "Unable to read workbook"),  # 3 lines
     ],
 )
 def test_bad_files_are_refused_with_a_one_line_reason(

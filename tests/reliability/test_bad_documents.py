@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from hearth.bench.sample_documents import report_pages, write_pdf
+from hearth.bench.sample_documents import report_pages, write_docx, write_pdf
 from hearth.index.document_index import DocumentIndex
+from tests.documents.bombs import GB, deflated_zeros, pdf_with_streams, zip_with_bomb
+from tests.documents.sample_files import (
+    write_epub,
+    write_malformed_odt,
+    write_odt,
+    write_xlsx_with_bad_styles,
+)
 
 # Peak RSS of a `hearth index` process over this whole folder (torch, MiniLM, chromadb and
 # SQLite included). Measured 815 MB, 897 MB and 1,570 MB in three runs of the same input
@@ -21,11 +28,20 @@ from hearth.index.document_index import DocumentIndex
 # it bounded: files over their size limit are never read, and work goes in fixed batches.
 PEAK_RSS_BOUND_BYTES = 2_500 * 1024 * 1024
 
+# HWM_KB: the process's own peak (Linux's VmHWM). ru_maxrss starts at the RSS of the
+# process that started it (pytest, with whatever earlier tests loaded: 800 MB with the
+# embedder), so it cannot show a small peak.
 INDEX_AND_REPORT_PEAK = """
 import resource, sys
 from hearth.__main__ import main
 code = main(["index", sys.argv[1], "--json"])
-print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("MAXRSS_KB", maxrss, file=sys.stderr)
+try:
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+except (OSError, IndexError):  # not Linux
+    status = maxrss
+print("HWM_KB", status, file=sys.stderr)
 sys.exit(code)
 """
 
@@ -51,6 +67,39 @@ def scanned_pdf(path: Path) -> Path:
     pdf.rect(20, 20, 100, 60, style="F")
     pdf.output(str(path))
     return path
+
+
+# Before the checks, each bomb peaked at about 2.1 GB; `hearth index` over them (no model is
+# loaded when nothing is indexed) peaked at 57 MB on a 2-core Xeon.
+BOMBS_PEAK_RSS_BOUND_BYTES = 500 * 1024 * 1024
+SECRET = "The vault code is 4417."
+
+
+def write_bombs_and_chatty_files(folder: Path, scratch: Path) -> dict[str, str]:
+    """Decompression bombs (1 GB members and a 1 GB PDF stream, in files of ~5 MB), an ODT
+    that odfpy prints to standard output, and an XLSX whose reason from openpyxl takes three
+    lines; return {file name: a part of its skip reason}."""
+    scratch.mkdir(exist_ok=True)
+    bomb = deflated_zeros(GB)
+    for name, source, member in [
+        ("bomb.docx", write_docx(scratch / "a.docx", "Memo", ["Text."]), "word/document.xml"),
+        (
+            "bomb.epub",
+            write_epub(scratch / "a.epub", "Book", [("One", "Text.")]),
+            "EPUB/chapter1.xhtml",
+        ),
+        ("bomb.odt", write_odt(scratch / "a.odt", "Minutes", ["Text."]), "content.xml"),
+    ]:
+        zip_with_bomb(source, folder / name, member, bomb)
+    pdf_with_streams(folder / "bomb.pdf", [deflated_zeros(GB, raw=False)])
+    write_malformed_odt(folder / "malformed.odt", SECRET)
+    write_xlsx_with_bad_styles(folder / "bad-styles.xlsx")
+    expected = dict.fromkeys(
+        ("bomb.docx", "bomb.epub", "bomb.odt", "bomb.pdf"), "possibly a decompression bomb"
+    )
+    expected["malformed.odt"] = "not well-formed XML"
+    expected["bad-styles.xlsx"] = "invalid XML. Please see the exception"
+    return expected
 
 
 def build_bad_folder(folder: Path) -> dict[str, str]:
@@ -93,6 +142,7 @@ def build_bad_folder(folder: Path) -> dict[str, str]:
     tiny.mkdir()
     for number in range(10_000):
         (tiny / f"note-{number:05d}.txt").write_text(f"note {number}", "utf-8")
+    expected.update(write_bombs_and_chatty_files(folder, folder.parent / "scratch"))
     return expected
 
 
@@ -128,6 +178,36 @@ def test_bad_documents_are_indexed_or_skipped_with_reasons(
     peak_kb = int(result.stderr.split("MAXRSS_KB")[-1].split()[0])
     print(f"peak RSS while indexing the bad folder: {peak_kb / 1024:.0f} MB")
     assert peak_kb * 1024 < PEAK_RSS_BOUND_BYTES
+
+
+def test_bombs_and_chatty_parsers_leave_json_output_clean(
+    hearth_home: Path, tmp_path: Path
+) -> None:
+    """The fast part of the folder above: bombs are skipped with one line before any parser
+    inflates them, and `--json` output is only the report (odfpy's dump is caught)."""
+    folder = tmp_path / "bombs"
+    folder.mkdir()
+    expected = write_bombs_and_chatty_files(folder, tmp_path / "scratch")
+    result = subprocess.run(
+        [sys.executable, "-c", INDEX_AND_REPORT_PEAK, str(folder)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)  # nothing but the report on standard output
+    skipped = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    assert sorted(skipped) == sorted(expected)
+    for name, reason in expected.items():
+        assert reason in skipped[name], (name, skipped[name])
+        assert "\n" not in skipped[name]
+    assert "SAX FAILED" not in result.stderr
+    assert "4417" not in result.stderr + result.stdout
+    peak_kb = int(result.stderr.split("HWM_KB")[-1].split()[0])
+    print(f"peak RSS while indexing the bombs: {peak_kb / 1024:.0f} MB")
+    assert peak_kb * 1024 < BOMBS_PEAK_RSS_BOUND_BYTES
 
 
 def test_file_deleted_between_listing_and_reading(

@@ -22,10 +22,24 @@ MB = 1024 * 1024
 ReadProgress = Callable[[int, int, str], None]
 
 
+# A reason is shown on one line (a skip line, the window's list): longer ones are cut here.
+MAX_REASON_CHARS = 300
+
+
+def one_line(reason: str) -> str:
+    """``reason`` on one line, whitespace collapsed: libraries' messages span lines (openpyxl's
+    take three), and the reason is a skip line."""
+    line = " ".join(reason.split())
+    if len(line) > MAX_REASON_CHARS:
+        line = line[: MAX_REASON_CHARS - 1].rstrip() + "…"
+    return line
+
+
 class UnsupportedDocument(HearthError):
-    """A file Hearth cannot read; str() is "<path>: <reason>"."""
+    """A file Hearth cannot read; str() is "<path>: <reason>", ``reason`` one line."""
 
     def __init__(self, path: Path, reason: str) -> None:
+        reason = one_line(reason)
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason

@@ -5,7 +5,9 @@ sniffed and read as text if it is text. Every failure is an UnsupportedDocument 
 reason in plain words, so a folder with one bad file still indexes the rest.
 
 ``open_document`` streams (the indexer uses it: a 500-page PDF or a 50 MB sheet is read
-section by section); ``load_document`` returns the whole list.
+section by section); ``load_document`` returns the whole list. Zip-based files and PDFs are
+checked for decompression bombs before their reader runs (hearth.documents.inflation), and
+what a parser prints is caught and logged (hearth.documents.parser_output).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from hearth.documents.formats.text import (
     read_text,
     read_text_file,
 )
+from hearth.documents.inflation import InflationLimit, check_inflation
+from hearth.documents.parser_output import parser_output_caught, sections_caught
 from hearth.documents.text_decoding import NotText, detect_encoding
 
 __all__ = [
@@ -72,6 +76,16 @@ SNIFF_BYTES = 8192
 # whole by their libraries (Markdown, HTML, Office, e-books) are limited by memory; streamed
 # ones (PDF page by page, text and CSV in blocks, XLSX row by row) by indexing time.
 DEFAULT_SIZE_LIMIT = 50 * MB
+WHOLE_FILE_LIMIT = 200 * MB  # DOCX, PPTX, ODT, EPUB
+PDF_SIZE_LIMIT = 500 * MB
+# Decompression bombs: what a zip member or PDF stream (and all together) may inflate to,
+# from the size limits. Formats read whole hold every member in memory: a member may be
+# as large as the file may be, all of them twice that. Sheets stream their XML, ~10x the
+# file: 10x, 20x together. PDFium decodes a stream whole, as the Office libraries do a
+# member: the same 200 MB; together 10x the PDF limit, which bounds time, not memory.
+_WHOLE_ZIP = InflationLimit("zip", WHOLE_FILE_LIMIT, 2 * WHOLE_FILE_LIMIT)
+_SHEET_ZIP = InflationLimit("zip", 10 * DEFAULT_SIZE_LIMIT, 20 * DEFAULT_SIZE_LIMIT)
+_PDF_STREAMS = InflationLimit("pdf", WHOLE_FILE_LIMIT, 10 * PDF_SIZE_LIMIT)
 
 Reader = Callable[[Path, ReadProgress | None], DocumentStream]
 
@@ -82,9 +96,11 @@ class Format:
     size_limit: int
     # Named in the reason when the file turns out damaged part-way through.
     description: str
+    # Zip-based and PDF: checked for decompression bombs before the reader opens the file.
+    inflation: InflationLimit | None = None
 
 
-_PDF = Format(read_pdf, 500 * MB, "PDF")
+_PDF = Format(read_pdf, PDF_SIZE_LIMIT, "PDF", _PDF_STREAMS)
 _TEXT = Format(read_text, 100 * MB, "text file")
 _CSV = Format(read_csv, 100 * MB, "CSV file")
 _MARKDOWN = Format(read_markdown, DEFAULT_SIZE_LIMIT, "Markdown file")
@@ -101,14 +117,14 @@ LOADERS: dict[str, Format] = {
     ".markdown": _MARKDOWN,
     ".html": _HTML,
     ".htm": _HTML,
-    ".docx": Format(read_docx, 200 * MB, "Word document"),
-    ".pptx": Format(read_pptx, 200 * MB, "presentation"),
-    ".odt": Format(read_odt, 200 * MB, "OpenDocument text"),
-    ".epub": Format(read_epub, 200 * MB, "e-book"),
+    ".docx": Format(read_docx, WHOLE_FILE_LIMIT, "Word document", _WHOLE_ZIP),
+    ".pptx": Format(read_pptx, WHOLE_FILE_LIMIT, "presentation", _WHOLE_ZIP),
+    ".odt": Format(read_odt, WHOLE_FILE_LIMIT, "OpenDocument text", _WHOLE_ZIP),
+    ".epub": Format(read_epub, WHOLE_FILE_LIMIT, "e-book", _WHOLE_ZIP),
     # XLSX keeps its shared strings in memory; ODS is streamed, but its XML is ~10x the file.
-    ".xlsx": Format(read_xlsx, DEFAULT_SIZE_LIMIT, "spreadsheet"),
-    ".xlsm": Format(read_xlsx, DEFAULT_SIZE_LIMIT, "spreadsheet"),
-    ".ods": Format(read_ods, DEFAULT_SIZE_LIMIT, "spreadsheet"),
+    ".xlsx": Format(read_xlsx, DEFAULT_SIZE_LIMIT, "spreadsheet", _SHEET_ZIP),
+    ".xlsm": Format(read_xlsx, DEFAULT_SIZE_LIMIT, "spreadsheet", _SHEET_ZIP),
+    ".ods": Format(read_ods, DEFAULT_SIZE_LIMIT, "spreadsheet", _SHEET_ZIP),
     ".png": _IMAGE,
     ".jpg": _IMAGE,
     ".jpeg": _IMAGE,
@@ -185,14 +201,18 @@ def open_document(
     if reader is None:
         _refuse_binary(path)
         reader = _SNIFFED_TEXT
+    if reader.inflation is not None:
+        check_inflation(path, reader.inflation)
     try:
-        stream = reader.read(path, progress)
+        with parser_output_caught(path):
+            stream = reader.read(path, progress)
     except UnsupportedDocument:
         raise
     except DAMAGED_FILE_ERRORS as error:
         log.info("%s is damaged", path, exc_info=True)
         raise UnsupportedDocument(path, f"not a readable {reader.description} ({error})") from error
-    sections = _damage_as_unsupported(path, reader.description, stream.sections)
+    sections = sections_caught(path, stream.sections)
+    sections = _damage_as_unsupported(path, reader.description, sections)
     stream.sections = numbered_sections(path, sections)
     return stream
 

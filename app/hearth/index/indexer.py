@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hearth.documents.chunking import chunk_sections
-from hearth.documents.document import MB, DocumentStream
+from hearth.documents.document import MB, DocumentStream, one_line
 from hearth.documents.loaders import UnsupportedDocument, open_document
 from hearth.documents.safe_files import document_key, file_sha256, reading_refusal, shown_name
 from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder, Vectors
@@ -52,6 +52,9 @@ SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", "node_mod
 class Skipped:
     path: str
     reason: str
+
+    def __post_init__(self) -> None:
+        self.reason = one_line(self.reason)  # a library's error can span lines
 
 
 @dataclass

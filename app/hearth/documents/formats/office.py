@@ -131,6 +131,10 @@ def read_odt(path: Path, progress: ReadProgress | None = None) -> DocumentStream
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as error:
         raise UnsupportedDocument(path, f"not a readable OpenDocument text ({error})") from error
+    if getattr(document, "text", None) is None:  # odfpy reports bad XML only by printing it
+        raise UnsupportedDocument(
+            path, "not a readable OpenDocument text (its content is not well-formed XML)"
+        )
     sections: list[Section] = []
     heading: str | None = None
     lines: list[str] = []
@@ -170,6 +174,8 @@ def read_odt(path: Path, progress: ReadProgress | None = None) -> DocumentStream
 def _odf_title(document: Any) -> str:
     from odf import dc, teletype
 
+    if getattr(document, "meta", None) is None:  # its metadata did not parse
+        return ""
     for element in document.meta.getElementsByType(dc.Title):
         text = str(teletype.extractText(element)).strip()
         if text:
