@@ -21,6 +21,7 @@ from tests.documents.sample_files import (
     write_odt,
     write_xlsx_with_bad_styles,
 )
+from tests.reliability.test_attacks import write_attack_files
 
 # Peak RSS of a `hearth index` process over this whole folder (torch, MiniLM, chromadb and
 # SQLite included). Measured 815 MB, 897 MB and 1,570 MB in three runs of the same input
@@ -143,6 +144,8 @@ def build_bad_folder(folder: Path) -> dict[str, str]:
     for number in range(10_000):
         (tiny / f"note-{number:05d}.txt").write_text(f"note {number}", "utf-8")
     expected.update(write_bombs_and_chatty_files(folder, folder.parent / "scratch"))
+    # And every probe of "only what the user gave": links out, a FIFO, devices, odd names.
+    expected.update(write_attack_files(folder, folder.parent / "outside"))
     return expected
 
 
