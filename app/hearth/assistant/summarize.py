@@ -31,7 +31,9 @@ from hearth.index.document_index import DocumentIndex
 from hearth.index.entities import DATE, NAME, TITLE
 from hearth.jobs import CancelCheck, Cancelled, ProgressCallback, check_cancelled
 
-PROMPT_VERSION = 2  # part of every cache key: change it when the prompts change
+# Part of every cache key: change it when the prompts or what they read change (3: sources
+# without sentences addressed to an AI).
+PROMPT_VERSION = 3
 KEY_ENTITIES = 8
 SUMMARY_TOKENS = 200
 PROMPT_OVERHEAD_TOKENS = 160  # instructions and entity list around the text
