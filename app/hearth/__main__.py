@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
         # `from __feature__ import ...`; ahead of it they cost about 12 ms less to start.
         import hearth.assistant.workspace
         import hearth.instance_lock  # noqa: F401
+        from hearth.display_check import EXIT_NO_DISPLAY, DisplayUnavailable, choose_platform
         from hearth.logging_setup import setup_logging
-        from hearth.ui.display_check import EXIT_NO_DISPLAY, DisplayUnavailable, choose_platform
 
         # Before Qt: a platform plugin that cannot load aborts QApplication without
         # naming what is missing; this says it in one line.

@@ -18,7 +18,7 @@ from pathlib import Path
 import PySide6
 import pytest
 
-from hearth.ui.display_check import (
+from hearth.display_check import (
     EXIT_NO_DISPLAY,
     PACKAGES_BY_LIBRARY,
     DisplayUnavailable,
@@ -199,7 +199,7 @@ def run_python(code: str, site: Path, env: dict[str, str]) -> subprocess.Complet
 
 CHOOSE = """
 import json, os, sys
-from hearth.ui.display_check import choose_platform
+from hearth.display_check import choose_platform
 print(json.dumps(choose_platform(dict(os.environ))))
 """
 

@@ -1,8 +1,6 @@
 """Word (DOCX), PowerPoint (PPTX) and OpenDocument text (ODT): read whole, by their libraries.
 
-A password-protected Office file is not a zip at all but an OLE container around the
-encrypted package, so it is recognised by its first bytes and refused with that reason
-instead of "not a zip file".
+Password-protected files are refused with that reason first (formats/encryption.py).
 """
 
 from __future__ import annotations
@@ -20,22 +18,7 @@ from hearth.documents.document import (
     UnsupportedDocument,
     whole,
 )
-
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def refuse_encrypted_office_file(path: Path) -> None:
-    try:
-        with path.open("rb") as handle:
-            start = handle.read(len(OLE_SIGNATURE))
-    except OSError as error:
-        raise UnsupportedDocument(path, f"cannot read it ({error.strerror or error})") from error
-    if start == OLE_SIGNATURE:
-        raise UnsupportedDocument(
-            path,
-            "the file is password-protected (or in the old binary Office format, "
-            f"which is not {path.suffix.lower()})",
-        )
+from hearth.documents.formats.encryption import refuse_encrypted_odf, refuse_encrypted_office_file
 
 
 # -- DOCX -----------------------------------------------------------------------------------
@@ -117,7 +100,6 @@ def read_pptx(path: Path, progress: ReadProgress | None = None) -> DocumentStrea
 # -- ODT ------------------------------------------------------------------------------------
 def read_odt(path: Path, progress: ReadProgress | None = None) -> DocumentStream:
     """Sections by heading, like DOCX; tables row by row."""
-    from hearth.documents.formats.sheets import refuse_encrypted_odf
 
     try:
         with zipfile.ZipFile(path) as archive:

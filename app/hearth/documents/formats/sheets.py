@@ -18,7 +18,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from hearth.documents.document import DocumentStream, ReadProgress, Section, UnsupportedDocument
-from hearth.documents.formats.office import refuse_encrypted_office_file
+from hearth.documents.formats.encryption import refuse_encrypted_odf, refuse_encrypted_office_file
 from hearth.documents.formats.text import open_text_file
 
 # A section (header + rows) stays under the chunker's limit, so it is one chunk, never cut.
@@ -173,15 +173,6 @@ def odf_text(element: ElementTree.Element) -> str:
 
     walk(element)
     return "".join(parts)
-
-
-def refuse_encrypted_odf(path: Path, archive: zipfile.ZipFile) -> None:
-    try:
-        manifest = archive.read("META-INF/manifest.xml")
-    except KeyError:
-        return
-    if b"encryption-data" in manifest:
-        raise UnsupportedDocument(path, "the document is password-protected")
 
 
 def read_ods(path: Path, progress: ReadProgress | None = None) -> DocumentStream:

@@ -8,7 +8,7 @@ next to nothing when all is well), and when that fails reads the plugin's ELF de
 tree the way ld.so(8) resolves it, names every library missing and the command that
 installs them. Nothing here imports PySide6 itself: that would be too late.
 
-``python -m hearth.ui.display_check --install-command`` prints that command alone
+``python -m hearth.display_check --install-command`` prints that command alone
 (nothing when nothing is missing): scripts/run --install-system-deps runs it.
 """
 
@@ -501,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     this system (nothing when nothing is missing); exit 1 when no command is known."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args != ["--install-command"]:
-        print("usage: python -m hearth.ui.display_check --install-command", file=sys.stderr)
+        print("usage: python -m hearth.display_check --install-command", file=sys.stderr)
         return 2
     missing = libraries_to_install()
     if not missing:
