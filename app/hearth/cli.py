@@ -155,8 +155,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from hearth.engine.prompts import ChatMessage
 
     started = time.perf_counter()
-    workspace = _workspace(args.model)
-    try:
+    with _workspace(args.model) as workspace:
         settings = workspace.settings
         messages: list[ChatMessage] = [
             {"role": "system", "content": settings.system_prompt},
@@ -170,8 +169,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 sys.stdout.write(text_for_terminal(piece))
                 sys.stdout.flush()
         model_id = workspace.ensure_model_loaded().id
-    finally:
-        workspace.close()
     text = "".join(pieces).strip()
     if args.json:
         _print_json(
@@ -281,11 +278,8 @@ def _index_progress() -> ProgressCallback:
 def cmd_index(args: argparse.Namespace) -> int:
     if args.watch:
         return _watch_folders(args)
-    index = _open_index()
-    try:
+    with _open_index() as index:
         report = index.index_paths([Path(p) for p in args.paths], progress=_index_progress())
-    finally:
-        index.close()
     if args.json:
         _print_json(report.to_json())
         return 0
@@ -336,14 +330,13 @@ def _watch_folders(args: argparse.Namespace) -> int:
     previous = {
         number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)
     }
-    index = _open_index()
     try:
-        watcher = FolderWatcher(FolderSync(index, [Path(p) for p in args.paths]))
-        if not args.json:
-            print(f"Watching {', '.join(args.paths)}; Ctrl+C stops.", file=sys.stderr)
-        watcher.run(lambda: stop_requested, show, _index_progress())
+        with _open_index() as index:
+            watcher = FolderWatcher(FolderSync(index, [Path(p) for p in args.paths]))
+            if not args.json:
+                print(f"Watching {', '.join(args.paths)}; Ctrl+C stops.", file=sys.stderr)
+            watcher.run(lambda: stop_requested, show, _index_progress())
     finally:
-        index.close()
         for number, handler in previous.items():
             signal.signal(number, handler)
     if not args.json:
@@ -352,11 +345,8 @@ def _watch_folders(args: argparse.Namespace) -> int:
 
 
 def cmd_docs_list(args: argparse.Namespace) -> int:
-    index = _open_index()
-    try:
+    with _open_index() as index:
         documents = index.documents()
-    finally:
-        index.close()
     if args.json:
         _print_json(
             [
@@ -383,11 +373,8 @@ def cmd_docs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_docs_remove(args: argparse.Namespace) -> int:
-    index = _open_index()
-    try:
+    with _open_index() as index:
         removed = index.remove(args.path)
-    finally:
-        index.close()
     if not removed:
         raise CommandError(f"{args.path}: not in the index (see 'hearth docs list')", EXIT_USAGE)
     print(f"Removed {args.path}")
@@ -399,18 +386,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         from hearth.assistant.query_step import plan_search
 
         # The question step needs the model; everything else stays as without it.
-        workspace = _workspace(None)
-        try:
+        with _workspace(None) as workspace:
             plan = plan_search(args.query, workspace.engine).plan
             hits = workspace.index.search(args.query, k=args.k, plan=plan)
-        finally:
-            workspace.close()
     else:
-        index = _open_index()
-        try:
+        with _open_index() as index:
             hits = index.search(args.query, k=args.k)
-        finally:
-            index.close()
     if args.json:
         _print_json([hit.to_json() for hit in hits])
         return 0
@@ -449,8 +430,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             status.clear()
             streamed.piece(piece)
 
-    workspace = _workspace(args.model)
-    try:
+    with _workspace(args.model) as workspace:
         # Every question is kept as a conversation (as the window keeps them), so that
         # --continue can follow up on it: the follow-up is searched with its subject.
         store = workspace.conversations
@@ -472,8 +452,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
             cited=result.cited,
             unsupported=result.unsupported,
         )
-    finally:
-        workspace.close()
     if args.json:
         _print_json(
             {
@@ -528,15 +506,12 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from hearth.tools.builtin import resolve_document
     from hearth.tools.registry import ToolError
 
-    workspace = _workspace(args.model)
-    try:
+    with _workspace(args.model) as workspace:
         try:
             path = resolve_document(workspace.index, args.document)
         except ToolError as error:
             raise CommandError(f"{args.document}: {error}", EXIT_USAGE) from error
         summary = workspace.summarizer().summarize(path, progress=TerminalProgress())
-    finally:
-        workspace.close()
     if args.json:
         _print_json(summary.to_json())
         return 0

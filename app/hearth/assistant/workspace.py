@@ -176,6 +176,12 @@ class Workspace:
         with self._lock:
             self._settings = settings
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             if self._engine is not None:

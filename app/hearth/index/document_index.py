@@ -71,5 +71,11 @@ class DocumentIndex:
     def remove(self, path: Path | str) -> bool:
         return self.store.remove_document(str(Path(path).expanduser().absolute()))
 
+    def __enter__(self) -> DocumentIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.store.close()
