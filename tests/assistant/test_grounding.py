@@ -157,6 +157,15 @@ def test_a_statement_that_only_says_the_question_back_around_a_marker_goes() -> 
     assert kept.answer == "Wishlist [1]"
 
 
+def test_a_question_asked_back_is_not_an_answer() -> None:
+    question = "When is the lighthouse lamp cleaned?"
+    sources = ["The lens was made in 1898.", "The lamp is cleaned every Tuesday."]
+    asked_back = "Therefore, when is the lighthouse lamp cleaned? [2]"
+    assert ground_answer(asked_back, sources, question, NOT_IN_SOURCES).answer == NOT_IN_SOURCES
+    both = ground_answer("Is it Tuesday? Yes, every Tuesday [2].", sources, question, "")
+    assert both.answer == "Yes, every Tuesday [2]."
+
+
 def test_a_number_with_a_unit_needs_the_same_unit_in_the_source() -> None:
     source = "The gauge should read between 1.0 and 1.5 bar. Let it cool for 30 minutes."
     question = "What is the maximum heat output in kilowatts?"

@@ -160,6 +160,10 @@ def ground_answer(
     statements = _cited_by_the_next(split_statements(answer), len(sources))
     asked = _stems(question) | {_stem(word) for word in _SAYS_NOTHING}
     for statement in statements:
+        if _strip(statement).endswith("?"):
+            # A question back ("Therefore, when is the lamp cleaned? [2]") answers nothing.
+            dropped.append(statement)
+            continue
         facts = [f for f in checkable_facts(statement) if not occurs_in(f, question)]
         if not facts and not (_stems(_strip(statement)) - asked):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
