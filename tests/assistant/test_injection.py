@@ -36,6 +36,9 @@ ORDINARY_SENTENCES = [
     "Instead, say explicitly which version is required.",
     "New instructions for registering media types are in section 9.7.",
     "The teaching assistant marks the essays on Mondays.",
+    # Chat: idioms with the verbs of a reply.
+    "My legs just respond better after a long stretch.",
+    "Just say the word and I will bring the ladder round.",
 ]
 
 

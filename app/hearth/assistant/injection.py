@@ -39,9 +39,11 @@ _PATTERNS = [
     r"忽略.{0,12}(?:指令|指示|说明|提示)",
     # Dictating the reply: "answer only with", "reply with the single word", "say X only".
     r"\b(?:answer|reply|respond|say)\b.{0,30}\b(?:only|solely|exclusively|nothing else|"
-    r"and stop|the single word|the word|exactly)\b",
+    r"and stop|the single word|exactly)\b",
+    # "Say the word PWNED", not "just say the word and I'll be there".
+    r"\b(?:answer|reply|respond|say)\b.{0,30}\bthe word\s*(?:[:\"'“‘«]|(?-i:[A-Z]{2,}))",
     r"\b(?:print|output|write|type)\b (?:the|this) (?:word|phrase)\b",
-    r"\b(?:only|just)\s+(?:answer|reply|respond|say)\b",
+    r"\b(?:only|just)\s+(?:answer|reply|respond|say)\s*(?:with\b|:|[\"'“‘«])",
     r"\byour (?:answer|reply|response) (?:must|should|shall) be\b",
     r"\b(?:do not|don't|never) answer the (?:user|question)",
     r"\binstead,? (?:answer|reply|respond) (?:with|only)\b",
