@@ -7,11 +7,19 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hearth.models.bundled import GEMMA_270M, QWEN_05B, QWEN_15B, BundledModel, assemble
 from hearth.offline import enforce_offline
+
+if TYPE_CHECKING:  # the fixtures import these when first used, not at collection
+    from hearth.assistant.workspace import Workspace
+    from hearth.engine.client import EngineClient
+    from hearth.index.document_index import DocumentIndex
+    from hearth.index.embedder import Embedder
+    from tests.fakes import ScriptedEngine
 
 enforce_offline()
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -79,7 +87,7 @@ def qwen05_model(hearth_home: Path, qwen05_file: Path) -> Path:
 
 
 @pytest.fixture
-def engine() -> Iterator[object]:
+def engine() -> Iterator[EngineClient]:
     from hearth.engine.client import EngineClient
 
     client = EngineClient()
@@ -88,7 +96,7 @@ def engine() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def shared_embedder() -> object:
+def shared_embedder() -> Embedder:
     """The real MiniLM embedder, loaded once per session (it takes seconds)."""
     from hearth.index.embedder import Embedder
 
@@ -96,7 +104,7 @@ def shared_embedder() -> object:
 
 
 @pytest.fixture
-def document_index(hearth_home: Path, shared_embedder: object) -> Iterator[object]:
+def document_index(hearth_home: Path, shared_embedder: object) -> Iterator[DocumentIndex]:
     from hearth.index.document_index import DocumentIndex
     from hearth.index.embedder import Embedder
 
@@ -119,7 +127,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def scripted_engine() -> object:
+def scripted_engine() -> ScriptedEngine:
     from tests.fakes import ScriptedEngine
 
     return ScriptedEngine()
@@ -127,8 +135,8 @@ def scripted_engine() -> object:
 
 @pytest.fixture
 def scripted_workspace(
-    hearth_home: Path, scripted_engine: object, shared_embedder: object
-) -> Iterator[object]:
+    hearth_home: Path, scripted_engine: ScriptedEngine, shared_embedder: Embedder
+) -> Iterator[Workspace]:
     """A Workspace whose engine is the scripted one, with a tiny model installed as the
     chosen default (first start done), for the fast tests of logic and wiring."""
     from hearth.assistant.workspace import Workspace
@@ -148,8 +156,8 @@ def scripted_workspace(
     # Scripted replies go to the answer; the question step has its own tests.
     save_settings(replace(load_settings(), query_step=False))
     workspace = Workspace(
-        embedder=shared_embedder,  # type: ignore[arg-type]
-        engine_factory=lambda: scripted_engine,  # type: ignore[arg-type, return-value]
+        embedder=shared_embedder,
+        engine_factory=lambda: scripted_engine,
     )
     yield workspace
     workspace.close()

@@ -8,12 +8,13 @@ real-model tests (marked slow_model) are the proof; these check logic and wiring
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hearth.engine.prompts import ChatMessage
+from hearth.engine.protocol import Engine, GenerationStream
 from hearth.engine.types import EngineStatus, GenerationResult, SamplingOptions
 
 
@@ -25,7 +26,7 @@ class Request:
     tools: list[dict[str, Any]] | None = None
 
 
-class ScriptedStream:
+class ScriptedStream(GenerationStream):
     """Streams one scripted reply piece by piece; a cancel ends it before the next piece."""
 
     def __init__(self, engine: ScriptedEngine, pieces: list[str]) -> None:
@@ -46,7 +47,7 @@ class ScriptedStream:
     def close(self) -> None:
         self._generator.close()
 
-    def _run(self) -> Iterator[str]:
+    def _run(self) -> Generator[str, None, None]:
         engine = self._engine
         engine.cancel_requested.clear()
         produced = 0
@@ -68,7 +69,7 @@ class ScriptedStream:
 
 
 @dataclass
-class ScriptedEngine:
+class ScriptedEngine(Engine):
     """Replies come from ``replies`` in order (a reply is a list of pieces or one string);
     when they run out, ``default_reply``."""
 

@@ -9,7 +9,7 @@ from hearth.bench.lihua import Question
 
 
 def question(gold: str, kind: str = "Single") -> Question:
-    return Question("1", "Did the ferry run on Sunday?", gold, kind, [])
+    return Question("1", "Did the ferry run on Sunday?", gold, kind, ())
 
 
 def test_token_f1_leaves_out_stop_words_and_citation_markers() -> None:

@@ -56,6 +56,7 @@ def test_ask_json_has_answer_sources_and_citations(
     assert answer["tool_calls"] == []
     # The model read the sources and the question in one user turn.
     [request] = [r for r in scripted_cli.requests if r.messages]
+    assert request.messages is not None
     assert "1.5 bar when cold" in request.messages[-1]["content"]
 
 

@@ -17,7 +17,9 @@ from hearth.assistant.grounded import (
 )
 from hearth.assistant.grounding import split_statements, unsupported_facts
 from hearth.bench.sample_documents import report_pages, write_pdf
-from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.engine.client import EngineClient
+from hearth.engine.prompts import ChatMessage
+from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
 from tests.fakes import ScriptedEngine
 from tests.models.test_catalogue import run_hearth
@@ -180,11 +182,11 @@ def test_a_restated_question_is_answered_with_the_decline_and_cites_nothing(
     engine = ScriptedEngine()
     question = "What colour was the lighthouse keeper's boat?"
     engine.enqueue(["The lighthouse keeper's boat ", "was [1]."])
-    answer = GroundedAnswerer(document_index, engine).ask(question, OPTIONS)  # type: ignore[arg-type]
+    answer = GroundedAnswerer(document_index, engine).ask(question, OPTIONS)
     assert answer.sources
     assert (answer.answer, answer.cited) == (NOT_IN_SOURCES, [])
     engine.enqueue(["Green [1]."])
-    assert GroundedAnswerer(document_index, engine).ask(question, OPTIONS).answer == "Green [1]."  # type: ignore[arg-type]
+    assert GroundedAnswerer(document_index, engine).ask(question, OPTIONS).answer == "Green [1]."
 
 
 def test_the_default_model_says_when_the_sources_do_not_hold_the_answer(
@@ -263,14 +265,14 @@ def test_a_follow_up_finds_the_page_of_its_subject(
     document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_manual: Path
 ) -> None:
     engine.load(qwen05_model, n_ctx=4096, n_threads=2)
-    history = [
+    history: list[ChatMessage] = [
         {"role": "user", "content": "How long does the warranty last?"},
         {"role": "assistant", "content": "7 years from the date of installation [1]."},
     ]
     answer = GroundedAnswerer(document_index, engine).ask(
         "What must I do to keep it?",
         HOW_TO_OPTIONS,
-        history=history,  # type: ignore[arg-type]
+        history=history,
     )
     assert "warranty" in answer.search_query
     assert answer.sources[0].page == 5, [s.page for s in answer.sources]
@@ -284,12 +286,12 @@ def test_a_number_that_no_source_holds_is_dropped_from_the_answer(
     # The engine invents a port beside a true statement: the port goes, the code stays.
     scripted = ScriptedEngine()
     scripted.enqueue(["Code E119 means low water pressure [1]. ", "The boiler uses port 5616 [1]."])
-    answer = GroundedAnswerer(document_index, scripted).ask("What does E119 mean?", OPTIONS)  # type: ignore[arg-type]
+    answer = GroundedAnswerer(document_index, scripted).ask("What does E119 mean?", OPTIONS)
     assert "5616" not in answer.answer
     assert "E119" in answer.answer
     # Only invented facts: the answer declines and cites nothing.
     scripted.enqueue("The boiler uses port 5616 [1].")
-    answerer = GroundedAnswerer(document_index, scripted)  # type: ignore[arg-type]
+    answerer = GroundedAnswerer(document_index, scripted)
     answer = answerer.ask("Which port does the boiler use?", OPTIONS)
     assert (answer.answer, answer.cited) == (NOT_IN_SOURCES, [])
 

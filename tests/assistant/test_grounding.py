@@ -17,6 +17,7 @@ from hearth.assistant.grounding import (
     split_statements,
     unsupported_facts,
 )
+from hearth.engine.prompts import ChatMessage
 
 HISTORY_SOURCE = "The text of the last $HISTSIZE commands (default 500) is saved in the file."
 PROXY_SOURCE = "The proxy apt-cacher-ng keeps downloaded packages in /var/cache/apt-cacher-ng."
@@ -109,16 +110,16 @@ def test_contents_and_index_pages_are_told_from_tables_and_prose() -> None:
 
 
 def test_a_follow_up_that_refers_back_is_searched_with_its_subject() -> None:
-    history = [
+    history: list[ChatMessage] = [
         {"role": "user", "content": "What is dirvish used for?"},
         {"role": "assistant", "content": "Backups [1]."},
     ]
-    assert standalone_question("Where is its main configuration file?", history) == (  # type: ignore[arg-type]
+    assert standalone_question("Where is its main configuration file?", history) == (
         "Where is its main configuration file? (dirvish used)"
     )
     # A question that stands alone, or one without history, is searched as asked.
     alone = "Which port does the LDAP server use for secure connections?"
-    assert standalone_question(alone, history) == alone  # type: ignore[arg-type]
+    assert standalone_question(alone, history) == alone
     assert standalone_question("Where is its file?", []) == "Where is its file?"
 
 
@@ -131,7 +132,7 @@ def test_an_excerpt_that_would_cut_a_sentence_takes_all_of_it() -> None:
 
 
 def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
-    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import LlamaGrammar
 
     grammar = cited_answer_grammar(3)
     assert 'number ::= "1" | "2" | "3"' in grammar

@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from hearth.assistant.cache import AssistantCache
-from hearth.assistant.conversations import MIGRATIONS, ConversationStore, MessageStatus
+from hearth.assistant.conversations import MIGRATIONS, ConversationStore
+from hearth.assistant.message_status import MessageStatus
 from hearth.migrations import apply_migrations
 
 

@@ -112,7 +112,7 @@ def test_an_answer_without_the_step_still_reads_both_notes_of_a_two_event_questi
     assert not {str(shed), str(bulbs)} <= set(top_documents(document_index, TWO_EVENTS))
     engine = ScriptedEngine(replies=["Yes: the shed in the spring [1], the bulbs later [2]."])
     engine.load(tmp_path / "any.gguf")
-    answerer = GroundedAnswerer(document_index, engine)  # type: ignore[arg-type]
+    answerer = GroundedAnswerer(document_index, engine)
     answer = answerer.ask(TWO_EVENTS, SamplingOptions(max_tokens=32), max_sources=5)
     assert {str(shed), str(bulbs)} <= {source.document for source in answer.sources}, [
         source.document for source in answer.sources
@@ -136,7 +136,7 @@ def test_a_crashed_step_falls_back_to_search_without_it(
     engine = CrashingPlanner(replies=["Priya repainted the shed green [1]."])
     engine.load(tmp_path / "any.gguf")
     with caplog.at_level(logging.WARNING):
-        answerer = GroundedAnswerer(document_index, engine, query_step=True)  # type: ignore[arg-type]
+        answerer = GroundedAnswerer(document_index, engine, query_step=True)
         answer = answerer.ask("What colour is the garden shed?", SamplingOptions(max_tokens=32))
     assert "question step failed" in caplog.text
     assert answer.answer == "Priya repainted the shed green [1]."

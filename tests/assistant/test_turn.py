@@ -9,6 +9,7 @@ import pytest
 
 from hearth.assistant.chat import TurnRequest, answer_turn, tool_could_help
 from hearth.assistant.workspace import Workspace
+from hearth.engine.prompts import ChatMessage
 from tests.fakes import ScriptedEngine
 
 
@@ -51,14 +52,14 @@ def test_a_document_question_reaches_the_model_once(
 def test_a_follow_up_is_searched_with_its_subject(
     policy_workspace: Workspace, scripted_engine: ScriptedEngine
 ) -> None:
-    history = [
+    history: list[ChatMessage] = [
         {"role": "user", "content": "Where does a package put its cron job?"},
         {"role": "assistant", "content": "In /etc/cron.d [1]."},
     ]
     scripted_engine.enqueue("After the package [1].")
     turn = answer_turn(
         policy_workspace,
-        TurnRequest("How must that file be named?", history),  # type: ignore[arg-type]
+        TurnRequest("How must that file be named?", history),
     )
     assert "cron" in turn.search_query
     assert turn.sources[0]["document"].endswith("policy.txt")
@@ -66,5 +67,6 @@ def test_a_follow_up_is_searched_with_its_subject(
     # earlier question, the 0.5B answered that one again; an earlier answer's markers name
     # other sources than this turn's.
     messages = [r for r in scripted_engine.requests if r.messages][-1].messages
+    assert messages is not None
     assert "Question: How must that file be named?" in messages[-1]["content"]
     assert not any("/etc/cron.d [1]" in m["content"] for m in messages)

@@ -4,6 +4,7 @@ at the right location and found by a search there; bad ones skipped with one-lin
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -188,10 +189,10 @@ def drm_epub(path: Path, tmp_path: Path) -> Path:
     ],
 )
 def test_bad_files_are_refused_with_a_one_line_reason(
-    tmp_path: Path, name: str, make: object, reason: str
+    tmp_path: Path, name: str, make: Callable[[Path], object], reason: str
 ) -> None:
     path = tmp_path / name
-    make(path)  # type: ignore[operator]
+    make(path)
     with pytest.raises(UnsupportedDocument) as caught:
         load_document(path)
     assert reason in caught.value.reason

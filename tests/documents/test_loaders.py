@@ -15,7 +15,7 @@ def test_pdf_keeps_page_numbers(tmp_path: Path) -> None:
     assert document.kind == "pdf"
     assert document.page_count == 5
     pages = {s.page: s.text for s in document.sections}
-    assert sorted(pages) == [1, 2, 3, 4, 5]
+    assert set(pages) == {1, 2, 3, 4, 5}
     assert "48,500 pounds" in pages[2]
     assert "Marguerite Okonkwo" in pages[4]
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.engine.client import EngineClient
 from hearth.engine.errors import EngineCrashed, ModelLoadError, NoModelLoaded
 from hearth.engine.prompts import ChatMessage
+from hearth.engine.types import SamplingOptions
 from hearth.models.gguf_metadata import read_gguf_metadata
 from hearth.models.ram import estimate_ram
 from tests.gguf_files import copy_with_string_field

@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hearth.engine.client import EngineClient, SamplingOptions
+from hearth.engine.client import EngineClient
 from hearth.engine.errors import EngineUnfitForCpu
+from hearth.engine.types import SamplingOptions
 from hearth.machine import cpu_description
 
 CRASH_AT_DECODE = Path(__file__).parent / "crash_at_decode"
@@ -49,12 +51,12 @@ CPU_FLAGS_OF_OPTION = {
 }
 
 
-def build_record() -> dict[str, object]:
+def build_record() -> dict[str, Any]:
     import llama_cpp
 
     record_file = Path(llama_cpp.__file__).parent / "lib" / "hearth-build.json"
     assert record_file.is_file(), "llama-cpp-python was not installed by scripts/_install.sh"
-    record: dict[str, object] = json.loads(record_file.read_text("utf-8"))
+    record: dict[str, Any] = json.loads(record_file.read_text("utf-8"))
     return record
 
 
@@ -78,10 +80,10 @@ def test_llama_cpp_was_built_portably_and_loads_the_best_backend_for_this_cpu(
     engine: EngineClient, gemma_model: Path
 ) -> None:
     record = build_record()
-    options = cmake_options(record["cmake_args"])  # type: ignore[arg-type]
+    options = cmake_options(record["cmake_args"])
     assert options["GGML_NATIVE"] == "OFF"
     assert options["GGML_BACKEND_DL"] == "ON"
-    variants: dict[str, list[str]] = record["cpu_variants"]  # type: ignore[assignment]
+    variants: dict[str, list[str]] = record["cpu_variants"]
     # Each variant: the baseline's options with its own on top.
     wanted = {name: {**options, **cmake_options(extra)} for name, extra in variants.items()}
     cpu_flags = cpu_description().flags

@@ -153,8 +153,11 @@ def test_watch_command_indexes_changes_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
         text=True,
         env=os.environ.copy(),
     )
+    stdout, stderr_pipe = process.stdout, process.stderr
+    assert stdout is not None  # both are pipes
+    assert stderr_pipe is not None
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))  # type: ignore[union-attr]
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")))
     reader.start()
     try:
         wait_until(lambda: any("one.txt" in line for line in lines), "the folder is indexed")
@@ -164,7 +167,7 @@ def test_watch_command_indexes_changes_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=WAIT_SECONDS)
         reader.join(timeout=WAIT_SECONDS)
-    stderr = process.stderr.read()  # type: ignore[union-attr]
+    stderr = stderr_pipe.read()
     assert code in (0, 130), stderr
     assert "Traceback" not in stderr
     assert any(line.startswith("indexed ") and "two.txt" in line for line in lines), lines

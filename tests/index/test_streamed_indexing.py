@@ -4,13 +4,15 @@ all); an index of the previous format gains the OCR column without indexing agai
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from hearth.index import indexer
 from hearth.index.document_index import DocumentIndex
-from hearth.index.store import IndexStore
+from hearth.index.embedder import Vectors
+from hearth.index.store import IndexStore, PreparedChunk
 from hearth.jobs import JobCancelled
 from tests.documents.sample_files import write_csv
 
@@ -72,10 +74,12 @@ def test_cancelling_a_large_document_keeps_the_old_version_and_no_orphans(
     batches = 0
     original_embed = indexer.Indexer._embed
 
-    def embed_then_count(self: indexer.Indexer, *args: object) -> object:
+    def embed_then_count(
+        self: indexer.Indexer, chunks: list[PreparedChunk], stored_elsewhere: Iterable[str] = ()
+    ) -> tuple[Vectors, dict[str, Vectors]]:
         nonlocal batches
         batches += 1
-        return original_embed(self, *args)  # type: ignore[arg-type]
+        return original_embed(self, chunks, stored_elsewhere)
 
     monkeypatch.setattr(indexer.Indexer, "_embed", embed_then_count)
     with pytest.raises(JobCancelled):

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hearth.assistant.conversations import ConversationStore
@@ -78,10 +79,10 @@ def test_app_killed_mid_answer_keeps_every_completed_message(
     ]
 
 
-def wait_for(condition: object, seconds: float) -> None:
+def wait_for(condition: Callable[[], object], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.1)
     raise AssertionError("condition never became true")

@@ -12,13 +12,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import jsonschema
 import numpy as np
 import openai
 import pytest
+from openai.types.chat import (
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessageParam,
+)
 
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.bench.serve import free_port, hearth_server, llama_cpp_server, running
@@ -36,9 +41,13 @@ from hearth.server.run import (
 QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 GEMMA = "gemma-3-270m-q4_k_m"
 QUESTION = "How much did the restoration of the lantern room cost?"
-COUNTING = [{"role": "user", "content": "Count from 1 to 500, separated by commas: 1, 2, 3,"}]
-STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
-WEATHER_TOOL = {
+COUNTING: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "Count from 1 to 500, separated by commas: 1, 2, 3,"}
+]
+STORY: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}
+]
+WEATHER_TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -288,7 +297,9 @@ def test_the_queue_refuses_beyond_its_bound_and_a_disconnect_cancels(
 def test_tool_calls_follow_the_openai_shape(qwen05_model: Path, tmp_path: Path) -> None:
     with running(hearth_server(tmp_path / "serve.log")) as server:
         api = client(server.url)
-        question: Any = [{"role": "user", "content": "What's the weather like in Paris today?"}]
+        question: list[ChatCompletionMessageParam] = [
+            {"role": "user", "content": "What's the weather like in Paris today?"}
+        ]
         forced = api.chat.completions.create(
             model=QWEN,
             messages=question,
@@ -309,7 +320,11 @@ def test_tool_calls_follow_the_openai_shape(qwen05_model: Path, tmp_path: Path) 
             model=QWEN,
             messages=[
                 *question,
-                choice.message.model_dump(exclude_none=True),
+                # The SDK's reply message, dumped, is the assistant message it takes back.
+                cast(
+                    ChatCompletionAssistantMessageParam,
+                    choice.message.model_dump(exclude_none=True),
+                ),
                 {"role": "tool", "tool_call_id": call.id, "content": "18 °C and sunny"},
             ],
             tools=[WEATHER_TOOL],
@@ -332,10 +347,13 @@ def test_tool_calls_follow_the_openai_shape(qwen05_model: Path, tmp_path: Path) 
             c.choices[0].delta for c in streamed if c.choices and c.choices[0].delta.tool_calls
         ]
         assert deltas
-        streamed_call = deltas[0].tool_calls[0]
-        assert streamed_call.function.name == "get_weather"
+        assert deltas[0].tool_calls is not None  # the comprehension kept deltas with calls
+        streamed_function = deltas[0].tool_calls[0].function
+        assert streamed_function is not None
+        assert streamed_function.name == "get_weather"
+        assert streamed_function.arguments is not None
         jsonschema.validate(
-            json.loads(streamed_call.function.arguments), WEATHER_TOOL["function"]["parameters"]
+            json.loads(streamed_function.arguments), WEATHER_TOOL["function"]["parameters"]
         )
         assert streamed[-1].choices[0].finish_reason == "tool_calls"
 
@@ -364,7 +382,7 @@ def test_over_a_remote_engine_a_dying_model_server_is_an_error_event_and_hearth_
             def read_until_killed() -> None:
                 for chunk in stream:
                     received.append((chunk.choices[0].delta.content or "") if chunk.choices else "")
-                    if len("".join(received)) > 8 and model_server.process.poll() is None:
+                    if len("".join(received)) > 8 and model_server.alive:
                         model_server.kill()
 
             assert model_server.process is not None
@@ -472,13 +490,15 @@ def api_on_loopback(app: Any) -> Iterator[int]:
 @pytest.fixture
 def service(scripted_workspace: object, shared_embedder: object) -> Iterator[Any]:
     """A HearthService over the scripted engine (no model): routes that only look up."""
+    from hearth.assistant.workspace import Workspace
     from hearth.index.document_index import DocumentIndex
     from hearth.index.embedder import Embedder
     from hearth.server.service import HearthService
 
     assert isinstance(shared_embedder, Embedder)
+    assert isinstance(scripted_workspace, Workspace)
     lookup = DocumentIndex(embedder=shared_embedder)
-    hearth = HearthService(scripted_workspace, lookup, 4)  # type: ignore[arg-type]
+    hearth = HearthService(scripted_workspace, lookup, 4)
     yield hearth
     hearth.engine_queue.shutdown()
     hearth.lookup_queue.shutdown()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QThreadPool
+from pytestqt.qtbot import QtBot
 
 from hearth.assistant.workspace import Workspace
 from hearth.index.embedder import Embedder
@@ -15,7 +16,7 @@ WindowFactory = Callable[[], MainWindow]
 
 @pytest.fixture
 def make_window(
-    qtbot: object, gemma_model: Path, shared_embedder: Embedder
+    qtbot: QtBot, gemma_model: Path, shared_embedder: Embedder
 ) -> Iterator[WindowFactory]:
     """Open main windows on this test's HEARTH_HOME; each is closed and its engine stopped."""
     opened: list[tuple[MainWindow, Workspace]] = []
@@ -23,9 +24,9 @@ def make_window(
     def factory() -> MainWindow:
         workspace = Workspace(embedder=shared_embedder)
         window = MainWindow(workspace)
-        qtbot.addWidget(window)  # type: ignore[attr-defined]
+        qtbot.addWidget(window)
         window.show()
-        qtbot.waitUntil(  # type: ignore[attr-defined]
+        qtbot.waitUntil(
             lambda: workspace.active_model is not None and not window.model_busy_action.isVisible(),
             timeout=60_000,
         )
@@ -39,14 +40,12 @@ def make_window(
         workspace.close()
 
 
-def wait_for_answer(qtbot: object, window: MainWindow, timeout: int = 120_000) -> None:
-    qtbot.waitUntil(  # type: ignore[attr-defined]
+def wait_for_answer(qtbot: QtBot, window: MainWindow, timeout: int = 120_000) -> None:
+    qtbot.waitUntil(
         lambda: not window.answers.busy and window.send_button.isEnabled(),
         timeout=timeout,
     )
 
 
-def wait_for_indexing(qtbot: object, window: MainWindow, timeout: int = 120_000) -> None:
-    qtbot.waitUntil(  # type: ignore[attr-defined]
-        lambda: not window.library.busy, timeout=timeout
-    )
+def wait_for_indexing(qtbot: QtBot, window: MainWindow, timeout: int = 120_000) -> None:
+    qtbot.waitUntil(lambda: not window.library.busy, timeout=timeout)

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from hearth.bench.sample_documents import report_pages, write_pdf
+from hearth.engine.client import EngineClient
 from hearth.settings import Settings, load_settings
 from hearth.ui.main_window import MainWindow
 from hearth.ui.operations.library import DocumentState
@@ -27,6 +29,13 @@ def index_report(qtbot: QtBot, window: MainWindow, folder: Path) -> Path:
     window.handle_dropped([report])
     wait_for_indexing(qtbot, window)
     return report
+
+
+def engine_host_pid(window: MainWindow) -> int | None:
+    """The window's engine runs the model in Hearth's own engine host here: its process id."""
+    engine = window.workspace.engine
+    assert isinstance(engine, EngineClient)
+    return engine.host_pid
 
 
 def test_first_start_is_ready_and_explains_what_to_do(make_window: WindowFactory) -> None:
@@ -69,7 +78,7 @@ def test_ask_streams_an_answer_with_a_source_chip_that_opens_the_page(
     chips = answer.chip_buttons()
     assert chips
     assert chips[0].text() == "[1] report.pdf · p. 2"
-    qtbot.mouseClick(chips[0], Qt.MouseButton.LeftButton)
+    QTest.mouseClick(chips[0], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.source_viewer is not None, timeout=30_000)
     viewer = window.source_viewer
     assert viewer is not None
@@ -90,7 +99,7 @@ def test_stop_keeps_the_partial_answer(qtbot: QtBot, make_window: WindowFactory)
     assert window.answers.task is not None
     window.answers.task.piece.connect(pieces.append)
     qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
-    qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
     wait_for_answer(qtbot, window)
     answer = window.chat_view.messages[-1]
     assert answer.status == "stopped"
@@ -140,6 +149,7 @@ def test_restart_keeps_conversations(qtbot: QtBot, make_window: WindowFactory) -
     ]
     assert titles == ["Remember the word marmalade."]
     second.conversation_list.setCurrentRow(0)
+    assert second.conversation is not None
     texts = [(m.role, m.text) for m in second.chat_view.messages]
     assert texts == [("user", "Remember the word marmalade."), ("assistant", answer_text)]
     markdown = second.workspace.conversations.export_markdown(second.conversation.id)
@@ -156,6 +166,7 @@ def test_corrupt_model_and_document_show_errors_and_window_stays_usable(
     bad_document.write_bytes(os.urandom(4096))
     window.handle_dropped([bad_model, bad_document])
     qtbot.waitUntil(lambda: getattr(window, "last_error", None) is not None, timeout=60_000)
+    assert window.last_error is not None
     assert "broken.gguf" in window.last_error
     assert "not a GGUF model" in window.last_error
     wait_for_indexing(qtbot, window)
@@ -197,12 +208,12 @@ def test_event_loop_keeps_turning_while_indexing_and_generating(
 def test_enter_sends_and_shift_enter_adds_a_line(qtbot: QtBot, make_window: WindowFactory) -> None:
     window = make_window()
     window.use_documents.setChecked(False)
-    qtbot.keyClicks(window.input, "first line")
-    qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
-    qtbot.keyClicks(window.input, "second line")
+    QTest.keyClicks(window.input, "first line")
+    QTest.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClicks(window.input, "second line")
     assert window.input.toPlainText() == "first line\nsecond line"
     assert window.answers.task is None
-    qtbot.keyClick(window.input, Qt.Key.Key_Return)
+    QTest.keyClick(window.input, Qt.Key.Key_Return)
     assert window.input.toPlainText() == ""
     assert window.chat_view.messages[0].text == "first line\nsecond line"
     wait_for_answer(qtbot, window)
@@ -252,6 +263,7 @@ def test_failed_model_switch_keeps_the_previous_model(
 ) -> None:
     window = make_window()
     previous = window.workspace.active_model
+    assert previous is not None
     # A file whose header reads fine but which llama.cpp cannot load.
     copy_with_string_field(
         gemma_model, gemma_model.parent / "alien.gguf", "general.architecture", "zzzzz9"
@@ -260,6 +272,7 @@ def test_failed_model_switch_keeps_the_previous_model(
     alien = next(m for m in window.model_picker.models if m.id == "alien")
     window.toolbar.switch_model(alien)
     qtbot.waitUntil(lambda: getattr(window, "last_error", None) is not None, timeout=60_000)
+    assert window.last_error is not None
     assert "unknown model architecture" in window.last_error
     assert f"{previous.name} is still in use" in window.last_error
     assert window.workspace.active_model is previous
@@ -301,7 +314,7 @@ def test_tool_calls_show_inline_and_tools_can_be_switched_off(
     assert answer.tools_toggle.isVisible()
     assert answer.tools_toggle.text() == "Used 1 tool"
     assert not answer.tool_details.isVisible()  # collapsed until asked for
-    qtbot.mouseClick(answer.tools_toggle, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(answer.tools_toggle, Qt.MouseButton.LeftButton)
     assert answer.tool_details.isVisible()
     assert "calculator" in answer.tool_details.text()
     assert "437" in answer.tool_details.text()
@@ -344,7 +357,7 @@ def test_engine_crash_mid_answer_is_an_error_on_that_message_only(
     assert window.answers.task is not None
     window.answers.task.piece.connect(pieces.append)
     qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
-    host_pid = window.workspace.engine.host_pid
+    host_pid = engine_host_pid(window)
     assert host_pid is not None
     os.kill(host_pid, signal.SIGKILL)
     wait_for_answer(qtbot, window)
@@ -357,7 +370,7 @@ def test_engine_crash_mid_answer_is_an_error_on_that_message_only(
     window.send("Are you back?")  # a fresh engine host starts and reloads the model
     wait_for_answer(qtbot, window)
     assert window.chat_view.messages[-1].status == "complete"
-    assert window.workspace.engine.host_pid != host_pid
+    assert engine_host_pid(window) != host_pid
 
 
 def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
@@ -377,6 +390,7 @@ def test_model_too_large_for_memory_is_refused_unless_the_user_insists(
     window.toolbar.refresh()
     huge = next(m for m in window.model_picker.models if m.id == "huge-model")
     previous = window.workspace.active_model
+    assert previous is not None
     monkeypatch.setattr(catalogue_module, "memory_fit", lambda *a: 1.8)  # needs 180%
     asked: list[str] = []
 

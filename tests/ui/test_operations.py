@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from hearth.assistant.conversations import MessageStatus
+from hearth.assistant.message_status import MessageStatus
 from hearth.assistant.workspace import Workspace
 from hearth.jobs import Cancelled
 from hearth.ui.operations.answers import AnswerController

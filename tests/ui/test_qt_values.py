@@ -8,10 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from hearth.assistant.workspace import Workspace
 from hearth.ui import qt_values
 from hearth.ui.main_window import MainWindow
+from hearth.ui.operations.library import DocumentState
 
 
 def test_the_integers_are_qts_values() -> None:
@@ -21,11 +23,11 @@ def test_the_integers_are_qts_values() -> None:
 
 
 @pytest.fixture
-def unshown_window(qtbot: object) -> Iterator[MainWindow]:
+def unshown_window(qtbot: QtBot) -> Iterator[MainWindow]:
     """A window that is built but never painted, so it loads no model."""
     workspace = Workspace()
     window = MainWindow(workspace)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    qtbot.addWidget(window)
     yield window
     workspace.close()
 
@@ -52,8 +54,8 @@ def test_rows_carry_their_conversation_and_document(unshown_window: MainWindow) 
         assert window.conversation is not None
         assert window.conversation.id == expected.id
     pane = window.documents_pane
-    pane.set_state("/docs/a.pdf", "ready")
-    pane.set_state("/docs/b.md", "failed", "not a PDF")
+    pane.set_state("/docs/a.pdf", DocumentState.READY)
+    pane.set_state("/docs/b.md", DocumentState.FAILED, "not a PDF")
     gc.collect()
     pane.tree.selectAll()
     assert sorted(pane.selected_paths()) == ["/docs/a.pdf", "/docs/b.md"]

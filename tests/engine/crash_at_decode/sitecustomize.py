@@ -5,18 +5,27 @@ Makes llama.cpp's decode dereference a null pointer, as the AMX build did on som
 SIGSEGV. Nothing in Hearth knows about this file.
 """
 
+from __future__ import annotations
+
 import ctypes
 import importlib.abc
 import importlib.machinery
 import sys
+from collections.abc import Sequence
+from types import ModuleType
 
 
-def _crash(*_args, **_kwargs):
+def _crash(*_args: object, **_kwargs: object) -> None:
     ctypes.string_at(0)
 
 
 class _PatchLlamaDecode(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
+    def find_spec(
+        self,
+        name: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
         if name != "llama_cpp.llama_cpp":
             return None
         sys.meta_path.remove(self)
@@ -25,11 +34,12 @@ class _PatchLlamaDecode(importlib.abc.MetaPathFinder):
             return spec
         original_exec = spec.loader.exec_module
 
-        def exec_module(module):
+        def exec_module(module: ModuleType) -> None:
             original_exec(module)
-            module.llama_decode = _crash
+            vars(module)["llama_decode"] = _crash  # the ctypes binding, replaced by name
 
-        spec.loader.exec_module = exec_module
+        # This one loader instance is patched, so the module it makes has the bad decode.
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
