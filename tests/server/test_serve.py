@@ -171,7 +171,7 @@ def test_openai_client_lists_chats_streams_embeds_and_grounds(
             remote.close()
 
 
-def test_token_bad_requests_and_the_instance_lock(
+def test_the_token_and_the_instance_lock(
     gemma_model: Path, tmp_path: Path, hearth_home: Path
 ) -> None:
     token = "s3cret-token"
@@ -188,58 +188,9 @@ def test_token_bad_requests_and_the_instance_lock(
             client(url, "wrong").models.list()
 
         http.headers["Authorization"] = f"Bearer {token}"
+        # The request checks (a 4xx naming the field) are tested in test_service_fast.py.
         user: Any = [{"role": "user", "content": "Hello"}]
-        bad_requests: list[tuple[dict[str, Any] | bytes, int, str | None]] = [
-            ({"model": "no-such-model", "messages": user}, 404, "model"),
-            ({"messages": []}, 400, "messages"),
-            ({"messages": user, "temperature": 5}, 400, "temperature"),
-            ({"messages": [{"role": "wizard", "content": "x"}]}, 400, "messages.0.role"),
-            (b"{not json", 400, None),
-            (
-                {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
-                400,
-                "messages.0.content",
-            ),
-            (
-                {
-                    "messages": user,
-                    "tools": [WEATHER_TOOL],
-                    "tool_choice": {"type": "function", "function": {"name": "other"}},
-                },
-                400,
-                "tool_choice",
-            ),
-            (
-                {
-                    "messages": user,
-                    "tools": [
-                        {"type": "function", "function": {"name": "f", "parameters": {"type": 7}}}
-                    ],
-                },
-                400,
-                "tools.0.function.parameters",
-            ),
-            ({"messages": user, "hearth": {"documents": ["missing.pdf"]}}, 400, "hearth.documents"),
-            ({"messages": [{"role": "user", "content": "word " * 6000}]}, 400, "messages"),
-        ]
-        for body, expected, param in bad_requests:
-            if isinstance(body, bytes):
-                reply = http.post(
-                    f"{url}/chat/completions",
-                    content=body,
-                    headers={"Content-Type": "application/json"},
-                )
-            else:
-                reply = http.post(f"{url}/chat/completions", json=body)
-            assert reply.status_code == expected, (body, reply.text)
-            error = reply.json()["error"]
-            assert error["param"] == param, (body, error)
-            assert error["message"]
-            assert "\n" not in error["message"]
-        assert http.get(f"{url}/hearth/search", params={"q": ""}).status_code == 400
-        assert http.post(f"{url}/embeddings", json={"input": [], "model": ""}).status_code == 400
-        assert http.get(f"{url}/nowhere").json()["error"]["message"].startswith("no such route")
-        # Still serving after all of it.
+        # With the token, the model answers.
         ok = http.post(f"{url}/chat/completions", json={"messages": user, "max_tokens": 4})
         assert ok.status_code == 200, ok.text
 

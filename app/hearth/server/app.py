@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hearth import __version__
+from hearth.errors import HearthError
 from hearth.jobs import Cancelled, CancelToken
 from hearth.server.errors import INVALID_REQUEST, ApiError, api_error, error_body
 from hearth.server.run import host_name
@@ -190,6 +191,13 @@ def create_app(
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError) -> JSONResponse:
         return _error_response(error)
+
+    @app.exception_handler(HearthError)
+    async def on_hearth_error(request: Request, error: HearthError) -> JSONResponse:
+        # Hearth's own errors (a full queue's 429) are answers, handled here: the catch-all
+        # Exception handler below runs in Starlette's outermost middleware, which re-raises
+        # after answering, so the server would log a traceback for each of them.
+        return _error_response(api_error(error))
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
