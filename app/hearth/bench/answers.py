@@ -32,6 +32,7 @@ from hearth.assistant.citations import CITATION_MARKER
 from hearth.bench.common import machine_description, percentile, print_table, write_json
 from hearth.bench.lihua import DEFAULT_DATA, Question, extract_sessions, load_questions
 from hearth.index.keywords import content_words, folded_words
+from hearth.settings import Settings
 
 SAMPLE_SIZE = 100
 SEED = 20260714
@@ -99,7 +100,8 @@ def run(
         answerer = GroundedAnswerer(index, engine, query_step=query_step)
         for question in questions:
             started = time.perf_counter()
-            answer = answerer.ask(question.question, options)
+            pieces: list[str] = []
+            answer = answerer.ask(question.question, options, on_piece=pieces.append)
             grounded = answer.answer
             grounded_seconds = time.perf_counter() - started
             marked = cited_numbers(grounded, len(answer.sources))
@@ -124,6 +126,8 @@ def run(
                     "question": question.question,
                     "gold": question.answer,
                     "with_retrieval": grounded,
+                    # As the model wrote it, before the checks (to replay them without a model).
+                    "draft": "".join(pieces).strip(),
                     "without_retrieval": plain,
                     "with_score": score(grounded, question),
                     "without_score": score(plain, question),
@@ -177,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--model", help="model id or GGUF file (default: the default model)")
     parser.add_argument("--ctx", type=int, default=4096)
-    parser.add_argument("--max-tokens", type=int, default=48)
+    # The app's answer length (Settings.max_answer_tokens, 384): until 2026-12-06 this was 48,
+    # which, once answers had no 20-word cap, cut many before their first citation.
+    parser.add_argument("--max-tokens", type=int, default=Settings().max_answer_tokens)
     # Another seed draws other questions: tune prompts on those, report on the default.
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--questions", type=int, default=SAMPLE_SIZE)
