@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,13 +24,19 @@ from hearth.instance_lock import EXIT_LOCKED, InstanceLocked
 from hearth.logging_setup import setup_logging
 from hearth.models.catalogue import ModelCatalogue, ModelError, ModelInfo
 from hearth.settings import load_settings
-from hearth.terminal import for_terminal, text_for_terminal
+from hearth.terminal import (
+    StageLine,
+    StreamedAnswer,
+    TerminalProgress,
+    for_terminal,
+    index_progress,
+    text_for_terminal,
+)
 
 if TYPE_CHECKING:
     from hearth.assistant.conversations import Conversation, ConversationStore
     from hearth.assistant.workspace import Workspace
     from hearth.index.document_index import DocumentIndex
-    from hearth.jobs import ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +95,22 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     for model in models:
         marker = "* " if model.is_default else "  "
         ram = model.ram_estimate(settings.n_ctx).total_bytes
-        note = "  (recommended for this computer)" if bundled_facts(model.id)["recommended"] else ""
+        facts = bundled_facts(model.id)
+        note = "  (recommended for this computer)" if facts["recommended"] else ""
         print(
             f"{marker}{model.id:<36} {model.metadata.size_label:>6} "
             f"{model.metadata.quantization:<8} {model.metadata.context_length:>8} "
             f"{_format_bytes(ram):>10}{note}"
         )
+        if facts["trade_off"]:
+            print(f"{'':4}{facts['trade_off']}")
     for bundled in installable_models(catalogue):
         print(
             f"  {bundled.id:<36} not set up ({_format_bytes(bundled.size_bytes)}): "
             f"hearth models add {bundled.id}"
         )
+        if bundled.trade_off:
+            print(f"{'':4}{bundled.trade_off}")
     return 0
 
 
@@ -192,94 +201,11 @@ def _open_index() -> DocumentIndex:
     return DocumentIndex()
 
 
-class TerminalProgress:
-    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if not self.enabled or total == 0:
-            return
-        width = 30
-        filled = int(width * done / total)
-        bar = "#" * filled + "-" * (width - filled)
-        # Bytes (a model being set up) read better as a share than as counts.
-        count = f"{done}/{total}" if total < 10_000 else f"{100 * done // total:3d}%"
-        sys.stderr.write(f"\r[{bar}] {count} {for_terminal(label)[:40]:<40}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-class StageLine:
-    """What an answer is doing ("Reading 4 sources…") on stderr when it is a terminal,
-    replaced by the answer's first words."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-        self.shown = False
-
-    def show(self, stage: str, label: str) -> None:
-        if self.enabled:
-            sys.stderr.write(f"\r\x1b[2K{label}")
-            sys.stderr.flush()
-            self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
-            self.shown = False
-
-
-class StreamedAnswer:
-    """An answer's pieces on stdout as they come when it is a terminal, then the answer as
-    kept in their place where the two differ (a part cut back, a restatement declined);
-    a pipe gets the kept answer only."""
-
-    def __init__(self) -> None:
-        self.live = sys.stdout.isatty()
-        self.written = ""
-
-    def piece(self, text: str) -> None:
-        if self.live:
-            text = text_for_terminal(text)
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            self.written += text
-
-    def settle(self, kept: str) -> None:
-        kept = text_for_terminal(kept)
-        if not self.live:
-            sys.stdout.write(kept)
-        elif kept.strip() != self.written.strip():
-            columns = max(1, shutil.get_terminal_size().columns)
-            rows = sum(max(1, math.ceil(len(line) / columns)) for line in self.written.split("\n"))
-            # Up to the draft's first row, clear from there down, write the kept answer.
-            sys.stdout.write("\r" + "\x1b[1A" * (rows - 1) + "\x1b[J" + kept)
-        sys.stdout.flush()
-
-
-def _index_progress() -> ProgressCallback:
-    """The progress bar on a terminal; elsewhere (a log, a pipe) one line per OCR page,
-    since a long scan is otherwise silent for minutes."""
-    bar = TerminalProgress()
-    if bar.enabled:
-        return bar
-
-    def ocr_lines(done: int, total: int, label: str) -> None:
-        if label.startswith("OCR"):
-            print(for_terminal(label), file=sys.stderr, flush=True)
-
-    return ocr_lines
-
-
 def cmd_index(args: argparse.Namespace) -> int:
     if args.watch:
         return _watch_folders(args)
     with _open_index() as index:
-        report = index.index_paths([Path(p) for p in args.paths], progress=_index_progress())
+        report = index.index_paths([Path(p) for p in args.paths], progress=index_progress())
     if args.json:
         _print_json(report.to_json())
         return 0
@@ -335,7 +261,7 @@ def _watch_folders(args: argparse.Namespace) -> int:
             watcher = FolderWatcher(FolderSync(index, [Path(p) for p in args.paths]))
             if not args.json:
                 print(f"Watching {', '.join(args.paths)}; Ctrl+C stops.", file=sys.stderr)
-            watcher.run(lambda: stop_requested, show, _index_progress())
+            watcher.run(lambda: stop_requested, show, index_progress())
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
