@@ -67,8 +67,11 @@ def score(answer: str, question: Question) -> tuple[float, bool]:
 
 
 def sample(questions: list[Question], seed: int = SEED, size: int = SAMPLE_SIZE) -> list[Question]:
+    """The seeded sample; a smaller ``size`` is its first questions (random.sample draws
+    another set for another size), so a short run compares with the full one."""
     ordered = sorted(questions, key=lambda q: int(q.id) if q.id.isdigit() else q.id)
-    return random.Random(seed).sample(ordered, min(size, len(ordered)))
+    drawn = random.Random(seed).sample(ordered, min(max(size, SAMPLE_SIZE), len(ordered)))
+    return drawn[:size]
 
 
 def run(
