@@ -14,7 +14,7 @@ from PySide6.QtCore import QThreadPool
 from pytestqt.qtbot import QtBot
 
 from hearth.assistant.workspace import Workspace
-from hearth.models.bundled import GEMMA_270M, recommended_model
+from hearth.models.bundled import GEMMA_270M, QWEN_15B, recommended_model
 from hearth.ui.main_window import MainWindow
 from tests.fakes import ScriptedEngine
 
@@ -117,6 +117,8 @@ def test_the_picker_marks_the_recommended_model_and_offers_the_others(
     installable = [t for t in texts if t.endswith("set up…")]
     assert any(GEMMA_270M.title in t for t in installable)
     assert any(recommended_model().title in t for t in installable)  # not set up in this test
+    # What choosing a bundled model trades, where it was measured.
+    assert any(QWEN_15B.title in t and QWEN_15B.trade_off in t for t in texts)
     assert texts[-1] == "Add model…"
 
 

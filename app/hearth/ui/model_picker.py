@@ -40,6 +40,10 @@ def describe(model: ModelInfo, n_ctx: int, recommended: bool = False) -> str:
     )
 
 
+def _with_trade_off(text: str, trade_off: str | None) -> str:
+    return f"{text} — {trade_off}" if trade_off else text
+
+
 class ModelPicker(QComboBox):
     model_chosen = Signal(object)  # ModelInfo
     add_requested = Signal()
@@ -62,8 +66,12 @@ class ModelPicker(QComboBox):
         available: int | None = None,
         recommended_id: str | None = None,
         installable: list[tuple[str, str, int]] | None = None,
+        trade_offs: dict[str, str] | None = None,
     ) -> None:
-        """``installable``: (id, title, bytes) of bundled models not yet set up."""
+        """``installable``: (id, title, bytes) of bundled models not yet set up;
+        ``trade_offs``: what choosing a model trades ("better answers, about 2.5x slower"),
+        by model id."""
+        trade_offs = trade_offs or {}
         # Models are listed after the first paint, which must not touch `Qt` (qt_values.py).
         from PySide6.QtCore import Qt
 
@@ -74,7 +82,8 @@ class ModelPicker(QComboBox):
         self.models = models
         for model in models:
             share = memory_fit(model.ram_estimate(n_ctx), available)
-            self.addItem(describe(model, n_ctx, model.id == recommended_id), model.id)
+            text = describe(model, n_ctx, model.id == recommended_id)
+            self.addItem(_with_trade_off(text, trade_offs.get(model.id)), model.id)
             row = self.count() - 1
             if share > 1.0:
                 self.setItemData(row, QBrush(QColor(RED)), Qt.ItemDataRole.ForegroundRole)
@@ -89,7 +98,8 @@ class ModelPicker(QComboBox):
         if installable:
             self.insertSeparator(self.count())
             for model_id, title, size in installable:
-                self.addItem(f"{title} · {format_gb(size)} · set up…", SET_UP + model_id)
+                text = _with_trade_off(f"{title} · {format_gb(size)}", trade_offs.get(model_id))
+                self.addItem(f"{text} · set up…", SET_UP + model_id)
         self.insertSeparator(self.count())
         self.addItem("Add model…", ADD_MODEL)
         self.set_active(active_id)

@@ -62,7 +62,7 @@ class ModelToolbar(QToolBar):
         models.added.connect(self._added)
 
     def refresh(self) -> None:
-        from hearth.models.bundled import installable_models, recommended_model
+        from hearth.models.bundled import BUNDLED_MODELS, installable_models, recommended_model
 
         catalogue = self.workspace.catalogue
         active = self.workspace.active_model
@@ -72,6 +72,7 @@ class ModelToolbar(QToolBar):
             self.workspace.settings.n_ctx,
             recommended_id=recommended_model().id,
             installable=[(m.id, m.title, m.size_bytes) for m in installable_models(catalogue)],
+            trade_offs={m.id: m.trade_off for m in BUNDLED_MODELS if m.trade_off},
         )
 
     def _state(self, state: ModelState, label: str) -> None:
