@@ -105,9 +105,12 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         if facts["trade_off"]:
             print(f"{'':4}{facts['trade_off']}")
     for bundled in installable_models(catalogue):
+        note = (
+            "  (recommended for this computer)" if bundled_facts(bundled.id)["recommended"] else ""
+        )
         print(
             f"  {bundled.id:<36} not set up ({_format_bytes(bundled.size_bytes)}): "
-            f"hearth models add {bundled.id}"
+            f"hearth models add {bundled.id}{note}"
         )
         if bundled.trade_off:
             print(f"{'':4}{bundled.trade_off}")

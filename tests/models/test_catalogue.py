@@ -37,6 +37,7 @@ LIST_KEYS = {
     "bundled",
     "recommended",
     "licence",
+    "trade_off",
 }
 
 
