@@ -40,7 +40,8 @@ def _kind_of(mode: int) -> str:
     return "not a regular file"
 
 
-def _inside(path: str, folder: str) -> bool:
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or under it (by name: resolve links first)."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
@@ -60,7 +61,7 @@ def reading_refusal(path: Path, folders: Sequence[Path]) -> str | None:
         return f"{_kind_of(info.st_mode)}, not a document: never opened"
     if link:
         target = os.path.realpath(path)
-        if not any(_inside(target, os.path.realpath(folder)) for folder in folders):
+        if not any(inside(target, os.path.realpath(folder)) for folder in folders):
             return f"it links to {target}, outside the folders given to Hearth"
     return None
 

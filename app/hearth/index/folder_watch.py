@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hearth.documents.safe_files import document_key, file_path
+from hearth.documents.safe_files import document_key, file_path, inside
 from hearth.index.document_index import DocumentIndex
 from hearth.index.indexer import NO_SUCH_PATH, Skipped, discover_files, given_folders
 from hearth.jobs import CancelCheck, JobCancelled, ProgressCallback
@@ -69,10 +69,6 @@ class SyncReport:
         }
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 class FolderSync:
     """Keeps the index in line with ``roots`` (folders, or single files)."""
 
@@ -84,10 +80,10 @@ class FolderSync:
         self._refused: dict[str, tuple[int, float]] = {}
 
     def watched(self, path: Path) -> bool:
-        return any(_inside(document_key(path), document_key(root)) for root in self.roots)
+        return any(inside(document_key(path), document_key(root)) for root in self.roots)
 
     def _indexed_under(self, path: Path) -> list[str]:
-        return [d.path for d in self.index.documents() if _inside(d.path, document_key(path))]
+        return [d.path for d in self.index.documents() if inside(d.path, document_key(path))]
 
     def reconcile(
         self, progress: ProgressCallback | None = None, should_cancel: CancelCheck | None = None
@@ -102,7 +98,7 @@ class FolderSync:
         records = {
             d.path: d
             for d in self.index.documents()
-            if self.watched(Path(d.path)) and not any(_inside(d.path, r) for r in missing_roots)
+            if self.watched(Path(d.path)) and not any(inside(d.path, r) for r in missing_roots)
         }
         for gone in sorted(set(records) - set(on_disk)):
             if self.index.remove(gone):
