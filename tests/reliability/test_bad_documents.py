@@ -149,20 +149,25 @@ def build_bad_folder(folder: Path) -> dict[str, str]:
     return expected
 
 
+def index_and_report_peak(folder: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`hearth index FOLDER --json` in its own process, which prints its peak memory."""
+    return subprocess.run(
+        [sys.executable, "-c", INDEX_AND_REPORT_PEAK, str(folder)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.mark.slow_io
 def test_bad_documents_are_indexed_or_skipped_with_reasons(
     hearth_home: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "bad"
     expected = build_bad_folder(folder)
-    result = subprocess.run(
-        [sys.executable, "-c", INDEX_AND_REPORT_PEAK, str(folder)],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=1800,
-        check=False,
-    )
+    result = index_and_report_peak(folder, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     indexed = {Path(p).name for p in report["indexed"]}
@@ -191,14 +196,7 @@ def test_bombs_and_chatty_parsers_leave_json_output_clean(
     folder = tmp_path / "bombs"
     folder.mkdir()
     expected = write_bombs_and_chatty_files(folder, tmp_path / "scratch")
-    result = subprocess.run(
-        [sys.executable, "-c", INDEX_AND_REPORT_PEAK, str(folder)],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=300,
-        check=False,
-    )
+    result = index_and_report_peak(folder, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)  # nothing but the report on standard output
     skipped = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
