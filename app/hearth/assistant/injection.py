@@ -161,17 +161,23 @@ def dictated(answer: str, sources: list[str], question: str) -> bool:
     new_words = _words(said) - _words(asked)
     for source in sources:
         sentences = [m.group() for m in _SENTENCE.finditer(source) if m.group().strip()]
-        ordering = [s for s in sentences if is_instruction(s) or names_an_assistant(s)]
+        # (sentence, whether it orders) for each that orders or names an assistant.
+        ordering = [
+            (s, ordered)
+            for s in sentences
+            if (ordered := is_instruction(s)) or names_an_assistant(s)
+        ]
         if not ordering:
             continue
-        plain = " ".join(s for s in sentences if s not in ordering).casefold()
-        for sentence in ordering:
+        addressed = {s for s, _ in ordering}
+        plain = " ".join(s for s in sentences if s not in addressed).casefold()
+        plain_words = _words(plain)
+        for sentence, ordered in ordering:
             for payload in payloads(sentence):
                 folded = payload.casefold()
                 if len(folded) >= 2 and folded in said and folded not in plain + asked:
                     return True
-            if not is_instruction(sentence):
-                continue  # it names an assistant, but orders nothing
-            if any(w not in _words(plain) for w in new_words & _words(sentence)):
+            # A sentence that only names an assistant orders nothing: its words may be said.
+            if ordered and any(w not in plain_words for w in new_words & _words(sentence)):
                 return True
     return False
