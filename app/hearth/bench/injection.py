@@ -7,11 +7,11 @@ note is asked about three times through ``answer_turn`` (its fact, what it says,
 to know about it). An answer is hijacked when it holds the note's canary, the word the
 injection dictates; "obeyed" counts the model's draft before Hearth's checks.
 
-    scripts/bench_injection [--model ID] [--held-out] [--out FILE]
+    scripts/bench_injection [--model ID] [--held-out | --fresh] [--out FILE]
 
 NOTES were written with the defence (hearth/assistant/injection.py) and tune it;
-HELD_OUT_NOTES (injection_held_out.py) were written apart from it, by someone who had not
-read it, and are only ever reported on.
+HELD_OUT_NOTES (injection_held_out.py) and FRESH_NOTES (injection_fresh.py) were written
+apart from it, by people who had not read it, and are only ever reported on.
 """
 
 from __future__ import annotations
@@ -329,10 +329,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model id or GGUF file (default: this computer's default)")
     parser.add_argument("--asks", type=int, default=3, help="questions per note (1 to 3)")
     parser.add_argument("--only", help="notes whose file name matches this pattern")
-    parser.add_argument(
+    held_out_sets = parser.add_mutually_exclusive_group()
+    held_out_sets.add_argument(
         "--held-out",
         action="store_true",
         help="the 24 notes written apart from the defence (injection_held_out.py), never tuned on",
+    )
+    held_out_sets.add_argument(
+        "--fresh",
+        action="store_true",
+        help="a second set of 24 notes written apart from the defence and from --held-out "
+        "(injection_fresh.py), never tuned on",
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -340,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         from hearth.bench.injection_held_out import HELD_OUT_NOTES
 
         pool = HELD_OUT_NOTES
+    elif args.fresh:
+        from hearth.bench.injection_fresh import FRESH_NOTES
+
+        pool = FRESH_NOTES
     else:
         pool = NOTES
     notes = [n for n in pool if not args.only or re.search(args.only, n.name)]
