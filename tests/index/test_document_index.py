@@ -38,7 +38,7 @@ def make_library(folder: Path) -> Path:
 
 def consistent(store: IndexStore) -> None:
     """Every stored chunk has a vector and no vector lacks a chunk; counts agree."""
-    chunk_ids = {str(r[0]) for r in store.db.execute("SELECT chunk_id FROM chunks")}
+    chunk_ids = {str(r[0]) for r in store.rows.db.execute("SELECT chunk_id FROM chunks")}
     passage_vectors, entity_vectors = store._collections()
     passages = passage_vectors.get(include=["metadatas"])
     # Every chunk has its passages (at least one each) and every passage has its chunk.
@@ -46,20 +46,22 @@ def consistent(store: IndexStore) -> None:
     pairs = zip(passages["ids"], passages["metadatas"], strict=True)
     assert all(m["chunk"] == chunk_id_of_passage(v) for v, m in pairs)
     for document in store.documents():
-        (count,) = store.db.execute(
+        (count,) = store.rows.db.execute(
             "SELECT count(*) FROM chunks WHERE document_id = ?", (document.id,)
         ).fetchone()
         assert count == document.chunk_count
-    (fts,) = store.db.execute("SELECT count(*) FROM chunk_fts").fetchone()
+    (fts,) = store.rows.db.execute("SELECT count(*) FROM chunk_fts").fetchone()
     assert fts == len(chunk_ids)
-    (orphans,) = store.db.execute(
+    (orphans,) = store.rows.db.execute(
         "SELECT count(*) FROM entities e WHERE NOT EXISTS"
         " (SELECT 1 FROM entity_chunks ec WHERE ec.entity_id = e.id)"
     ).fetchone()
     assert orphans == 0
     embedded = {
         entity_vector_id(str(key))
-        for (key,) in store.db.execute("SELECT key FROM entities WHERE kind IN ('name', 'title')")
+        for (key,) in store.rows.db.execute(
+            "SELECT key FROM entities WHERE kind IN ('name', 'title')"
+        )
     }
     assert set(entity_vectors.get(include=[])["ids"]) == embedded
 
@@ -312,7 +314,7 @@ def test_an_index_of_the_old_format_is_rebuilt_from_the_files(
     folder = document_index.store.folder
     client = document_index.store._client()
     client.get_or_create_collection("chunks", embedding_function=None)  # version 1's vectors
-    document_index.store.db.execute("PRAGMA user_version = 1")
+    document_index.store.rows.db.execute("PRAGMA user_version = 1")
     document_index.close()
 
     reopened = DocumentIndex(folder, embedder=document_index.embedder)
@@ -338,7 +340,7 @@ def test_graph_scores_summed_in_sqlite_match_a_plain_count(
 
     document_index.index_paths([make_library(tmp_path / "library")])
     retriever = document_index.retriever
-    rows = document_index.store.db.execute(
+    rows = document_index.store.rows.db.execute(
         "SELECT entity_id, chunk_rowid, count FROM entity_chunks"
     ).fetchall()
     weights = {entity_id: 1.0 + entity_id % 3 for entity_id, _, _ in rows[:40]}
@@ -386,11 +388,11 @@ def test_keywords_in_most_chunks_are_left_out_of_a_large_index(
     document_index.index_paths([library])
     # The index counts as large: a keyword in more than half its chunks is left out.
     monkeypatch.setattr(retrieve, "COMMON_KEYWORD_MIN_CHUNKS", 0)
-    store = document_index.store
+    rows = document_index.store.rows
     vocabulary = document_index.retriever._graph_vocabulary()
-    assert store.keyword_chunk_count("checking") == len(things)  # counted as the index stems
-    assert vocabulary.distinctive_keywords(store, ["quarterly", "ladder"]) == ["ladder"]
-    assert vocabulary.distinctive_keywords(store, ["quarterly"]) == ["quarterly"]
+    assert rows.keyword_chunk_count("checking") == len(things)  # counted as the index stems
+    assert vocabulary.distinctive_keywords(rows, ["quarterly", "ladder"]) == ["ladder"]
+    assert vocabulary.distinctive_keywords(rows, ["quarterly"]) == ["quarterly"]
     hits = document_index.search("quarterly ladder", k=3)
     assert hits[0].document == str(library / "note-2.txt")
     assert hits[0].evidence["keyword_match"] == 1.0

@@ -98,9 +98,11 @@ def test_an_index_of_the_previous_format_keeps_its_documents(
     document_index.index_paths([path])
     folder = document_index.store.folder
     document_index.close()
-    # What version 2 wrote: no ocr column.
+    # What version 2 wrote: no ocr column, and its format in PRAGMA user_version alone
+    # (no record of named migrations).
     db = sqlite3.connect(folder / "index.sqlite3")
     db.execute("ALTER TABLE chunks DROP COLUMN ocr")
+    db.execute("DROP TABLE migrations")
     db.execute("PRAGMA user_version = 2")
     db.commit()
     db.close()
@@ -110,7 +112,7 @@ def test_an_index_of_the_previous_format_keeps_its_documents(
         assert reopened.store.documents_to_reindex() == []
         [hit] = reopened.search("Where does Hana Sato live?", k=1)
         assert hit.to_json()["ocr"] is False
-        version = reopened.store.db.execute("PRAGMA user_version").fetchone()[0]
+        version = reopened.store.rows.db.execute("PRAGMA user_version").fetchone()[0]
         assert version == 3
     finally:
         reopened.close()

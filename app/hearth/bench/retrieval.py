@@ -102,11 +102,11 @@ def run(
     started = time.perf_counter()
     report = Indexer(store, embedder).index_paths([work / "sessions"])
     index_seconds = time.perf_counter() - started
-    rows = store.db.execute("SELECT text, document_id FROM chunks ORDER BY rowid").fetchall()
+    rows = store.rows.db.execute("SELECT text, document_id FROM chunks ORDER BY rowid").fetchall()
     chunk_texts = [str(text) for text, _ in rows]
     if sorted(chunk_texts) != sorted(texts_in_file_order):
         raise RuntimeError("the plain baseline must embed exactly the indexed chunks")
-    paths = dict(store.db.execute("SELECT id, path FROM documents").fetchall())
+    paths = dict(store.rows.db.execute("SELECT id, path FROM documents").fetchall())
     chunk_paths = [str(paths[document_id]) for _, document_id in rows]
     started = time.perf_counter()
     plain_vectors = embedder.embed(chunk_texts)

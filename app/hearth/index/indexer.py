@@ -30,7 +30,8 @@ from hearth.documents.loaders import UnsupportedDocument, open_document
 from hearth.documents.safe_files import document_key, file_sha256, reading_refusal, shown_name
 from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder, Vectors
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
-from hearth.index.store import DocumentWrite, IndexStore, PreparedChunk, chunk_identity
+from hearth.index.records import DocumentWrite, PreparedChunk, chunk_identity
+from hearth.index.store import IndexStore
 from hearth.jobs import CancelCheck, JobCancelled, ProgressCallback, check_cancelled
 from hearth.paths import hearth_paths
 
@@ -237,7 +238,7 @@ class Indexer:
             progress(total, total, "done")
         # A listed document that cannot be read now has its reason in the report; asking
         # again at every start would only repeat it.
-        self.store.no_reindex_needed(s.path for s in report.skipped)
+        self.store.rows.no_reindex_needed(s.path for s in report.skipped)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -342,7 +343,7 @@ class Indexer:
         # Names and titles are matched by meaning too; dates, times and quantities only by
         # their normalised key, so embedding them would cost time and add nothing.
         embeddable = [key for key, e in entities.items() if e.kind in EMBEDDED_ENTITY_KINDS]
-        known = self.store.known_entity_keys(embeddable) | set(stored_elsewhere)
+        known = self.store.rows.known_entity_keys(embeddable) | set(stored_elsewhere)
         new_keys = [key for key in embeddable if key not in known]
         new_vectors = self.embedder.embed([entities[key].name for key in new_keys])
         return vectors, dict(zip(new_keys, new_vectors, strict=True))

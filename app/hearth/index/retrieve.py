@@ -38,8 +38,10 @@ from hearth.index.entities import (
     fold,
 )
 from hearth.index.keywords import STOP_WORDS, proximity_scores, query_terms
+from hearth.index.queries import IndexQueries
 from hearth.index.query_plan import QueryPlan
-from hearth.index.store import ChunkRecord, IndexStore
+from hearth.index.records import ChunkRecord
+from hearth.index.store import IndexStore
 
 CANDIDATES_PER_SIGNAL = 60
 # Fusion weights, set by comparing a few settings on LiHua-World's aggregate recall (no
@@ -128,12 +130,12 @@ class _EntityVocabulary:
     """The graph's entity names in memory for fast query matching, and facts read once per
     index version (neighbours, keyword chunk counts); rebuilt when the index changes."""
 
-    def __init__(self, store: IndexStore) -> None:
-        rows = store.entities_with_chunk_counts()
+    def __init__(self, rows: IndexQueries) -> None:
+        entities = rows.entities_with_chunk_counts()
         self.by_key: dict[str, GraphEntity] = {}
         self.by_id: dict[int, GraphEntity] = {}
         self.by_part: dict[str, list[GraphEntity]] = defaultdict(list)
-        for entity_id, key, name, kind, count in rows:
+        for entity_id, key, name, kind, count in entities:
             entity = GraphEntity(int(entity_id), str(key), str(name), str(kind), int(count))
             self.by_key[entity.key] = entity
             self.by_id[entity.id] = entity
@@ -144,26 +146,26 @@ class _EntityVocabulary:
                         if len(part) >= 3 and part not in STOP_WORDS:
                             self.by_part[part].append(entity)
         self.name_keys = [k for k, e in self.by_key.items() if e.kind == NAME]
-        self.total_chunks = max(1, store.chunk_count())
+        self.total_chunks = max(1, rows.chunk_count())
 
         self._neighbours: dict[int, list[tuple[int, float]]] = {}
         self._keyword_chunks: dict[str, int] = {}
 
-    def neighbours(self, store: IndexStore, entity_id: int) -> list[tuple[int, float]]:
+    def neighbours(self, rows: IndexQueries, entity_id: int) -> list[tuple[int, float]]:
         """The entities most often seen with this one (summed over documents), cached for
         as long as this vocabulary stands for the index."""
         if entity_id not in self._neighbours:
-            self._neighbours[entity_id] = store.entity_neighbours(entity_id, 8)
+            self._neighbours[entity_id] = rows.entity_neighbours(entity_id, 8)
         return self._neighbours[entity_id]
 
-    def distinctive_keywords(self, store: IndexStore, terms: list[str]) -> list[str]:
+    def distinctive_keywords(self, rows: IndexQueries, terms: list[str]) -> list[str]:
         """``terms`` less those in more than half of a large index's chunks (all of them
         when every one is that common: some keyword evidence beats none)."""
         if self.total_chunks <= COMMON_KEYWORD_MIN_CHUNKS:
             return terms
         for term in terms:
             if term not in self._keyword_chunks:
-                self._keyword_chunks[term] = store.keyword_chunk_count(term)
+                self._keyword_chunks[term] = rows.keyword_chunk_count(term)
         limit = max(COMMON_KEYWORD_MIN_CHUNKS, self.total_chunks / 2)
         kept = [term for term in terms if self._keyword_chunks[term] <= limit]
         return kept or terms
@@ -175,6 +177,7 @@ class _EntityVocabulary:
 class Retriever:
     def __init__(self, store: IndexStore, embedder: Embedder) -> None:
         self.store = store
+        self.rows = store.rows
         self.embedder = embedder
         self._vocabulary: _EntityVocabulary | None = None
         self._vocabulary_version: tuple[int, int, int, float] | None = None
@@ -183,10 +186,10 @@ class Retriever:
     def _graph_vocabulary(self) -> _EntityVocabulary:
         # Any document written or removed changes this key, so cached graph facts
         # (chunk counts, neighbours) never outlive the index they were read from.
-        key = self.store.graph_version()
+        key = self.rows.graph_version()
         with self._lock:
             if self._vocabulary is None or self._vocabulary_version != key:
-                self._vocabulary = _EntityVocabulary(self.store)
+                self._vocabulary = _EntityVocabulary(self.rows)
                 self._vocabulary_version = key
             return self._vocabulary
 
@@ -265,7 +268,7 @@ class Retriever:
             # and summing its edges costs tens of milliseconds.
             if entity.kind not in SECOND_HOP_KINDS or entity.chunk_count > common:
                 continue
-            neighbours = vocabulary.neighbours(self.store, entity.id)
+            neighbours = vocabulary.neighbours(self.rows, entity.id)
             if not neighbours:
                 continue
             strongest = float(neighbours[0][1])
@@ -275,7 +278,7 @@ class Retriever:
                 if neighbour is None:
                     continue
                 specificity = vocabulary.specificity(neighbour)
-                for rowid in self.store.chunks_mentioning(neighbour.id, 200):
+                for rowid in self.rows.chunks_mentioning(neighbour.id, 200):
                     second_hop[rowid] += share * specificity
         walked = {e: w for e, w in weights.items() if vocabulary.by_id[e].chunk_count <= common}
         skipped = {e: w for e, w in weights.items() if e not in walked}
@@ -304,7 +307,7 @@ class Retriever:
         wanted = None if rowids is None else list(rowids)
         if not weights or wanted == []:
             return {}
-        return self.store.entity_weighted_chunks(
+        return self.rows.entity_weighted_chunks(
             weights, MENTION_FACTORS, MENTION_FACTOR_CAP, wanted, limit
         )
 
@@ -313,7 +316,7 @@ class Retriever:
         if not scores:
             return scores
         top = sorted(scores, key=scores.__getitem__, reverse=True)[:CANDIDATES_PER_SIGNAL]
-        records = self.store.chunks_by_rowid(top)
+        records = self.rows.chunks_by_rowid(top)
         spread = dict(scores)
         positions = {(r.document_id, r.ordinal): r.rowid for r in records.values()}
         wanted: list[tuple[int, int, float]] = []
@@ -323,7 +326,7 @@ class Retriever:
         for document_id, ordinal, share in wanted:
             rowid = positions.get((document_id, ordinal))
             if rowid is None:
-                rowid = self.store.chunk_rowid_at(document_id, ordinal)
+                rowid = self.rows.chunk_rowid_at(document_id, ordinal)
                 if rowid is None:
                     continue
                 positions[(document_id, ordinal)] = rowid
@@ -356,7 +359,7 @@ class Retriever:
         dates = named(DATE) or named(MONTH)
         if not dates:
             return set()
-        return self.store.chunks_mentioning_any(dates)
+        return self.rows.chunks_mentioning_any(dates)
 
     # -- search ------------------------------------------------------------------------------
     def search(
@@ -392,14 +395,14 @@ class Retriever:
             return []
         query_vector = self.embedder.embed_one(query)
         dense_ids = self.store.dense_search(query_vector, CANDIDATES_PER_SIGNAL, documents)
-        id_to_rowid = self.store.rowids_for_chunk_ids([chunk_id for chunk_id, _ in dense_ids])
+        id_to_rowid = self.rows.rowids_for_chunk_ids([chunk_id for chunk_id, _ in dense_ids])
         dense = {id_to_rowid[c]: s for c, s in dense_ids if c in id_to_rowid}
         # One look at the graph's vocabulary per search (it checks the index's version).
         vocabulary = self._graph_vocabulary()
         matched = self.match_query_entities(query, query_vector, vocabulary)
         tokens = [entity_token(k) for k, c in matched.items() if c >= ENTITY_TOKEN_CONFIDENCE]
-        terms = vocabulary.distinctive_keywords(self.store, query_terms(query) + tokens)
-        keyword = dict(self.store.keyword_search(terms, CANDIDATES_PER_SIGNAL))
+        terms = vocabulary.distinctive_keywords(self.rows, query_terms(query) + tokens)
+        keyword = dict(self.rows.keyword_search(terms, CANDIDATES_PER_SIGNAL))
         walk = self.graph_scores(matched, vocabulary)
         graph = walk.scores
         graph_top = dict(
@@ -421,7 +424,7 @@ class Retriever:
         ):
             for rowid, value in self.direct_scores(weights, rowids=rowids).items():
                 graph[rowid] = graph.get(rowid, 0.0) + value
-        records = self.store.chunks_by_rowid(candidates)
+        records = self.rows.chunks_by_rowid(candidates)
         if documents:
             allowed = set(documents)
             records = {r: c for r, c in records.items() if c.document_path in allowed}

@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import pickle
-import sqlite3
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,193 +26,32 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from hearth.documents.chunking import passage_spans
 from hearth.errors import HearthError
 from hearth.index.embedder import Vectors
-from hearth.index.entities import Entity, entity_token
-from hearth.index.keywords import fts_match_expression
+from hearth.index.queries import IN_BATCH
+from hearth.index.records import (
+    ChunkRecord,
+    DocumentRecord,
+    DocumentWrite,
+    PreparedChunk,
+    chunk_identity,
+)
+from hearth.index.rows import IndexRows
+
+__all__ = [
+    "ChunkRecord",
+    "DocumentRecord",
+    "DocumentWrite",
+    "IndexStore",
+    "LargeDocumentWriter",
+    "PreparedChunk",
+    "VectorStoreUnavailable",
+    "chunk_identity",
+]
 
 log = logging.getLogger(__name__)
 
-# 2: chunks embedded as passages (collection "passages"; version 1 had one vector per chunk
-# in "chunks"). Opening a version 1 index lists its documents for indexing again.
-# 3: chunks.ocr (text recognised from an image of the page). A version 2 index gains the
-# column in place: nothing in it was recognised, so 0 is right and nothing is indexed again.
-SCHEMA_VERSION = 3
-REINDEX_BELOW_VERSION = 2
 PASSAGES_FETCHED_PER_CHUNK = 4
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,
-    content_hash TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    title TEXT NOT NULL,
-    page_count INTEGER,
-    chunk_count INTEGER NOT NULL,
-    entity_count INTEGER NOT NULL,
-    size_bytes INTEGER NOT NULL,
-    indexed_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY,
-    chunk_id TEXT NOT NULL UNIQUE,
-    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    page INTEGER,
-    heading TEXT,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    ocr INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS reindex_wanted (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, ordinal);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
-    text, tokenize = 'porter unicode61 remove_diacritics 2'
-);
-CREATE TABLE IF NOT EXISTS entities (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS entity_chunks (
-    entity_id INTEGER NOT NULL REFERENCES entities(id),
-    chunk_rowid INTEGER NOT NULL REFERENCES chunks(rowid) ON DELETE CASCADE,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (entity_id, chunk_rowid)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entity_chunks_by_chunk ON entity_chunks(chunk_rowid);
-CREATE TABLE IF NOT EXISTS entity_edges (
-    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    a INTEGER NOT NULL,
-    b INTEGER NOT NULL,
-    weight REAL NOT NULL,
-    PRIMARY KEY (document_id, a, b)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entity_edges_by_a ON entity_edges(a);
--- Summaries moved to the assistant's own cache (hearth/assistant/cache.py).
-DROP TABLE IF EXISTS summaries;
-"""
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    id: int
-    path: str
-    content_hash: str
-    kind: str
-    title: str
-    page_count: int | None
-    chunk_count: int
-    entity_count: int
-    size_bytes: int
-    indexed_at: float
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    rowid: int
-    chunk_id: str
-    document_id: int
-    document_path: str
-    ordinal: int
-    page: int | None
-    heading: str | None
-    start: int
-    end: int
-    text: str
-    ocr: bool = False
-
-
-CHUNK_RECORD_COLUMNS = (
-    "c.rowid, c.chunk_id, c.document_id, d.path, c.ordinal, c.page, c.heading, c.start, c.end,"
-    " c.text, c.ocr"
-)
-
-
-def chunk_record(row: tuple[Any, ...]) -> ChunkRecord:
-    """A row of CHUNK_RECORD_COLUMNS (SQLite gives the OCR flag as 0 or 1)."""
-    rowid, chunk_id, document_id, path, ordinal, page, heading, start, end, text, ocr = row
-    return ChunkRecord(
-        rowid, chunk_id, document_id, path, ordinal, page, heading, start, end, text, bool(ocr)
-    )
-
-
-@dataclass
-class PreparedChunk:
-    """A chunk ready to store: text, position, vector and the entities it mentions."""
-
-    chunk_id: str
-    ordinal: int
-    page: int | None
-    heading: str | None
-    start: int
-    end: int
-    text: str
-    entities: dict[Entity, int]
-    # Where the chunk sits (document title, heading): indexed with it, never shown as its text.
-    context: str = ""
-    # Characters at the start that the previous chunk already embedded (its overlap).
-    embedded_from: int = 0
-    ocr: bool = False
-    _passages: list[str] | None = field(default=None, init=False, repr=False, compare=False)
-
-    def passage_texts(self) -> list[str]:
-        """What is embedded: the chunk's passages from ``embedded_from`` on (the text before
-        it is the overlap with the previous chunk, embedded with that one), each with the
-        chunk's context line. Embedding costs by the token, so the overlap is not paid twice."""
-        if self._passages is None:
-            prefix = f"{self.context}\n" if self.context else ""
-            text = self.text[self.embedded_from :]
-            if not text.strip():
-                text = self.text  # a chunk that is all overlap still needs one vector
-            self._passages = [
-                (prefix if i == 0 else "") + text[a:b].strip()
-                for i, (a, b) in enumerate(passage_spans(text))
-            ]
-        return self._passages
-
-    def keyword_text(self) -> str:
-        """What the keyword index sees: context, text, and one token per entity, so names
-        and dates match whatever way the query spells them."""
-        tokens = " ".join(sorted(entity_token(e.key) for e in self.entities))
-        return f"{self.context}\n{self.text}\n{tokens}"
-
-
-@dataclass
-class DocumentWrite:
-    """One document's new version, ready to replace whatever is stored for its path."""
-
-    path: str
-    content_hash: str
-    kind: str
-    title: str
-    page_count: int | None
-    size_bytes: int
-    chunks: list[PreparedChunk]
-    # One row per passage, chunk by chunk in order (PreparedChunk.passage_texts).
-    passage_vectors: Vectors
-    edges: dict[tuple[str, str], float]
-
-
-IN_BATCH = 500  # well under SQLite's limit on bound parameters
-
-
-def rows_where_in(
-    db: sqlite3.Connection, query: str, values: Iterable[Any]
-) -> Iterator[tuple[Any, ...]]:
-    """Rows of ``query`` (ending in "WHERE <column>") for the column IN ``values``, asked in
-    batches so any number of values works."""
-    values = list(values)
-    for start in range(0, len(values), IN_BATCH):
-        batch = values[start : start + IN_BATCH]
-        yield from db.execute(f"{query} IN ({','.join('?' * len(batch))})", batch)
-
-
-def chunk_identity(path: str, content_hash: str, ordinal: int) -> str:
-    return hashlib.sha256(f"{path}\0{content_hash}\0{ordinal}".encode()).hexdigest()[:32]
 
 
 def passage_vector_id(chunk_id: str, number: int) -> str:
@@ -318,29 +152,14 @@ class IndexStore:
         self.chroma_url = configured_chroma_url() if chroma_url is None else chroma_url
         folder.mkdir(parents=True, exist_ok=True)
         self.marker = folder / "write-in-progress"
-        self.db = sqlite3.connect(
-            folder / "index.sqlite3", isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        (stored_version,) = self.db.execute("PRAGMA user_version").fetchone()
-        self.db.executescript(SCHEMA)
-        self._add_missing_columns()
-        self._lock = threading.RLock()
+        self.rows = IndexRows(folder / "index.sqlite3")
         self._chroma: Any = None
         self._passage_vectors: Any = None
         self._entity_vectors: Any = None
-        if 0 < int(stored_version) < REINDEX_BELOW_VERSION:
+        if self.rows.needs_reindex():
             self._drop_for_reindex("the index format changed")
-        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.rows.mark_current_format()
         self._reconcile_if_needed()
-
-    def _add_missing_columns(self) -> None:
-        """Columns added since version 2 (CREATE TABLE IF NOT EXISTS leaves old tables be)."""
-        columns = {str(row[1]) for row in self.db.execute("PRAGMA table_info(chunks)")}
-        if "ocr" not in columns:
-            self.db.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
 
     # -- chromadb (imported on first use: it is slow to import) -----------------------------
     def _client(self) -> Any:
@@ -372,7 +191,7 @@ class IndexStore:
         """Where this index's passage and entity-name vectors live."""
         if not self.chroma_url:
             return "passages", "entities"
-        prefix = f"hearth-{self._meta('index_id', create=uuid.uuid4().hex)}"
+        prefix = f"hearth-{self.rows.meta('index_id', create=uuid.uuid4().hex)}"
         return f"{prefix}-passages", f"{prefix}-entities"
 
     def _collections(self) -> tuple[Any, Any]:
@@ -395,41 +214,20 @@ class IndexStore:
             self._passage_vectors, self._entity_vectors = collections
         return self._passage_vectors, self._entity_vectors
 
-    def _meta(self, key: str, create: str | None = None) -> str | None:
-        """A fact about this index kept beside it (its id on a chromadb server, where its
-        vectors were written); with ``create``, stored first if missing."""
-        with self._lock:
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            if create is not None:
-                self.db.execute(
-                    "INSERT OR IGNORE INTO index_meta (key, value) VALUES (?, ?)", (key, create)
-                )
-            row = self.db.execute("SELECT value FROM index_meta WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else None
-
     def _reconcile_if_needed(self) -> None:
         """Reconcile after an interrupted write (the marker), or when the vectors are now
         kept somewhere other than where this index wrote them (the folder, a chromadb
         server): every document without vectors there is listed for indexing again. An
         index that never used a server is left as it always was."""
         home = self.chroma_url or "folder"
-        written = self._meta("vectors") if self.chroma_url or self._has_meta() else None
-        moved = (written or "folder") != home and (written is not None or self.chunk_count() > 0)
+        written = self.rows.meta("vectors")
+        moved = (written or "folder") != home and (
+            written is not None or self.rows.chunk_count() > 0
+        )
         if self.marker.exists() or moved:
             self.reconcile()
         if written != home and (self.chroma_url or written is not None):
-            with self._lock:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO index_meta (key, value) VALUES ('vectors', ?)", (home,)
-                )
-
-    def _has_meta(self) -> bool:
-        row = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'index_meta'"
-        ).fetchone()
-        return row is not None
+            self.rows.set_meta("vectors", home)
 
     def _begin_write(self, what: str) -> tuple[Any, Any]:
         """The collections, and the marker written for a write about to start. A marker still
@@ -442,44 +240,32 @@ class IndexStore:
         return collections
 
     def close(self) -> None:
-        self.db.close()
+        self.rows.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
-
-    # -- documents -----------------------------------------------------------------------
+    # -- reads callers outside the index make (retrieval reads self.rows itself) -------------
     def document(self, path: str) -> DocumentRecord | None:
-        row = self.db.execute(
-            "SELECT id, path, content_hash, kind, title, page_count, chunk_count, entity_count,"
-            " size_bytes, indexed_at FROM documents WHERE path = ?",
-            (path,),
-        ).fetchone()
-        return DocumentRecord(*row) if row else None
+        return self.rows.document(path)
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self.db.execute(
-            "SELECT id, path, content_hash, kind, title, page_count, chunk_count, entity_count,"
-            " size_bytes, indexed_at FROM documents ORDER BY path"
-        ).fetchall()
-        return [DocumentRecord(*row) for row in rows]
+        return self.rows.documents()
 
     def counts(self) -> dict[str, int]:
-        def count(table: str) -> int:
-            return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return self.rows.counts()
 
-        return {
-            "documents": count("documents"),
-            "chunks": count("chunks"),
-            "entities": count("entities"),
-        }
+    def chunk_count(self) -> int:
+        return self.rows.chunk_count()
+
+    def document_chunks(self, path: str) -> list[tuple[str, str]]:
+        """(chunk id, text) of a document in order."""
+        return self.rows.document_chunks(path)
+
+    def key_entities(self, path: str, kinds: tuple[str, ...], limit: int) -> list[str]:
+        """The document's most telling entities: mentions here times rarity elsewhere."""
+        return self.rows.key_entities(path, kinds, limit)
+
+    def documents_to_reindex(self) -> list[str]:
+        """Paths taken out of the index by a format change or an interrupted write."""
+        return self.rows.documents_to_reindex()
 
     def write_documents(
         self, documents: list[DocumentWrite], entity_vectors: dict[str, Vectors]
@@ -517,157 +303,28 @@ class IndexStore:
         stale_chunk_ids: list[str] = []
         maybe_orphaned: set[str] = set()
         for document in documents:
-            old_chunk_ids, orphan_keys = self._write_document_rows(document)
+            old_chunk_ids, orphan_keys = self.rows.write_document(document, [document.chunks])
             new_ids = {c.chunk_id for c in document.chunks}
             stale_chunk_ids += [c for c in old_chunk_ids if c not in new_ids]
             maybe_orphaned |= orphan_keys
         # A key orphaned by one document may have been stored again by a later one.
-        orphaned = maybe_orphaned - self.known_entity_keys(maybe_orphaned)
+        orphaned = maybe_orphaned - self.rows.known_entity_keys(maybe_orphaned)
         self._delete_vectors(stale_chunk_ids, orphaned)
-        self.no_reindex_needed([d.path for d in documents])
+        self.rows.no_reindex_needed([d.path for d in documents])
         self.marker.unlink(missing_ok=True)
-
-    def _write_document_rows(
-        self, document: DocumentWrite, batches: Iterable[list[PreparedChunk]] | None = None
-    ) -> tuple[list[str], set[str]]:
-        """One transaction: the old version's rows out, this one's in. The chunks come in
-        ``batches`` (a large document's, read back from its spool) or are the document's own."""
-        stored_keys: set[str] = set()
-        entity_ids: dict[str, int] = {}
-        chunk_count = 0
-        with self.transaction() as db:
-            old_chunk_ids, orphan_keys = self._delete_document_rows(db, document.path)
-            cursor = db.execute(
-                "INSERT INTO documents (path, content_hash, kind, title, page_count, chunk_count,"
-                " entity_count, size_bytes, indexed_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-                (
-                    document.path,
-                    document.content_hash,
-                    document.kind,
-                    document.title,
-                    document.page_count,
-                    document.size_bytes,
-                    time.time(),
-                ),
-            )
-            document_id = int(cursor.lastrowid or 0)
-            for chunks in [document.chunks] if batches is None else batches:
-                entities = {e.key: e for chunk in chunks for e in chunk.entities}
-                db.executemany(
-                    "INSERT OR IGNORE INTO entities (key, name, kind) VALUES (?, ?, ?)",
-                    [
-                        (e.key, e.name, e.kind)
-                        for key, e in entities.items()
-                        if key not in entity_ids
-                    ],
-                )
-                entity_ids.update(
-                    self._entity_ids(db, [key for key in entities if key not in entity_ids])
-                )
-                self._insert_chunk_rows(db, document_id, chunks, entity_ids)
-                chunk_count += len(chunks)
-                stored_keys |= entities.keys()
-            db.executemany(
-                "INSERT INTO entity_edges (document_id, a, b, weight) VALUES (?, ?, ?, ?)",
-                [
-                    (document_id, entity_ids[a], entity_ids[b], w)
-                    for (a, b), w in document.edges.items()
-                ],
-            )
-            db.execute(
-                "UPDATE documents SET chunk_count = ?, entity_count = ? WHERE id = ?",
-                (chunk_count, len(stored_keys), document_id),
-            )
-        return old_chunk_ids, orphan_keys - stored_keys
-
-    @staticmethod
-    def _insert_chunk_rows(
-        db: sqlite3.Connection,
-        document_id: int,
-        chunks: list[PreparedChunk],
-        entity_ids: dict[str, int],
-    ) -> None:
-        for chunk in chunks:
-            cursor = db.execute(
-                "INSERT INTO chunks (chunk_id, document_id, ordinal, page, heading, start, end,"
-                " text, ocr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    chunk.chunk_id,
-                    document_id,
-                    chunk.ordinal,
-                    chunk.page,
-                    chunk.heading,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    int(chunk.ocr),
-                ),
-            )
-            rowid = int(cursor.lastrowid or 0)
-            db.execute(
-                "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)",
-                (rowid, chunk.keyword_text()),
-            )
-            db.executemany(
-                "INSERT INTO entity_chunks (entity_id, chunk_rowid, count) VALUES (?, ?, ?)",
-                [(entity_ids[e.key], rowid, n) for e, n in chunk.entities.items()],
-            )
 
     def large_document_writer(self, path: str) -> LargeDocumentWriter:
         """A writer for one document too large to hold whole (see LargeDocumentWriter)."""
         return LargeDocumentWriter(self, path)
 
     def remove_document(self, path: str) -> bool:
-        if self.document(path) is None:
+        if self.rows.document(path) is None:
             return False
         self._begin_write(path)
-        with self.transaction() as db:
-            old_chunk_ids, orphan_keys = self._delete_document_rows(db, path)
+        old_chunk_ids, orphan_keys = self.rows.remove_document(path)
         self._delete_vectors(old_chunk_ids, orphan_keys)
         self.marker.unlink(missing_ok=True)
         return True
-
-    def _delete_document_rows(
-        self, db: sqlite3.Connection, path: str
-    ) -> tuple[list[str], set[str]]:
-        """Delete a document's rows; return its chunk ids and entity keys left with no chunk."""
-        row = db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
-        if row is None:
-            return [], set()
-        document_id = int(row[0])
-        chunk_rows = db.execute(
-            "SELECT rowid, chunk_id FROM chunks WHERE document_id = ?", (document_id,)
-        ).fetchall()
-        touched = {
-            int(r[0])
-            for r in db.execute(
-                "SELECT DISTINCT entity_id FROM entity_chunks WHERE chunk_rowid IN"
-                " (SELECT rowid FROM chunks WHERE document_id = ?)",
-                (document_id,),
-            )
-        }
-        db.executemany("DELETE FROM chunk_fts WHERE rowid = ?", [(r[0],) for r in chunk_rows])
-        db.execute(
-            "DELETE FROM entity_chunks WHERE chunk_rowid IN"
-            " (SELECT rowid FROM chunks WHERE document_id = ?)",
-            (document_id,),
-        )
-        db.execute("DELETE FROM entity_edges WHERE document_id = ?", (document_id,))
-        db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
-        db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
-        orphan_keys: set[str] = set()
-        for entity_id in touched:
-            used = db.execute(
-                "SELECT 1 FROM entity_chunks WHERE entity_id = ? LIMIT 1", (entity_id,)
-            ).fetchone()
-            if used is None:
-                key_row = db.execute(
-                    "SELECT key FROM entities WHERE id = ?", (entity_id,)
-                ).fetchone()
-                db.execute("DELETE FROM entities WHERE id = ?", (entity_id,))
-                if key_row:
-                    orphan_keys.add(str(key_row[0]))
-        return [str(r[1]) for r in chunk_rows], orphan_keys
 
     def _delete_vectors(self, chunk_ids: Iterable[str], entity_keys: Iterable[str]) -> None:
         passage_collection, entity_collection = self._collections()
@@ -682,7 +339,7 @@ class IndexStore:
     def _drop_for_reindex(self, reason: str) -> None:
         """Take every document out of the index and list it for indexing again from its file
         (after a format change); its rows and vectors go, the list keeps its path."""
-        paths = [document.path for document in self.documents()]
+        paths = [document.path for document in self.rows.documents()]
         log.info("%s: %d documents will be indexed again", reason, len(paths))
         self._take_out_for_reindex(paths, reason)
         # Version 1's vectors live in a collection this version never reads.
@@ -692,42 +349,14 @@ class IndexStore:
 
     def _take_out_for_reindex(self, paths: list[str], reason: str) -> None:
         """Delete these documents' rows and vectors and list them for indexing again."""
-        chunk_ids: list[str] = []
-        orphan_keys: set[str] = set()
-        with self.transaction() as db:
-            for path in paths:
-                chunks, keys = self._delete_document_rows(db, path)
-                chunk_ids += chunks
-                orphan_keys |= keys
-            db.executemany(
-                "INSERT OR REPLACE INTO reindex_wanted (path, reason) VALUES (?, ?)",
-                [(path, reason) for path in paths],
-            )
+        chunk_ids, orphan_keys = self.rows.take_out_for_reindex(paths, reason)
         self._delete_vectors(chunk_ids, orphan_keys)
-
-    def documents_to_reindex(self) -> list[str]:
-        """Paths taken out of the index by a format change or an interrupted write."""
-        return [str(r[0]) for r in self.db.execute("SELECT path FROM reindex_wanted ORDER BY path")]
-
-    def no_reindex_needed(self, paths: Iterable[str]) -> None:
-        with self._lock:
-            self.db.executemany("DELETE FROM reindex_wanted WHERE path = ?", [(p,) for p in paths])
-
-    @staticmethod
-    def _entity_ids(db: sqlite3.Connection, keys: list[str]) -> dict[str, int]:
-        return {
-            str(key): int(entity_id)
-            for entity_id, key in rows_where_in(db, "SELECT id, key FROM entities WHERE key", keys)
-        }
-
-    def known_entity_keys(self, keys: Iterable[str]) -> set[str]:
-        return set(self._entity_ids(self.db, list(keys)))
 
     # -- consistency -----------------------------------------------------------------------
     def _passage_disagreement(self) -> tuple[list[str], set[str]]:
         """Passage vectors of no stored chunk, and stored chunks with no passage vector."""
         passage_collection, _ = self._collections()
-        stored_chunks = {str(r[0]) for r in self.db.execute("SELECT chunk_id FROM chunks")}
+        stored_chunks = self.rows.chunk_ids()
         vector_ids = set(passage_collection.get(include=[])["ids"])
         orphan_vectors = sorted(
             v for v in vector_ids if chunk_id_of_passage(v) not in stored_chunks
@@ -748,18 +377,12 @@ class IndexStore:
         orphan_vectors, missing = self._passage_disagreement()
         dropped_documents = 0
         if missing:
-            query = (
-                "SELECT DISTINCT d.path FROM documents d JOIN chunks c ON c.document_id = d.id"
-                " WHERE c.chunk_id"
-            )
             # A document can appear in several batches; each is dropped once.
-            paths = sorted({str(r[0]) for r in rows_where_in(self.db, query, sorted(missing))})
+            paths = self.rows.paths_of_chunks(missing)
             # Their passages that did reach chromadb go with them.
             self._take_out_for_reindex(paths, "indexing was interrupted")
             dropped_documents = len(paths)
-        stored_entities = {
-            entity_vector_id(str(r[0])) for r in self.db.execute("SELECT key FROM entities")
-        }
+        stored_entities = {entity_vector_id(key) for key in self.rows.entity_keys()}
         entity_vector_ids = set(entity_collection.get(include=[])["ids"])
         orphan_entities = sorted(entity_vector_ids - stored_entities)
         if orphan_vectors:
@@ -774,156 +397,6 @@ class IndexStore:
         }
         log.info("index reconciled after an interrupted write: %s", report)
         return report
-
-    def document_chunks(self, path: str) -> list[tuple[str, str]]:
-        """(chunk id, text) of a document in order."""
-        return [
-            (str(chunk_id), str(text))
-            for chunk_id, text in self.db.execute(
-                "SELECT c.chunk_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
-                " WHERE d.path = ? ORDER BY c.ordinal",
-                (path,),
-            )
-        ]
-
-    def key_entities(self, path: str, kinds: tuple[str, ...], limit: int) -> list[str]:
-        """The document's most telling entities: mentions here times rarity elsewhere."""
-        (total,) = self.db.execute("SELECT count(*) FROM chunks").fetchone()
-        marks = ",".join("?" * len(kinds))
-        rows = self.db.execute(
-            "SELECT e.name, sum(ec.count) AS here,"
-            " (SELECT count(*) FROM entity_chunks x WHERE x.entity_id = e.id) AS df"
-            " FROM entity_chunks ec JOIN entities e ON e.id = ec.entity_id"
-            " JOIN chunks c ON c.rowid = ec.chunk_rowid JOIN documents d ON d.id = c.document_id"
-            f" WHERE d.path = ? AND e.kind IN ({marks}) GROUP BY e.id",
-            (path, *kinds),
-        ).fetchall()
-        scored = sorted(
-            rows, key=lambda r: -float(r[1]) * math.log(1.0 + int(total) / max(1, int(r[2])))
-        )
-        return [str(name) for name, _, _ in scored[:limit]]
-
-    # -- reading for retrieval ---------------------------------------------------------------
-    # -- the graph, as retrieval reads it ------------------------------------------------------
-    def entities_with_chunk_counts(self) -> list[tuple[int, str, str, str, int]]:
-        """(id, key, name, kind, number of chunks mentioning it) of every entity."""
-        rows = self.db.execute(
-            "SELECT e.id, e.key, e.name, e.kind, count(ec.chunk_rowid) FROM entities e"
-            " LEFT JOIN entity_chunks ec ON ec.entity_id = e.id GROUP BY e.id"
-        ).fetchall()
-        return [(int(a), str(b), str(c), str(d), int(e)) for a, b, c, d, e in rows]
-
-    def chunk_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-
-    def graph_version(self) -> tuple[int, int, int, float]:
-        """Changes whenever a document is written or removed (for caches of graph facts)."""
-        row = self.db.execute(
-            "SELECT (SELECT count(*) FROM entities), (SELECT coalesce(max(id), 0) FROM entities),"
-            " (SELECT count(*) FROM documents), (SELECT coalesce(max(indexed_at), 0)"
-            " FROM documents)"
-        ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2]), float(row[3])
-
-    def entity_neighbours(self, entity_id: int, limit: int) -> list[tuple[int, float]]:
-        """The entities most often seen with this one, co-occurrence summed over documents."""
-        return [
-            (int(b), float(w))
-            for b, w in self.db.execute(
-                "SELECT b, sum(weight) AS w FROM entity_edges WHERE a = ? GROUP BY b"
-                " ORDER BY w DESC LIMIT ?",
-                (entity_id, limit),
-            )
-        ]
-
-    def chunks_mentioning(self, entity_id: int, limit: int) -> list[int]:
-        return [
-            int(rowid)
-            for (rowid,) in self.db.execute(
-                "SELECT chunk_rowid FROM entity_chunks WHERE entity_id = ? LIMIT ?",
-                (entity_id, limit),
-            )
-        ]
-
-    def chunks_mentioning_any(self, entity_ids: list[int]) -> set[int]:
-        query = "SELECT chunk_rowid FROM entity_chunks WHERE entity_id"
-        return {int(row[0]) for row in rows_where_in(self.db, query, entity_ids)}
-
-    def entity_weighted_chunks(
-        self,
-        weights: dict[int, float],
-        factors: Iterable[tuple[int, float]],
-        factor_cap: float,
-        rowids: list[int] | None,
-        limit: int | None,
-    ) -> dict[int, float]:
-        """Per chunk, the sum over ``weights``' entities of weight x a mention factor (by how
-        often the chunk names it, ``factor_cap`` beyond ``factors``), summed inside SQLite:
-        the ``limit`` best chunks, or exactly ``rowids``."""
-        factor_pairs = list(factors)
-        chunk_filter = (
-            "" if rowids is None else f"WHERE ec.chunk_rowid IN ({','.join('?' * len(rowids))})"
-        )
-        query = (
-            f"WITH w(entity_id, weight) AS (VALUES {','.join(['(?, ?)'] * len(weights))}),"
-            f" f(count, factor) AS (VALUES {','.join(['(?, ?)'] * len(factor_pairs))})"
-            " SELECT ec.chunk_rowid, sum(w.weight * coalesce(f.factor, ?)) AS score"
-            " FROM entity_chunks ec JOIN w ON w.entity_id = ec.entity_id"
-            f" LEFT JOIN f ON f.count = ec.count {chunk_filter}"
-            " GROUP BY ec.chunk_rowid ORDER BY score DESC"
-        )
-        # Parameters in the order the query names them.
-        params: list[float | int] = [x for pair in weights.items() for x in pair]
-        params += [x for pair in factor_pairs for x in pair]
-        params.append(factor_cap)
-        params += rowids or []
-        if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
-        return {int(rowid): float(score) for rowid, score in self.db.execute(query, params)}
-
-    def chunk_rowid_at(self, document_id: int, ordinal: int) -> int | None:
-        row = self.db.execute(
-            "SELECT rowid FROM chunks WHERE document_id = ? AND ordinal = ?",
-            (document_id, ordinal),
-        ).fetchone()
-        return int(row[0]) if row is not None else None
-
-    def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, ChunkRecord]:
-        query = (
-            f"SELECT {CHUNK_RECORD_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
-            " WHERE c.rowid"
-        )
-        return {int(row[0]): chunk_record(row) for row in rows_where_in(self.db, query, rowids)}
-
-    def rowids_for_chunk_ids(self, chunk_ids: list[str]) -> dict[str, int]:
-        query = "SELECT rowid, chunk_id FROM chunks WHERE chunk_id"
-        return {
-            str(chunk_id): int(rowid)
-            for rowid, chunk_id in rows_where_in(self.db, query, chunk_ids)
-        }
-
-    def keyword_search(self, terms: list[str], limit: int) -> list[tuple[int, float]]:
-        """(chunk rowid, BM25 score; higher is better) for chunks with any of ``terms``."""
-        expression = fts_match_expression(terms)
-        if expression is None:
-            return []
-        rows = self.db.execute(
-            "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"
-            " ORDER BY bm25(chunk_fts) LIMIT ?",
-            (expression, limit),
-        ).fetchall()
-        return [(int(rowid), -float(score)) for rowid, score in rows]
-
-    def keyword_chunk_count(self, term: str) -> int:
-        """How many chunks hold ``term`` (the keyword index stems it as it stems the text)."""
-        expression = fts_match_expression([term])
-        if expression is None:
-            return 0
-        row = self.db.execute(
-            "SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?", (expression,)
-        ).fetchone()
-        return int(row[0])
 
     def dense_search(
         self, vector: Vectors, limit: int, documents: list[str] | None = None
@@ -1016,7 +489,7 @@ class LargeDocumentWriter:
         self.chunk_ids += [chunk.chunk_id for chunk in chunks]
         self.mentioned_keys.update(e.key for chunk in chunks for e in chunk.entities)
         for chunk in chunks:
-            chunk._passages = None  # recomputed from the text if needed; not worth spooling
+            chunk.forget_passages()
         pickle.dump(chunks, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _spooled_batches(self) -> Iterator[list[PreparedChunk]]:
@@ -1032,13 +505,13 @@ class LargeDocumentWriter:
         """Store ``document`` (its chunks are the spooled ones) in place of the old version."""
         store = self.store
         try:
-            old_chunk_ids, orphan_keys = store._write_document_rows(
+            old_chunk_ids, orphan_keys = store.rows.write_document(
                 document, self._spooled_batches()
             )
             new_ids = set(self.chunk_ids)
             stale = [c for c in old_chunk_ids if c not in new_ids]
-            store._delete_vectors(stale, orphan_keys - store.known_entity_keys(orphan_keys))
-            store.no_reindex_needed([self.path])
+            store._delete_vectors(stale, orphan_keys - store.rows.known_entity_keys(orphan_keys))
+            store.rows.no_reindex_needed([self.path])
             store.marker.unlink(missing_ok=True)
         finally:
             self._spool.close()
@@ -1046,7 +519,7 @@ class LargeDocumentWriter:
     def abandon(self) -> None:
         """Undo the vectors written so far; what was stored before stays as it was."""
         try:
-            unused = self.entity_keys - self.store.known_entity_keys(self.entity_keys)
+            unused = self.entity_keys - self.store.rows.known_entity_keys(self.entity_keys)
             self.store._delete_vectors(self.chunk_ids, unused)
             self.store.marker.unlink(missing_ok=True)
         finally:
