@@ -56,6 +56,11 @@ def chroma_url_problem(url: str) -> str | None:
     return problem
 
 
+def hf_endpoint_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a Hugging Face endpoint; None when it can (or is empty)."""
+    return _http_url_problem("the Hugging Face endpoint", url) if url else None
+
+
 @dataclass
 class Settings:
     n_threads: int = max(1, min(8, os.cpu_count() or 1))
@@ -82,6 +87,9 @@ class Settings:
     # A chromadb server for the index's vectors instead of the local folder
     # (http://host:port); HEARTH_CHROMA_URL overrides it.
     chroma_url: str = ""
+    # Where "Get models" finds models: a Hugging Face mirror (https://host); HF_ENDPOINT
+    # overrides it; "" is huggingface.co.
+    hf_endpoint: str = ""
 
     def problems(self) -> list[tuple[str, str]]:
         """(field, message) for every value outside what Hearth accepts."""
@@ -123,6 +131,7 @@ class Settings:
         for name, problem in (
             ("engine_url", engine_url_problem(self.engine_url)),
             ("chroma_url", chroma_url_problem(self.chroma_url)),
+            ("hf_endpoint", hf_endpoint_problem(self.hf_endpoint)),
         ):
             checks.append((name, problem is None, problem or ""))
         checks.append(

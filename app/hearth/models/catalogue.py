@@ -7,18 +7,21 @@ unique inside one folder and easy to type on the command line.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from hearth.errors import HearthError
 from hearth.models.gguf_metadata import GGUFFormatError, GGUFMetadata, read_gguf_metadata
 from hearth.models.metadata_cache import MetadataCache
+from hearth.models.naming import clean_model_name, name_from_file, split_part
 from hearth.models.ram import RamEstimate, available_memory_bytes, estimate_ram
 from hearth.paths import HearthPaths, hearth_paths
 
@@ -51,7 +54,17 @@ class ModelInfo:
 
     @property
     def name(self) -> str:
-        return self.metadata.name
+        """The model's name as its makers write it, without formats or quantisations
+        that are not this file's ("Qwen2.5 Coder 0.5B Instruct")."""
+        named = self.metadata.get("general.name")
+        if not named:
+            return name_from_file(self.path.name)
+        return clean_model_name(str(named), self.metadata.size_label)
+
+    @property
+    def label(self) -> str:
+        """The name and the file's own quantisation: "Qwen2.5 Coder 0.5B Instruct · Q4_K_M"."""
+        return f"{self.name} · {self.metadata.quantization}"
 
     @property
     def has_chat_template(self) -> bool:
@@ -80,6 +93,29 @@ def memory_fit(estimate: RamEstimate, available: int | None = None) -> float:
     """Share of currently available memory a load would take (above 1.0 will not fit)."""
     available = available_memory_bytes() if available is None else available
     return estimate.total_bytes / max(1, available)
+
+
+class MemoryFit(StrEnum):
+    """Whether a model suits this computer's memory, before it is downloaded."""
+
+    FITS = "fits"
+    TIGHT = "tight"
+    WONT_FIT = "won't fit"
+
+
+# Shares of the computer's whole memory: a model within half of it leaves room for the
+# desktop and a browser; up to three quarters it runs with little else open.
+FITS_SHARE = 0.5
+TIGHT_SHARE = 0.75
+
+
+def fit_on_this_computer(estimate: RamEstimate, total_memory: int) -> MemoryFit:
+    share = estimate.total_bytes / max(1, total_memory)
+    if share <= FITS_SHARE:
+        return MemoryFit.FITS
+    if share <= TIGHT_SHARE:
+        return MemoryFit.TIGHT
+    return MemoryFit.WONT_FIT
 
 
 # Whether llama.cpp can load a file: None when it can, else the reason in one line. The
@@ -136,13 +172,41 @@ class ModelCatalogue:
         default = self.default_id()
         models: list[ModelInfo] = []
         for path in sorted(self.folder.glob("*.gguf")):
+            part = split_part(path.name)
+            if part is not None and part.index != 1:
+                continue  # a split model is listed once, by its first part
             try:
                 metadata = self.metadata_cache.read(path)
+                if part is not None:
+                    metadata = self._whole_split(path, metadata)
             except (GGUFFormatError, OSError) as error:
                 log.warning("skipping %s: %s", path, error)
                 continue
             models.append(ModelInfo(path.stem, path, metadata, path.stem == default))
         return models
+
+    def _whole_split(self, first: Path, metadata: GGUFMetadata) -> GGUFMetadata:
+        """A split model's metadata with every part's bytes counted (llama.cpp loads the
+        parts beside the first); raises OSError while a part is missing."""
+        part = split_part(first.name)
+        assert part is not None
+        others = [first.with_name(part.name_of(index)) for index in range(2, part.count + 1)]
+        missing = [other.name for other in others if not other.is_file()]
+        if missing:
+            raise OSError(f"part {missing[0]} of this split model is missing")
+        extra = sum(other.stat().st_size for other in others)
+        return dataclasses.replace(
+            metadata,
+            file_size=metadata.file_size + extra,
+            weights_bytes=metadata.weights_bytes + extra,
+        )
+
+    def files_of(self, model: ModelInfo) -> tuple[Path, ...]:
+        """The files a model is made of: one, or a split model's parts."""
+        part = split_part(model.path.name)
+        if part is None:
+            return (model.path,)
+        return tuple(model.path.with_name(part.name_of(i)) for i in range(1, part.count + 1))
 
     def get(self, model_id: str) -> ModelInfo:
         for model in self.list():
@@ -204,7 +268,8 @@ class ModelCatalogue:
 
     def remove(self, model_id: str) -> None:
         model = self.get(model_id)
-        model.path.unlink()
+        for path in self.files_of(model):
+            path.unlink(missing_ok=True)
         self.metadata_cache.forget(model.path)
         state = self._read_state()
         if state.get("default") == model_id:

@@ -170,7 +170,7 @@ def format_parameter_count(count: int) -> str:
 
 
 class _Cursor:
-    def __init__(self, buffer: mmap.mmap, size: int) -> None:
+    def __init__(self, buffer: mmap.mmap | bytes, size: int) -> None:
         self.buffer = buffer
         self.size = size
         self.pos = 0
@@ -247,10 +247,10 @@ def read_gguf_metadata(path: Path) -> GGUFMetadata:
         raise GGUFFormatError(f"cannot read the file ({error.strerror or error})") from error
 
 
-def _parse(path: Path, buffer: mmap.mmap, file_size: int) -> GGUFMetadata:
-    if buffer[:4] != GGUF_MAGIC:
+def _read_counts(cursor: _Cursor) -> tuple[int, int, int]:
+    """(version, tensor count, key/value count) after the signature."""
+    if bytes(cursor.buffer[:4]) != GGUF_MAGIC:
         raise GGUFFormatError("not a GGUF model (the file does not start with the GGUF signature)")
-    cursor = _Cursor(buffer, file_size)
     cursor.pos = 4
     version = cursor.unpack("<I")
     if version not in (2, 3):
@@ -259,14 +259,53 @@ def _parse(path: Path, buffer: mmap.mmap, file_size: int) -> GGUFMetadata:
     kv_count = cursor.unpack("<Q")
     if tensor_count > 1_000_000 or kv_count > 1_000_000:
         raise GGUFFormatError("the header declares an impossible number of entries (corrupt)")
-    fields: dict[str, Any] = {}
-    lengths: dict[str, int] = {}
+    return version, tensor_count, kv_count
+
+
+def _read_fields(
+    cursor: _Cursor, kv_count: int, fields: dict[str, Any], lengths: dict[str, int]
+) -> None:
     for _ in range(kv_count):
         key = cursor.string()
         value_type = cursor.unpack("<I")
         value = cursor.value(value_type, key, lengths)
         if value is not None:
             fields[key] = value
+
+
+@dataclass(frozen=True)
+class HeaderFields:
+    """The key/value section read from the first bytes of a GGUF file (one not downloaded
+    yet): ``complete`` is False when the bytes ended inside it, keeping what came before
+    (an array cut short still counts its length)."""
+
+    version: int
+    fields: dict[str, Any]
+    array_lengths: dict[str, int]
+    complete: bool
+
+
+def read_gguf_fields(head: bytes) -> HeaderFields:
+    """Parse what ``head``, the start of a GGUF file, holds of its key/value section."""
+    cursor = _Cursor(head, len(head))
+    version, _, kv_count = _read_counts(cursor)
+    fields: dict[str, Any] = {}
+    lengths: dict[str, int] = {}
+    try:
+        _read_fields(cursor, kv_count, fields, lengths)
+    except GGUFFormatError as error:
+        if "truncated" not in str(error):  # corrupt, not merely cut short
+            raise
+        return HeaderFields(version, fields, lengths, complete=False)
+    return HeaderFields(version, fields, lengths, complete=True)
+
+
+def _parse(path: Path, buffer: mmap.mmap, file_size: int) -> GGUFMetadata:
+    cursor = _Cursor(buffer, file_size)
+    version, tensor_count, kv_count = _read_counts(cursor)
+    fields: dict[str, Any] = {}
+    lengths: dict[str, int] = {}
+    _read_fields(cursor, kv_count, fields, lengths)
     tensors: list[TensorInfo] = []
     for _ in range(tensor_count):
         name = cursor.string()
