@@ -16,7 +16,8 @@ from hearth.bench.sample_documents import FILLER, report_pages, write_docx, writ
 from hearth.index import retrieve
 from hearth.index.document_index import DocumentIndex
 from hearth.index.keywords import proximity_scores
-from hearth.index.store import IndexStore, chunk_id_of_passage, entity_vector_id
+from hearth.index.store import IndexStore
+from hearth.index.vectors import chunk_id_of_passage, entity_vector_id
 from hearth.paths import hearth_paths
 
 
@@ -39,12 +40,10 @@ def make_library(folder: Path) -> Path:
 def consistent(store: IndexStore) -> None:
     """Every stored chunk has a vector and no vector lacks a chunk; counts agree."""
     chunk_ids = {str(r[0]) for r in store.rows.db.execute("SELECT chunk_id FROM chunks")}
-    passage_vectors, entity_vectors = store._collections()
-    passages = passage_vectors.get(include=["metadatas"])
+    passages = store.vectors.passages.metadata()
     # Every chunk has its passages (at least one each) and every passage has its chunk.
-    assert {chunk_id_of_passage(v) for v in passages["ids"]} == chunk_ids
-    pairs = zip(passages["ids"], passages["metadatas"], strict=True)
-    assert all(m["chunk"] == chunk_id_of_passage(v) for v, m in pairs)
+    assert {chunk_id_of_passage(v) for v in passages} == chunk_ids
+    assert all(m["chunk"] == chunk_id_of_passage(v) for v, m in passages.items())
     for document in store.documents():
         (count,) = store.rows.db.execute(
             "SELECT count(*) FROM chunks WHERE document_id = ?", (document.id,)
@@ -63,7 +62,7 @@ def consistent(store: IndexStore) -> None:
             "SELECT key FROM entities WHERE kind IN ('name', 'title')"
         )
     }
-    assert set(entity_vectors.get(include=[])["ids"]) == embedded
+    assert store.vectors.entities.ids() == embedded
 
 
 def test_index_folder_and_cite_the_right_page(
@@ -286,9 +285,8 @@ def test_documents_missing_vectors_are_listed_for_indexing_again(
     document_index.index_paths([library])
     garden = str(library / "garden.md")
     store = document_index.store
-    passages, _ = store._collections()
     # What a crash between chromadb's write and SQLite's leaves: rows without vectors.
-    passages.delete(where={"document": garden})
+    store.vectors.passages.delete_where_in("document", [garden])
     store.marker.write_text(garden, "utf-8")
     document_index.close()
 
@@ -312,7 +310,7 @@ def test_an_index_of_the_old_format_is_rebuilt_from_the_files(
     document_index.index_paths([library])
     before = sorted(d.path for d in document_index.documents())
     folder = document_index.store.folder
-    client = document_index.store._client()
+    client = document_index.store.vectors.client
     client.get_or_create_collection("chunks", embedding_function=None)  # version 1's vectors
     document_index.store.rows.db.execute("PRAGMA user_version = 1")
     document_index.close()
@@ -321,7 +319,7 @@ def test_an_index_of_the_old_format_is_rebuilt_from_the_files(
     try:
         assert reopened.documents() == []
         assert reopened.store.documents_to_reindex() == before
-        names = {c.name for c in reopened.store._client().list_collections()}
+        names = {c.name for c in reopened.store.vectors.client.list_collections()}
         assert "chunks" not in names
         reopened.index_paths([Path(p) for p in before])
         assert sorted(d.path for d in reopened.documents()) == before

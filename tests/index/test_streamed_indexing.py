@@ -26,8 +26,7 @@ def ledger_rows(count: int, special: int, name: str) -> list[list[object]]:
 
 
 def vector_count(index: DocumentIndex) -> int:
-    passages, _ = index.store._collections()
-    return int(passages.count())
+    return index.store.vectors.passages.count()
 
 
 @pytest.mark.slow_io

@@ -15,7 +15,7 @@ import pytest
 from chromadb.config import Settings as ChromaSettings
 
 import hearth.index.indexer
-import hearth.index.store
+import hearth.index.vectors
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.bench.serve import ServerProcess, chroma_server, running
 from hearth.index.document_index import DocumentIndex
@@ -171,7 +171,7 @@ def test_a_server_gone_too_long_is_reported_and_the_next_run_reconciles(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(hearth.index.indexer, "EMBED_BATCH_CHUNKS", 1)
-    monkeypatch.setattr(hearth.index.store, "CHROMA_RETRY_SECONDS", 2.0)
+    monkeypatch.setattr(hearth.index.vectors, "CHROMA_RETRY_SECONDS", 2.0)
     monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
     notes = write_notes(tmp_path / "notes", 6, "quay")
     index = DocumentIndex(tmp_path / "index", embedder=shared_embedder)

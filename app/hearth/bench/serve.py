@@ -429,7 +429,7 @@ def _index_once(
 
     index = DocumentIndex(folder, embedder=embedder)
     counter = _RetryCounter()
-    store_log = logging.getLogger("hearth.index.store")
+    store_log = logging.getLogger("hearth.index.vectors")
     store_log.addHandler(counter)
     started = time.perf_counter()
     outcome: dict[str, Any] = {}
@@ -456,7 +456,7 @@ def _index_once(
 
 
 def chroma_restarted(work: Path, notes_count: int) -> dict[str, Any]:
-    from hearth.index import indexer, store
+    from hearth.index import indexer, vectors
     from hearth.index.embedder import Embedder
 
     embedder = Embedder()
@@ -464,7 +464,7 @@ def chroma_restarted(work: Path, notes_count: int) -> dict[str, Any]:
     server = chroma_server(work / "chroma-data", work / "chroma.log")
     runs: list[dict[str, Any]] = []
     previous_url = os.environ.get("HEARTH_CHROMA_URL")
-    window = store.CHROMA_RETRY_SECONDS
+    window = vectors.CHROMA_RETRY_SECONDS
     batch = indexer.EMBED_BATCH_CHUNKS
     indexer.EMBED_BATCH_CHUNKS = CHUNKS_PER_WRITE
     with running(server):
@@ -482,19 +482,19 @@ def chroma_restarted(work: Path, notes_count: int) -> dict[str, Any]:
                     {"case": f"killed at {after:g} s, back {DOWN_SECONDS:g} s later", **outcome}
                 )
             # Longer than the retry window: reported, then the next run completes.
-            store.CHROMA_RETRY_SECONDS = 5.0
+            vectors.CHROMA_RETRY_SECONDS = 5.0
             folder = work / "index-outage"
             after = round(baseline["seconds"] * 0.5, 1)
             outcome = _index_once(folder, notes, embedder, ServerFault(server, after, None))
             runs.append(
                 {"case": f"killed at {after:g} s, away beyond a 5 s retry window", **outcome}
             )
-            store.CHROMA_RETRY_SECONDS = window
+            vectors.CHROMA_RETRY_SECONDS = window
             server.start()
             rerun = _index_once(folder, notes, embedder)
             runs.append({"case": "that index again, the server back", **rerun})
         finally:
-            store.CHROMA_RETRY_SECONDS = window
+            vectors.CHROMA_RETRY_SECONDS = window
             indexer.EMBED_BATCH_CHUNKS = batch
             if previous_url is None:
                 os.environ.pop("HEARTH_CHROMA_URL", None)

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
-from hearth.index.embedder import Embedder
+from hearth.index.embedder import Embedder, Vectors
 from hearth.index.entities import (
     DATE,
     MONTH,
@@ -176,8 +176,8 @@ class _EntityVocabulary:
 
 class Retriever:
     def __init__(self, store: IndexStore, embedder: Embedder) -> None:
-        self.store = store
         self.rows = store.rows
+        self.vectors = store.vectors
         self.embedder = embedder
         self._vocabulary: _EntityVocabulary | None = None
         self._vocabulary_version: tuple[int, int, int, float] | None = None
@@ -197,7 +197,7 @@ class Retriever:
     def match_query_entities(
         self,
         query: str,
-        query_vector: object = None,
+        query_vector: Vectors | None = None,
         vocabulary: _EntityVocabulary | None = None,
     ) -> dict[str, float]:
         """Graph entity keys the query refers to, with a confidence in (0, 1]."""
@@ -236,7 +236,7 @@ class Retriever:
                 ):
                     note(str(candidate), 0.7 * score / 100.0)
         if query_vector is not None:
-            for key, similarity in self.store.nearest_entities(query_vector, 8):  # type: ignore[arg-type]
+            for key, similarity in self.vectors.nearest_entities(query_vector, 8):
                 if similarity >= ENTITY_EMBEDDING_THRESHOLD:
                     note(key, 0.5 * similarity)
         return matched
@@ -394,7 +394,7 @@ class Retriever:
         if not query.strip():
             return []
         query_vector = self.embedder.embed_one(query)
-        dense_ids = self.store.dense_search(query_vector, CANDIDATES_PER_SIGNAL, documents)
+        dense_ids = self.vectors.dense_search(query_vector, CANDIDATES_PER_SIGNAL, documents)
         id_to_rowid = self.rows.rowids_for_chunk_ids([chunk_id for chunk_id, _ in dense_ids])
         dense = {id_to_rowid[c]: s for c, s in dense_ids if c in id_to_rowid}
         # One look at the graph's vocabulary per search (it checks the index's version).
