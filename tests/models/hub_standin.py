@@ -12,6 +12,7 @@ request it saw.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -278,6 +279,11 @@ class HubStandIn:
                 self._send_file(hosted, head)
 
             def _send_file(self, hosted: HostedFile, head: bool) -> None:
+                # The client may stop reading (a cancel).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send_range(hosted, head)
+
+            def _send_range(self, hosted: HostedFile, head: bool) -> None:
                 size = hosted.size
                 start, end = 0, size
                 wanted = self.headers.get("Range")

@@ -390,3 +390,48 @@ def test_the_api_lists_installed_models_only(
         service.engine_queue.shutdown()
         service.lookup_queue.shutdown()
         service.lookup_index.close()
+
+
+def test_a_downloaded_model_answers(
+    hub: HubStandIn, qwen05_file: Path, catalogue: ModelCatalogue
+) -> None:
+    """The whole way with a real model: Qwen2.5-Coder 0.5B served by the stand-in, found,
+    downloaded by the CLI as the recommended quantisation, made the default, asked."""
+    import json
+
+    from hearth.models.bundled import SET_UP_AT_FIRST_START
+
+    repo = "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF"
+    name = "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf"
+    hub.add(HostedRepo(repo, [HostedFile(name, qwen05_file)], downloads=50_000))
+    for bundled in SET_UP_AT_FIRST_START:  # only the downloaded model in this test's folder
+        catalogue.mark_set_up(bundled.id)
+    env = os.environ.copy()
+
+    def hearth(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hearth", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            check=False,
+        )
+
+    found = hearth("models", "search", "qwen2.5", "coder", "0.5b", "--json")
+    assert found.returncode == 0, found.stderr
+    assert [r["repo"] for r in json.loads(found.stdout)] == [repo]
+    downloaded = hearth("models", "download", repo, "--default")
+    assert downloaded.returncode == 0, downloaded.stderr
+    model = catalogue.default()
+    assert model.id == "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M"
+    assert model.label == "Qwen2.5 Coder 0.5B Instruct · Q4_K_M"
+    assert (
+        hashlib.sha256(model.path.read_bytes()).hexdigest()
+        == hashlib.sha256(qwen05_file.read_bytes()).hexdigest()
+    )
+    answer = hearth("chat", "What is the capital of France? One word.", "--json")
+    assert answer.returncode == 0, answer.stderr
+    reply = json.loads(answer.stdout)
+    assert reply["model"] == model.id
+    assert "Paris" in reply["text"]

@@ -1,5 +1,7 @@
-"""The toolbar's model picker: installed GGUFs with size, quantisation, context and RAM,
-the one recommended for this computer marked, then the bundled models not yet set up.
+"""The toolbar's model picker: installed GGUFs by name and the file's own quantisation
+("Qwen2.5 Coder 0.5B Instruct · Q4_K_M") with context and RAM, the one recommended for
+this computer marked, then the bundled models not yet set up, Get models… (Hugging Face)
+and Add model… (a file).
 
 Entries whose estimated RAM passes WARN_SHARE of available memory are shown in amber;
 above 100% the window asks before loading (the user may insist).
@@ -22,6 +24,7 @@ WARN_SHARE = 0.7
 AMBER = "#b06000"
 RED = "#b3261e"
 ADD_MODEL = "__add__"
+GET_MODELS = "__get__"
 SET_UP = "__set_up__:"  # + a bundled model's id
 
 
@@ -34,10 +37,10 @@ def describe(model: ModelInfo, n_ctx: int, recommended: bool = False) -> str:
     context = model.metadata.context_length
     context_label = f"{context // 1024}k" if context >= 1024 else str(context)
     mark = " · recommended" if recommended else ""
-    return (
-        f"{model.name} · {model.metadata.size_label} · {model.metadata.quantization} · "
-        f"{context_label} ctx · ~{format_gb(ram)}{mark}"
-    )
+    # The size where the name does not say it ("Gemma 3 270M" does).
+    size = model.metadata.size_label
+    sized = "" if size.lower() in model.name.lower() else f" · {size}"
+    return f"{model.label}{sized} · {context_label} ctx · ~{format_gb(ram)}{mark}"
 
 
 def _with_trade_off(text: str, trade_off: str | None) -> str:
@@ -47,6 +50,7 @@ def _with_trade_off(text: str, trade_off: str | None) -> str:
 class ModelPicker(QComboBox):
     model_chosen = Signal(object)  # ModelInfo
     add_requested = Signal()
+    get_models_requested = Signal()
     set_up_requested = Signal(str)  # a bundled model's id
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -101,6 +105,7 @@ class ModelPicker(QComboBox):
                 text = _with_trade_off(f"{title} · {format_gb(size)}", trade_offs.get(model_id))
                 self.addItem(f"{text} · set up…", SET_UP + model_id)
         self.insertSeparator(self.count())
+        self.addItem("Get models…", GET_MODELS)
         self.addItem("Add model…", ADD_MODEL)
         self.set_active(active_id)
         self._quiet = False
@@ -124,6 +129,10 @@ class ModelPicker(QComboBox):
         if data == ADD_MODEL:
             self.revert()
             self.add_requested.emit()
+            return
+        if data == GET_MODELS:
+            self.revert()
+            self.get_models_requested.emit()
             return
         if isinstance(data, str) and data.startswith(SET_UP):
             self.revert()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from hearth.assistant.workspace import Workspace
     from hearth.models.catalogue import ModelInfo
     from hearth.settings import Settings
+    from hearth.ui.get_models_dialog import GetModelsDialog
 
 
 class ModelToolbar(QToolBar):
@@ -54,6 +55,8 @@ class ModelToolbar(QToolBar):
         self.settings_action.triggered.connect(self.open_settings)
         self.picker.model_chosen.connect(self.switch_model)
         self.picker.add_requested.connect(self.choose_model_file)
+        self.picker.get_models_requested.connect(self.open_get_models)
+        self.get_models: GetModelsDialog | None = None  # made when first opened, then kept
         self.picker.set_up_requested.connect(models.set_up)
         models.state_changed.connect(self._state)
         models.progress.connect(self._progress)
@@ -135,6 +138,17 @@ class ModelToolbar(QToolBar):
     def apply_settings(self, settings: Settings) -> None:
         self.models.apply_settings(settings)
         self.refresh()
+
+    def open_get_models(self) -> None:
+        """The Get models dialog; its downloads go on while it is closed."""
+        if self.get_models is None:
+            from hearth.ui.get_models_dialog import GetModelsDialog
+
+            self.get_models = GetModelsDialog(self.workspace, self.window())
+            self.get_models.installed.connect(self._added)
+            self.get_models.use_requested.connect(self.switch_model)
+        self.get_models.show()
+        self.get_models.raise_()
 
     def choose_model_file(self) -> None:
         from PySide6.QtWidgets import QFileDialog
