@@ -50,9 +50,8 @@ def cmd_models_search(args: argparse.Namespace) -> int:
 
     query = " ".join(args.words)
     settings = load_settings()
-    if parse_reference(query) is not None:
-        reference = parse_reference(query)
-        assert reference is not None
+    reference = parse_reference(query)
+    if reference is not None:
         listing = list_repo(reference.repo_id, settings)
         if args.json:
             _print_json(listing.to_json())
