@@ -198,16 +198,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 # -- documents -------------------------------------------------------------------------
-def _open_index() -> DocumentIndex:
-    from hearth.index.document_index import DocumentIndex
+def _open_index(args: argparse.Namespace) -> DocumentIndex:
+    from hearth.assistant.workspace import Workspace
 
-    return DocumentIndex()
+    return Workspace(chroma_url=args.chroma_url).open_index()
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     if args.watch:
         return _watch_folders(args)
-    with _open_index() as index:
+    with _open_index(args) as index:
         report = index.index_paths([Path(p) for p in args.paths], progress=index_progress())
     if args.json:
         _print_json(report.to_json())
@@ -260,7 +260,7 @@ def _watch_folders(args: argparse.Namespace) -> int:
         number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        with _open_index() as index:
+        with _open_index(args) as index:
             watcher = FolderWatcher(FolderSync(index, [Path(p) for p in args.paths]))
             if not args.json:
                 print(f"Watching {', '.join(args.paths)}; Ctrl+C stops.", file=sys.stderr)
@@ -274,7 +274,7 @@ def _watch_folders(args: argparse.Namespace) -> int:
 
 
 def cmd_docs_list(args: argparse.Namespace) -> int:
-    with _open_index() as index:
+    with _open_index(args) as index:
         documents = index.documents()
     if args.json:
         _print_json(
@@ -302,7 +302,7 @@ def cmd_docs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_docs_remove(args: argparse.Namespace) -> int:
-    with _open_index() as index:
+    with _open_index(args) as index:
         removed = index.remove(args.path)
     if not removed:
         raise CommandError(f"{args.path}: not in the index (see 'hearth docs list')", EXIT_USAGE)
@@ -315,11 +315,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         from hearth.assistant.query_step import plan_search
 
         # The question step needs the model; everything else stays as without it.
-        with _workspace(None) as workspace:
+        with _workspace(None, args.chroma_url) as workspace:
             plan = plan_search(args.query, workspace.engine).plan
             hits = workspace.index.search(args.query, k=args.k, plan=plan)
     else:
-        with _open_index() as index:
+        with _open_index(args) as index:
             hits = index.search(args.query, k=args.k)
     if args.json:
         _print_json([hit.to_json() for hit in hits])
@@ -333,12 +333,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workspace(model_id: str | None) -> Workspace:
+def _workspace(model_id: str | None, chroma_url: str | None = None) -> Workspace:
     """A Workspace with the requested (or default) model loaded."""
     from hearth.assistant.workspace import Workspace
 
     model = resolve_model(model_id)
-    workspace = Workspace()
+    workspace = Workspace(chroma_url=chroma_url)
     try:
         workspace.load_model(model)
     except BaseException:
@@ -359,7 +359,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             status.clear()
             streamed.piece(piece)
 
-    with _workspace(args.model) as workspace:
+    with _workspace(args.model, args.chroma_url) as workspace:
         # Every question is kept as a conversation (as the window keeps them), so that
         # --continue can follow up on it: the follow-up is searched with its subject.
         store = workspace.conversations
@@ -435,7 +435,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from hearth.tools.builtin import resolve_document
     from hearth.tools.registry import ToolError
 
-    with _workspace(args.model) as workspace:
+    with _workspace(args.model, args.chroma_url) as workspace:
         try:
             path = resolve_document(workspace.index, args.document)
         except ToolError as error:
@@ -475,22 +475,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.max_queue,
         TerminalProgress(),
         extra_hosts=args.allowed_host,
+        chroma_url=args.chroma_url,
     )
 
 
 def _apply_server_options(args: argparse.Namespace) -> None:
-    """--engine-url and --chroma-url, as the environment variables everything reads."""
+    """A bad --engine-url or --chroma-url refused; --engine-url as the environment variable
+    the engine factory reads (--chroma-url goes to the Workspace)."""
     from hearth.settings import chroma_url_problem, engine_url_problem
 
     for url, variable, problem_of in (
         (args.engine_url, "HEARTH_ENGINE_URL", engine_url_problem),
-        (args.chroma_url, "HEARTH_CHROMA_URL", chroma_url_problem),
+        (args.chroma_url, None, chroma_url_problem),
     ):
         if url is not None:
             problem = problem_of(url) if url else None
             if problem:
                 raise CommandError(problem, EXIT_USAGE)
-            os.environ[variable] = url
+            if variable:
+                os.environ[variable] = url
 
 
 # -- parser ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from hearth.documents.loaders import UnsupportedDocument, load_document
 from hearth.index.document_index import DocumentIndex
+from hearth.index.embedder import Embedder
 from tests.documents.sample_files import (
     write_csv,
     write_epub,
@@ -219,8 +220,9 @@ def test_a_bad_file_does_not_stop_the_folder(document_index: DocumentIndex, tmp_
 
 
 def test_the_size_limit_in_settings_skips_larger_files(
-    document_index: DocumentIndex, tmp_path: Path
+    hearth_home: Path, shared_embedder: Embedder, tmp_path: Path
 ) -> None:
+    from hearth.assistant.workspace import Workspace
     from hearth.settings import Settings, save_settings
 
     settings = Settings()
@@ -228,7 +230,8 @@ def test_the_size_limit_in_settings_skips_larger_files(
     save_settings(settings)
     big = write_csv(tmp_path / "big.csv", repair_rows(40_000, special_row=5))
     small = write_csv(tmp_path / "small.csv", repair_rows(10, special_row=5))
-    report = document_index.index_paths([big, small])
+    with Workspace(embedder=shared_embedder) as workspace:  # the index takes its settings
+        report = workspace.index.index_paths([big, small])
     assert report.indexed == [str(small)]
     [skipped] = report.skipped
     assert skipped.reason.startswith("too large to index (")

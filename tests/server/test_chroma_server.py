@@ -16,9 +16,10 @@ from chromadb.config import Settings as ChromaSettings
 
 import hearth.index.indexer
 import hearth.index.vectors
+from hearth.assistant.workspace import Workspace
 from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.bench.serve import ServerProcess, chroma_server, running
-from hearth.index.document_index import DocumentIndex
+from hearth.index.document_index import DocumentIndex, IndexSettings
 from hearth.index.store import VectorStoreUnavailable
 
 QUESTION = "How much did the restoration of the lantern room cost?"
@@ -57,11 +58,11 @@ def test_an_index_on_the_server_searches_and_keeps_nothing_in_the_folder(
     shared_embedder: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
+    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)  # read by the Workspace
     report = tmp_path / "report.pdf"
     write_pdf(report, report_pages())
-    index = DocumentIndex(embedder=shared_embedder)
-    try:
+    with Workspace(embedder=shared_embedder) as workspace:
+        index = workspace.index
         assert index.index_paths([report]).indexed == [str(report)]
         hits = index.search(QUESTION, k=3)
         assert (hits[0].document, hits[0].page) == (str(report), 2)
@@ -73,23 +74,19 @@ def test_an_index_on_the_server_searches_and_keeps_nothing_in_the_folder(
             "orphan_passage_vectors": 0,
             "chunks_without_vectors": 0,
         }
-    finally:
-        index.close()
     assert not (hearth_home / "data" / "index" / "vectors").exists()
-    reopened = DocumentIndex(embedder=shared_embedder)
-    try:  # the same collections again: the index's id is kept beside it
-        assert reopened.store.collection_names() == (passages, entities)
-        assert reopened.search(QUESTION, k=1)[0].page == 2
-    finally:
-        reopened.close()
+    with Workspace(embedder=shared_embedder) as workspace:
+        # The same collections again: the index's id is kept beside it.
+        assert workspace.index.store.collection_names() == (passages, entities)
+        assert workspace.index.search(QUESTION, k=1)[0].page == 2
 
 
 def test_two_hearths_on_one_server_never_touch_each_others_vectors(
-    chroma: ServerProcess, tmp_path: Path, shared_embedder: Any, monkeypatch: pytest.MonkeyPatch
+    chroma: ServerProcess, tmp_path: Path, shared_embedder: Any
 ) -> None:
-    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
-    first = DocumentIndex(tmp_path / "first", embedder=shared_embedder)
-    second = DocumentIndex(tmp_path / "second", embedder=shared_embedder)
+    on_server = IndexSettings(chroma_url=chroma.url)
+    first = DocumentIndex(tmp_path / "first", shared_embedder, on_server)
+    second = DocumentIndex(tmp_path / "second", shared_embedder, on_server)
     try:
         first.index_paths(write_notes(tmp_path / "a", 3, "lighthouse"))
         second.index_paths(write_notes(tmp_path / "b", 3, "orchard"))
@@ -144,9 +141,8 @@ def test_a_server_restarted_mid_index_is_waited_for_and_the_index_stays_consiste
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(hearth.index.indexer, "EMBED_BATCH_CHUNKS", 1)  # a write per note
-    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
     notes = write_notes(tmp_path / "notes", 8, "harbour")
-    index = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
+    index = DocumentIndex(tmp_path / "index", shared_embedder, IndexSettings(chroma_url=chroma.url))
     try:
         progress, restarted = restart_when(chroma, reached=3, after_seconds=2.0)
         report = index.index_paths(notes, progress=progress)
@@ -172,9 +168,8 @@ def test_a_server_gone_too_long_is_reported_and_the_next_run_reconciles(
 ) -> None:
     monkeypatch.setattr(hearth.index.indexer, "EMBED_BATCH_CHUNKS", 1)
     monkeypatch.setattr(hearth.index.vectors, "CHROMA_RETRY_SECONDS", 2.0)
-    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
     notes = write_notes(tmp_path / "notes", 6, "quay")
-    index = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
+    index = DocumentIndex(tmp_path / "index", shared_embedder, IndexSettings(chroma_url=chroma.url))
     try:
         progress, _ = restart_when(chroma, reached=3, after_seconds=None)
         with pytest.raises(VectorStoreUnavailable, match=f"chromadb server at {chroma.url}"):
@@ -196,14 +191,12 @@ def test_moving_a_local_index_to_a_server_lists_its_documents_for_indexing_again
     chroma: ServerProcess,
     tmp_path: Path,
     shared_embedder: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     notes = write_notes(tmp_path / "notes", 2, "pier")
     local = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
     local.index_paths(notes)
     local.close()
-    monkeypatch.setenv("HEARTH_CHROMA_URL", chroma.url)
-    moved = DocumentIndex(tmp_path / "index", embedder=shared_embedder)
+    moved = DocumentIndex(tmp_path / "index", shared_embedder, IndexSettings(chroma_url=chroma.url))
     try:
         assert moved.documents_to_reindex() == sorted(str(n) for n in notes)
         assert moved.index_paths([Path(p) for p in moved.documents_to_reindex()]).indexed

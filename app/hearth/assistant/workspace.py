@@ -20,11 +20,32 @@ if TYPE_CHECKING:
     from hearth.assistant.conversations import ConversationStore
     from hearth.assistant.summarize import DocumentSummarizer
     from hearth.engine.protocol import Engine
-    from hearth.index.document_index import DocumentIndex
+    from hearth.index.document_index import DocumentIndex, IndexSettings
     from hearth.index.embedder import Embedder
     from hearth.models.catalogue import ModelCatalogue, ModelInfo
     from hearth.settings import Settings
     from hearth.tools.registry import ToolRegistry
+
+CHROMA_URL_VARIABLE = "HEARTH_CHROMA_URL"
+
+
+def chroma_url(settings: Settings, given: str | None = None) -> str:
+    """The chromadb server for the index's vectors: ``given`` (--chroma-url), else
+    $HEARTH_CHROMA_URL, else the setting; "" keeps them in the index folder."""
+    import os
+
+    from hearth.settings import InvalidSetting, chroma_url_problem
+
+    if given is not None:
+        url, source = given.strip(), "--chroma-url"
+    else:
+        url, source = os.environ.get(CHROMA_URL_VARIABLE, "").strip(), CHROMA_URL_VARIABLE
+    if not url:
+        url, source = settings.chroma_url.strip(), "settings"
+    problem = chroma_url_problem(url)
+    if problem:
+        raise InvalidSetting(f"{problem} ({source})")
+    return url
 
 
 class Workspace:
@@ -33,12 +54,16 @@ class Workspace:
         paths: HearthPaths | None = None,
         embedder: Embedder | None = None,
         engine_factory: Callable[[], Engine] | None = None,
+        chroma_url: str | None = None,
     ) -> None:
         """``engine_factory`` makes the engine models run in (default: Hearth's own engine
-        host, EngineClient); a scripted engine in fast tests, a remote server elsewhere."""
+        host, EngineClient); a scripted engine in fast tests, a remote server elsewhere.
+        ``chroma_url``: the index's chromadb server, over $HEARTH_CHROMA_URL and the
+        setting (the CLI's --chroma-url)."""
         self.paths = paths or hearth_paths()
         self._embedder = embedder
         self._engine_factory = engine_factory
+        self._chroma_url = chroma_url
         self._settings: Settings | None = None
         self._catalogue: ModelCatalogue | None = None
         self._conversations: ConversationStore | None = None
@@ -101,10 +126,22 @@ class Workspace:
     def index(self) -> DocumentIndex:
         with self._lock:
             if self._index is None:
-                from hearth.index.document_index import DocumentIndex
-
-                self._index = DocumentIndex(self.paths.index, embedder=self._embedder)
+                self._index = self.open_index()
             return self._index
+
+    def index_settings(self) -> IndexSettings:
+        """What the index takes from the settings, as they are now."""
+        from hearth.index.document_index import IndexSettings
+
+        settings = self.settings
+        return IndexSettings(chroma_url(settings, self._chroma_url), settings.max_file_mb)
+
+    def open_index(self, embedder: Embedder | None = None) -> DocumentIndex:
+        """A DocumentIndex of its own on this workspace's index, for work beside the shared
+        ``index`` (an indexing batch, the API's lookups); the caller closes it."""
+        from hearth.index.document_index import DocumentIndex
+
+        return DocumentIndex(self.paths.index, embedder or self._embedder, self.index_settings())
 
     @property
     def engine(self) -> Engine:

@@ -422,12 +422,12 @@ class ServerFault:
 
 
 def _index_once(
-    folder: Path, notes: list[Path], embedder: Any, fault: ServerFault | None = None
+    folder: Path, notes: list[Path], embedder: Any, url: str, fault: ServerFault | None = None
 ) -> dict[str, Any]:
-    from hearth.index.document_index import DocumentIndex
+    from hearth.index.document_index import DocumentIndex, IndexSettings
     from hearth.index.store import VectorStoreUnavailable
 
-    index = DocumentIndex(folder, embedder=embedder)
+    index = DocumentIndex(folder, embedder, IndexSettings(chroma_url=url))
     counter = _RetryCounter()
     store_log = logging.getLogger("hearth.index.vectors")
     store_log.addHandler(counter)
@@ -463,21 +463,19 @@ def chroma_restarted(work: Path, notes_count: int) -> dict[str, Any]:
     notes = write_notes(work / "notes", notes_count)
     server = chroma_server(work / "chroma-data", work / "chroma.log")
     runs: list[dict[str, Any]] = []
-    previous_url = os.environ.get("HEARTH_CHROMA_URL")
     window = vectors.CHROMA_RETRY_SECONDS
     batch = indexer.EMBED_BATCH_CHUNKS
     indexer.EMBED_BATCH_CHUNKS = CHUNKS_PER_WRITE
     with running(server):
-        os.environ["HEARTH_CHROMA_URL"] = server.url
         try:
             embedder.embed(["warm up"])
-            baseline = _index_once(work / "index-baseline", notes, embedder)
+            baseline = _index_once(work / "index-baseline", notes, embedder, server.url)
             runs.append({"case": "no restart", **baseline})
             # Kills at a fifth, half and four fifths of an undisturbed run.
             for share in (0.2, 0.5, 0.8):
                 after = round(baseline["seconds"] * share, 1)
                 fault = ServerFault(server, after, DOWN_SECONDS)
-                outcome = _index_once(work / f"index-{share:g}", notes, embedder, fault)
+                outcome = _index_once(work / f"index-{share:g}", notes, embedder, server.url, fault)
                 runs.append(
                     {"case": f"killed at {after:g} s, back {DOWN_SECONDS:g} s later", **outcome}
                 )
@@ -485,21 +483,19 @@ def chroma_restarted(work: Path, notes_count: int) -> dict[str, Any]:
             vectors.CHROMA_RETRY_SECONDS = 5.0
             folder = work / "index-outage"
             after = round(baseline["seconds"] * 0.5, 1)
-            outcome = _index_once(folder, notes, embedder, ServerFault(server, after, None))
+            outcome = _index_once(
+                folder, notes, embedder, server.url, ServerFault(server, after, None)
+            )
             runs.append(
                 {"case": f"killed at {after:g} s, away beyond a 5 s retry window", **outcome}
             )
             vectors.CHROMA_RETRY_SECONDS = window
             server.start()
-            rerun = _index_once(folder, notes, embedder)
+            rerun = _index_once(folder, notes, embedder, server.url)
             runs.append({"case": "that index again, the server back", **rerun})
         finally:
             vectors.CHROMA_RETRY_SECONDS = window
             indexer.EMBED_BATCH_CHUNKS = batch
-            if previous_url is None:
-                os.environ.pop("HEARTH_CHROMA_URL", None)
-            else:
-                os.environ["HEARTH_CHROMA_URL"] = previous_url
     return {
         "notes": notes_count,
         "chunks_per_write": CHUNKS_PER_WRITE,

@@ -8,8 +8,10 @@ reconcile if the last write was interrupted); the embedder and chromadb load on 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from hearth.documents.document import MB
 from hearth.index.embedder import Embedder, Vectors
 from hearth.index.indexer import Indexer, IndexReport
 from hearth.index.query_plan import QueryPlan
@@ -17,13 +19,31 @@ from hearth.index.retrieve import Retriever, SearchHit
 from hearth.index.store import DocumentRecord, IndexStore
 from hearth.jobs import CancelCheck, ProgressCallback
 from hearth.paths import hearth_paths
+from hearth.settings import Settings
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """What the index takes from the user's settings. The index reads no settings file and
+    no environment: these come in from outside (Workspace.index_settings)."""
+
+    # A chromadb server for the vectors (http://host:port); "" keeps them in the folder.
+    chroma_url: str = ""
+    # Files larger than this are skipped (each format also has its own ceiling).
+    max_file_mb: int = Settings.max_file_mb
 
 
 class DocumentIndex:
-    def __init__(self, folder: Path | None = None, embedder: Embedder | None = None) -> None:
-        self.store = IndexStore(folder or hearth_paths().index)
+    def __init__(
+        self,
+        folder: Path | None = None,
+        embedder: Embedder | None = None,
+        settings: IndexSettings | None = None,
+    ) -> None:
+        settings = settings or IndexSettings()
+        self.store = IndexStore(folder or hearth_paths().index, settings.chroma_url)
         self.embedder = embedder or Embedder()
-        self.indexer = Indexer(self.store, self.embedder)
+        self.indexer = Indexer(self.store, self.embedder, settings.max_file_mb * MB)
         self.retriever = Retriever(self.store, self.embedder)
 
     def index_paths(

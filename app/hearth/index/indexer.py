@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hearth.documents.chunking import chunk_sections
-from hearth.documents.document import MB, DocumentStream, one_line
+from hearth.documents.document import DocumentStream, one_line
 from hearth.documents.loaders import UnsupportedDocument, open_document
 from hearth.documents.safe_files import document_key, file_sha256, reading_refusal, shown_name
 from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder, Vectors
@@ -169,7 +169,7 @@ class Indexer:
     def __init__(
         self, store: IndexStore, embedder: Embedder, max_file_bytes: int | None = None
     ) -> None:
-        """``max_file_bytes``: the user's size limit; by default the one in Settings."""
+        """``max_file_bytes``: the user's size limit (None: each format's own only)."""
         self.store = store
         self.embedder = embedder
         self.max_file_bytes = max_file_bytes
@@ -191,11 +191,6 @@ class Indexer:
         total = len(files)
         pending: list[DocumentWrite] = []
         pending_chunks = 0
-        max_bytes = self.max_file_bytes
-        if max_bytes is None:
-            from hearth.settings import load_settings
-
-            max_bytes = load_settings().max_file_mb * MB
 
         def check_cancel() -> None:
             check_cancelled(should_cancel, "indexing")
@@ -217,7 +212,7 @@ class Indexer:
                 if progress:
                     progress(done - 1, total, label)
 
-            prepared = self._prepare(path, report, reading, max_bytes, allowed)
+            prepared = self._prepare(path, report, reading, self.max_file_bytes, allowed)
             if prepared is None:
                 continue
             header, chunks = prepared

@@ -207,7 +207,8 @@ class VectorStore:
             name, embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
 
-    def _open(self) -> tuple[VectorCollection, VectorCollection]:
+    def open(self) -> tuple[VectorCollection, VectorCollection]:
+        """The passage and entity-name collections, opened (and a server reached) now."""
         if self._collections is None:
             passages, entities = (
                 VectorCollection(
@@ -220,11 +221,11 @@ class VectorStore:
 
     @property
     def passages(self) -> VectorCollection:
-        return self._open()[0]
+        return self.open()[0]
 
     @property
     def entities(self) -> VectorCollection:
-        return self._open()[1]
+        return self.open()[1]
 
     # -- writes ------------------------------------------------------------------------------
     def upsert_passages(

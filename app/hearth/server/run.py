@@ -111,12 +111,13 @@ def serve(
     progress: ProgressCallback | None = None,
     out: TextIO = sys.stdout,
     extra_hosts: Iterable[str] = (),
+    chroma_url: str | None = None,
 ) -> int:
-    """Serve until Ctrl+C or SIGTERM; the caller holds the data folder's instance lock."""
+    """Serve until Ctrl+C or SIGTERM; the caller holds the data folder's instance lock.
+    ``chroma_url``: the index's chromadb server (--chroma-url; see Workspace)."""
     import uvicorn
 
     from hearth.assistant.workspace import Workspace
-    from hearth.index.document_index import DocumentIndex
     from hearth.index.embedder import Embedder
     from hearth.server.app import create_app
     from hearth.server.service import HearthService
@@ -131,9 +132,9 @@ def serve(
         sock.close()
         raise
     embedder = Embedder()
-    workspace = Workspace(embedder=embedder)
+    workspace = Workspace(embedder=embedder, chroma_url=chroma_url)
     try:
-        lookup_index = DocumentIndex(workspace.paths.index, embedder=embedder)
+        lookup_index = workspace.open_index(embedder)
     except BaseException:
         sock.close()
         workspace.close()

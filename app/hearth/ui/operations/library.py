@@ -102,9 +102,7 @@ class LibraryController(QObject):
         workspace = self.workspace
 
         def work(context: TaskContext) -> Any:
-            from hearth.index.document_index import DocumentIndex
-
-            writer = DocumentIndex(workspace.paths.index, embedder=workspace.index.embedder)
+            writer = workspace.open_index(workspace.index.embedder)
             try:
                 if batch.action is not None:
                     return batch.action(writer, context)
