@@ -21,6 +21,10 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+THEMES = ("system", "light", "dark")
+TEXT_SIZE_RANGE = (80, 200)  # percent
+
+
 class InvalidSetting(HearthError, ValueError):
     """A settings value outside what Hearth accepts."""
 
@@ -91,6 +95,11 @@ class Settings:
     # overrides it; "" is huggingface.co.
     hf_endpoint: str = ""
 
+    # The window's look: "system" follows the desktop's light or dark scheme; "light" or
+    # "dark" override it. Text size in percent of the desktop's own.
+    theme: str = "system"
+    text_size: int = 100
+
     def problems(self) -> list[tuple[str, str]]:
         """(field, message) for every value outside what Hearth accepts."""
         checks: list[tuple[str, bool, str]] = [
@@ -126,6 +135,12 @@ class Settings:
                 "max_file_mb",
                 1 <= self.max_file_mb <= 100_000,
                 "file size limit must be between 1 and 100000 MB",
+            ),
+            ("theme", self.theme in THEMES, f"theme must be one of {', '.join(THEMES)}"),
+            (
+                "text_size",
+                TEXT_SIZE_RANGE[0] <= self.text_size <= TEXT_SIZE_RANGE[1],
+                f"text size must be between {TEXT_SIZE_RANGE[0]} and {TEXT_SIZE_RANGE[1]}%",
             ),
         ]
         for name, problem in (
