@@ -92,7 +92,7 @@ class ScriptedEngine(Engine):
         self.replies.extend(replies)
 
     def load(
-        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, n_gpu_layers: int = 0
+        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, gpu: str = "auto"
     ) -> EngineStatus:
         self.loaded, self.n_ctx = Path(path), n_ctx
         return self.status()

@@ -480,8 +480,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _apply_server_options(args: argparse.Namespace) -> None:
-    """A bad --engine-url or --chroma-url refused; --engine-url as the environment variable
-    the engine factory reads (--chroma-url goes to the Workspace)."""
+    """A bad --engine-url, --chroma-url or --gpu refused; --engine-url and --gpu as the
+    environment variables the engine reads (--chroma-url goes to the Workspace)."""
     from hearth.settings import chroma_url_problem, engine_url_problem
 
     for url, variable, problem_of in (
@@ -494,6 +494,12 @@ def _apply_server_options(args: argparse.Namespace) -> None:
                 raise CommandError(problem, EXIT_USAGE)
             if variable:
                 os.environ[variable] = url
+    if args.gpu is not None:
+        from hearth.settings import gpu_choice_problem
+
+        if problem := gpu_choice_problem(args.gpu.strip().lower()):
+            raise CommandError(problem, EXIT_USAGE)
+        os.environ["HEARTH_GPU"] = args.gpu.strip().lower()
 
 
 # -- parser ----------------------------------------------------------------------------
@@ -514,6 +520,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="keep the index's vectors on the chromadb server at URL (http://host:port); also "
         "$HEARTH_CHROMA_URL or the chroma_url setting",
+    )
+    parser.add_argument(
+        "--gpu",
+        metavar="auto|off|N",
+        help="run the model on a Vulkan GPU: auto (as many layers as fit), off, or N layers; "
+        "also $HEARTH_GPU or the gpu setting",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

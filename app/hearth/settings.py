@@ -60,6 +60,14 @@ def chroma_url_problem(url: str) -> str | None:
     return problem
 
 
+def gpu_choice_problem(choice: str) -> str | None:
+    """Why ``choice`` is not a GPU choice ("auto", "off" or a number of layers); None when
+    it is."""
+    if choice in ("auto", "off") or (choice.isdigit() and int(choice) <= 1000):
+        return None
+    return f"the GPU choice {choice!r} must be auto, off or a number of layers (0-1000)"
+
+
 def hf_endpoint_problem(url: str) -> str | None:
     """Why ``url`` cannot be a Hugging Face endpoint; None when it can (or is empty)."""
     return _http_url_problem("the Hugging Face endpoint", url) if url else None
@@ -69,7 +77,9 @@ def hf_endpoint_problem(url: str) -> str | None:
 class Settings:
     n_threads: int = max(1, min(8, os.cpu_count() or 1))
     n_ctx: int = 4096
-    n_gpu_layers: int = 0
+    # "auto": as many layers on a Vulkan GPU as fit in its free memory; "off"; or a number
+    # of layers (hearth.engine.gpu). $HEARTH_GPU (hearth --gpu) overrides it.
+    gpu: str = "auto"
     temperature: float = 0.2
     top_p: float = 0.9
     max_answer_tokens: int = 384
@@ -109,11 +119,6 @@ class Settings:
                 256 <= self.n_ctx <= 262144,
                 "context size must be between 256 and 262144",
             ),
-            (
-                "n_gpu_layers",
-                -1 <= self.n_gpu_layers <= 1000,
-                "GPU layers must be between -1 (all) and 1000",
-            ),
             ("temperature", 0.0 <= self.temperature <= 2.0, "temperature must be between 0 and 2"),
             ("top_p", 0.0 < self.top_p <= 1.0, "top-p must be above 0 and at most 1"),
             (
@@ -147,6 +152,7 @@ class Settings:
             ("engine_url", engine_url_problem(self.engine_url)),
             ("chroma_url", chroma_url_problem(self.chroma_url)),
             ("hf_endpoint", hf_endpoint_problem(self.hf_endpoint)),
+            ("gpu", gpu_choice_problem(self.gpu)),
         ):
             checks.append((name, problem is None, problem or ""))
         checks.append(

@@ -168,12 +168,11 @@ class Workspace:
             self._load_and_swap(self._make_engine(), model)
 
     def _load_and_swap(self, incoming: Engine, model: ModelInfo) -> None:
+        from hearth.engine.gpu import gpu_choice
+
         try:
             incoming.load(
-                model.path,
-                self.settings.n_ctx,
-                self.settings.n_threads,
-                self.settings.n_gpu_layers,
+                model.path, self.settings.n_ctx, self.settings.n_threads, gpu_choice(self.settings)
             )
         except BaseException:
             incoming.close()

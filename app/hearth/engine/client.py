@@ -13,12 +13,20 @@ import logging
 import multiprocessing
 import threading
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from hearth.engine.errors import ERROR_TYPES, EngineCrashed, EngineError, EngineUnfitForCpu
+from hearth.engine.errors import (
+    ERROR_TYPES,
+    EngineCrashed,
+    EngineError,
+    EngineUnfitForCpu,
+    ModelLoadError,
+)
+from hearth.engine.gpu import record_load, uses_gpu
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import EngineStatus, GenerationResult, LoadRequest, SamplingOptions
 from hearth.machine import cpu_description
@@ -26,6 +34,10 @@ from hearth.machine import cpu_description
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
+
+
+class GpuFailed(EngineError):
+    """The GPU failed where the CPU may not: EngineClient.load tries the CPU next."""
 
 
 class TokenStream:
@@ -92,29 +104,38 @@ class EngineClient:
         self._request_lock = threading.RLock()
         self._send_lock = threading.Lock()
         self._loaded: LoadRequest | None = None
+        # Whether the running host loaded the Vulkan backend (fixed for its life).
+        self._host_uses_gpu = False
         # What llama.cpp in the host reports about its build and this CPU (for the log).
         self.system_info = ""
 
     # -- host lifecycle -----------------------------------------------------------------
-    def _start_host(self) -> Connection:
+    def _start_host(self, use_gpu: bool = False) -> Connection:
         from hearth.engine.host import host_main
 
         parent_conn, child_conn = self._context.Pipe(duplex=True)
         process = self._context.Process(
-            target=host_main, args=(child_conn,), name="hearth-engine-host", daemon=True
+            target=host_main, args=(child_conn, use_gpu), name="hearth-engine-host", daemon=True
         )
         process.start()
         child_conn.close()  # so the parent sees EOF the moment the child dies
         self._process, self._conn = process, parent_conn
+        self._host_uses_gpu = use_gpu
         self.system_info = str(self._call(parent_conn, {"op": "system_info"})["system_info"])
         log.info("engine host started (pid %s): llama.cpp %s", process.pid, self.system_info)
         return parent_conn
 
-    def _ensure_host(self, restore_model: bool = True) -> Connection:
-        if self._conn is not None and self._process is not None and self._process.is_alive():
+    def _ensure_host(self, restore_model: bool = True, use_gpu: bool | None = None) -> Connection:
+        """The running host; a fresh one if it died, or if ``use_gpu`` asks for the other
+        kind (the Vulkan backend is loaded for a process's life, or never)."""
+        if use_gpu is None:
+            use_gpu = self._loaded is not None and uses_gpu(self._loaded.gpu)
+        alive = self._conn is not None and self._process is not None and self._process.is_alive()
+        if alive and self._host_uses_gpu == use_gpu:
+            assert self._conn is not None
             return self._conn
         self._discard_host()
-        conn = self._start_host()
+        conn = self._start_host(use_gpu)
         if restore_model and self._loaded is not None:
             # A fresh host after a crash: bring back the model the user had.
             self._call(conn, self._load_message(self._loaded))
@@ -225,26 +246,49 @@ class EngineClient:
             "path": str(request.path),
             "n_ctx": request.n_ctx,
             "n_threads": request.n_threads,
-            "n_gpu_layers": request.n_gpu_layers,
+            "gpu": request.gpu,
         }
 
     # -- public API ---------------------------------------------------------------------
     def load(
-        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, n_gpu_layers: int = 0
+        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, gpu: str = "auto"
     ) -> EngineStatus:
-        """Load a model, unloading the previous one first. Raises ModelLoadError."""
-        request = LoadRequest(Path(path), n_ctx, n_threads, n_gpu_layers)
+        """Load a model, unloading the previous one first; with ``gpu`` "auto" or a number of
+        layers, on the Vulkan GPU where there is one. A GPU that fails (at start, at load or
+        in the self-check) is given up for the CPU, with one line in the log and the
+        status's gpu_note. Raises ModelLoadError."""
+        request = LoadRequest(Path(path), n_ctx, n_threads, gpu)
         with self._request_lock:
-            conn = self._ensure_host(restore_model=False)
-            stages: list[str] = []
             try:
-                reply = self._call(conn, self._load_message(request), stages.append)
-            except EngineCrashed as crash:
-                if "self_check" not in stages:
-                    raise
-                raise self._unfit_for_cpu(request.path, crash) from crash
-            self._loaded = request
-            return EngineStatus.from_reply(reply)
+                return self._load_on_host(request)
+            except GpuFailed as failed:
+                reason = str(failed.__cause__ or failed)
+            log.warning(
+                "The GPU could not run %s (%s); running it on the CPU instead",
+                request.path.name,
+                reason,
+            )
+            status = self._load_on_host(replace(request, gpu="off"))
+            return replace(status, gpu_note=f"the GPU failed ({reason}); running on the CPU")
+
+    def _load_on_host(self, request: LoadRequest) -> EngineStatus:
+        on_gpu = uses_gpu(request.gpu)
+        stages: list[str] = []
+        try:
+            conn = self._ensure_host(restore_model=False, use_gpu=on_gpu)
+            reply = self._call(conn, self._load_message(request), stages.append)
+        except (EngineCrashed, ModelLoadError) as error:
+            # The host says how many layers it gave the GPU before it loads; a failure
+            # before that (the Vulkan driver starting) or with layers on it is the GPU's.
+            if on_gpu and "offload 0" not in stages:
+                raise GpuFailed(str(error)) from error
+            if isinstance(error, EngineCrashed) and "self_check" in stages:
+                raise self._unfit_for_cpu(request.path, error) from error
+            raise
+        self._loaded = request
+        status = EngineStatus.from_reply(reply)
+        record_load(request.path, status)
+        return status
 
     def _unfit_for_cpu(self, path: Path, crash: EngineCrashed) -> EngineUnfitForCpu:
         signal_text = str(crash).partition("(")[2].partition(")")[0]

@@ -15,12 +15,14 @@ import collections
 import ctypes
 import logging
 import os
+import re
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from hearth.engine.backends import load_cpu_backends
+from hearth.engine.backends import gpu_devices, load_cpu_backends, load_vulkan_backend
+from hearth.engine.gpu import OffloadPlan, model_layout, plan_offload
 from hearth.engine.prefix_cache import PrefixCache, common_prefix_length
 from hearth.engine.prompts import (
     ChatMessage,
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 # The last lines llama.cpp logged: the reason a load failed is only ever written there.
 _recent_llama_log: collections.deque[str] = collections.deque(maxlen=40)
 _log_callback_ref: Any = None
+# llama.cpp's "offloaded 25/25 layers to GPU", kept apart from the ring buffer.
+_offload_lines: collections.deque[str] = collections.deque(maxlen=4)
 # The CPU backend module ggml chose for this CPU (libggml-cpu-zen4.so ...), once loaded.
 _cpu_backend_file = ""
 
@@ -50,17 +54,22 @@ def install_llama_log_capture() -> None:
 
     @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
     def _capture(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        _recent_llama_log.append(text.decode("utf-8", errors="replace"))
+        line = text.decode("utf-8", errors="replace")
+        _recent_llama_log.append(line)
+        if "layers to GPU" in line:  # a load logs many lines after it
+            _offload_lines.append(line)
 
     _log_callback_ref = _capture
     llama_cpp.llama_log_set(_capture, ctypes.c_void_p(0))
 
 
-def prepare_llama() -> None:
+def prepare_llama(use_gpu: bool = False) -> None:
     """Before any model: llama.cpp's log captured, then the CPU backend for this CPU loaded
-    (which variant it chose is logged)."""
+    (which variant it chose is logged), and with ``use_gpu`` the Vulkan backend too."""
     install_llama_log_capture()
     load_cpu_backends()
+    if use_gpu and not load_vulkan_backend():
+        log.info("no Vulkan backend here: models run on the CPU")
     global _cpu_backend_file
     for line in _recent_llama_log:
         if "loaded CPU backend from" in line:
@@ -78,13 +87,13 @@ def llama_failure_reason() -> str:
     return lines[-1] if lines else "llama.cpp gave no reason"
 
 
-def open_llama(path: Path, **kwargs: Any) -> Any:
+def open_llama(path: Path, use_gpu: bool = False, **kwargs: Any) -> Any:
     """Construct llama_cpp.Llama with the log captured; raise ValueError with the reason."""
     import llama_cpp
 
-    prepare_llama()
-    install_llama_log_capture()
+    prepare_llama(use_gpu)
     _recent_llama_log.clear()
+    _offload_lines.clear()
     try:
         return llama_cpp.Llama(model_path=str(path), verbose=False, **kwargs)
     except (ValueError, RuntimeError, OSError) as error:
@@ -120,6 +129,16 @@ def self_check(llama: Any) -> float:
     return produced / max(time.perf_counter() - started, 1e-9)
 
 
+def offloaded_layers(requested: int) -> int:
+    """Layers llama.cpp reported putting on a GPU at the load just made ("offloaded 25/25
+    layers to GPU"); none without that line (no GPU backend)."""
+    for line in _offload_lines:
+        found = re.search(r"offloaded (\d+)/(\d+) layers to GPU", line)
+        if found:
+            return min(int(found.group(1)), requested)
+    return 0
+
+
 def current_rss_bytes() -> int:
     import psutil
 
@@ -127,8 +146,15 @@ def current_rss_bytes() -> int:
 
 
 class EngineHost:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, use_gpu: bool = False) -> None:
         self.conn = conn
+        # Whether this process loads the Vulkan backend: fixed for its life (the client
+        # starts another host for the other choice).
+        self.use_gpu = use_gpu
+        self.gpu_layers = 0
+        self.offloadable_layers = 0
+        self.gpu_device_names: list[str] = []
+        self.gpu_note = ""
         self.llama: Any = None
         self.model_path: Path | None = None
         self.n_ctx = 0
@@ -173,6 +199,7 @@ class EngineHost:
         if op == "status":
             return self.status()
         if op == "system_info":
+            prepare_llama(self.use_gpu)
             return {"system_info": llama_system_info()}
         if op == "tokenize":
             return {"count": len(self.tokenize_text(request["text"]))}
@@ -194,16 +221,25 @@ class EngineHost:
             return self.status()
         self.unload()  # free the old model before the new one takes memory
         started = time.perf_counter()
+        plan = self.plan_offload(path, n_ctx, str(request.get("gpu", "off")))
+        self.conn.send({"stage": f"offload {plan.layers}"})
         self.llama = open_llama(
             path,
+            use_gpu=self.use_gpu,
             n_ctx=n_ctx,
             n_threads=int(request["n_threads"]),
             n_threads_batch=int(request["n_threads"]),
-            n_gpu_layers=int(request["n_gpu_layers"]),
+            n_gpu_layers=plan.layers,
             seed=int(request.get("seed", 0xC0FFEE)),
         )
         self.model_path = path
         self.n_ctx = n_ctx
+        self.gpu_layers = offloaded_layers(plan.layers)
+        arch = self.llama.metadata.get("general.architecture", "")
+        self.offloadable_layers = int(self.llama.metadata.get(f"{arch}.block_count", 0)) + 1
+        self.gpu_note = plan.reason
+        if self.gpu_layers:
+            log.info("%s: %s on %s", path.name, plan.reason, ", ".join(self.gpu_device_names))
         # Tell the client the file is loaded: a crash from here on is llama.cpp failing to
         # run the model on this CPU, not a bad file.
         self.conn.send({"stage": "self_check"})
@@ -224,6 +260,20 @@ class EngineHost:
             "self_check_tokens_per_s": check_speed,
         }
 
+    def plan_offload(self, path: Path, n_ctx: int, choice: str) -> OffloadPlan:
+        """How many layers to ask llama.cpp to put on the GPU devices it has."""
+        prepare_llama(self.use_gpu)
+        devices = gpu_devices() if self.use_gpu and choice != "off" else []
+        self.gpu_device_names = [device.description or device.name for device in devices]
+        layout = None
+        if devices:
+            try:
+                layout = model_layout(path, n_ctx)
+            except (ValueError, OSError) as error:  # llama.cpp gives the reason at load
+                log.warning("could not read %s's layers (%s)", path.name, error)
+        free = sum(device.free_bytes for device in devices)
+        return plan_offload(choice, layout, free)
+
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
@@ -235,6 +285,7 @@ class EngineHost:
             self.llama = None
             self.model_path = None
             self.n_ctx = 0
+            self.gpu_layers = self.offloadable_layers = 0
 
     def status(self) -> dict[str, Any]:
         return {
@@ -244,6 +295,10 @@ class EngineHost:
             "has_chat_template": self.chat_template is not None,
             "native_tool_calls": template_has_tool_calls(self.chat_template),
             "prefix_hits": self.prefixes.hits,
+            "gpu_layers": self.gpu_layers,
+            "offloadable_layers": self.offloadable_layers,
+            "gpu_devices": self.gpu_device_names if self.gpu_layers else [],
+            "gpu_note": self.gpu_note if self.llama is not None else "",
             "pid": os.getpid(),
             "rss_bytes": current_rss_bytes(),
         }
@@ -414,10 +469,10 @@ class EngineHost:
         return requested
 
 
-def host_main(conn: Connection) -> None:
+def host_main(conn: Connection, use_gpu: bool = False) -> None:
     """Entry point of the host process (multiprocessing spawn target)."""
     from hearth.offline import enforce_offline
 
     enforce_offline()
     logging.basicConfig(level=logging.WARNING)
-    EngineHost(conn).serve()
+    EngineHost(conn, use_gpu).serve()

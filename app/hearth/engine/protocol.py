@@ -34,7 +34,7 @@ class Engine(Protocol):
     system_info: str
 
     def load(
-        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, n_gpu_layers: int = 0
+        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, gpu: str = "auto"
     ) -> EngineStatus: ...
 
     def status(self) -> EngineStatus: ...

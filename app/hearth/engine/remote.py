@@ -359,7 +359,7 @@ class RemoteEngine:
 
     # -- Engine ---------------------------------------------------------------------------
     def load(
-        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, n_gpu_layers: int = 0
+        self, path: Path, n_ctx: int = 4096, n_threads: int = 4, gpu: str = "auto"
     ) -> EngineStatus:
         """Check the server answers; note the model it serves (the one named like ``path``,
         else the only or first one), its context where it says, and how to count tokens.

@@ -16,7 +16,7 @@ class LoadRequest:
     path: Path
     n_ctx: int = 4096
     n_threads: int = 4
-    n_gpu_layers: int = 0
+    gpu: str = "auto"  # "auto", "off" or a number of layers (engine/gpu.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,21 @@ class EngineStatus:
     native_tool_calls: bool = False
     # How often a kept prompt opening was put back instead of read again (prefix_cache.py).
     prefix_hits: int = 0
+    # Layers llama.cpp put on a GPU, of those it could (the blocks and the output layer);
+    # the devices; why so many, or why the GPU was given up for the CPU.
+    gpu_layers: int = 0
+    offloadable_layers: int = 0
+    gpu_devices: tuple[str, ...] = ()
+    gpu_note: str = ""
+
+    def device_summary(self) -> str:
+        """Where the model runs, as the status bar says it: "GPU: 25 of 25 layers" or "CPU"
+        ("" where Hearth cannot tell: no model, or a model server's)."""
+        if self.offloadable_layers == 0:
+            return ""
+        if self.gpu_layers > 0:
+            return f"GPU: {self.gpu_layers} of {self.offloadable_layers} layers"
+        return "CPU"
 
     @classmethod
     def from_reply(cls, reply: dict[str, Any]) -> EngineStatus:
@@ -47,6 +62,10 @@ class EngineStatus:
             rss_bytes=int(reply["rss_bytes"]),
             load_seconds=reply.get("load_seconds"),
             self_check_tokens_per_s=reply.get("self_check_tokens_per_s"),
+            gpu_layers=int(reply.get("gpu_layers", 0)),
+            offloadable_layers=int(reply.get("offloadable_layers", 0)),
+            gpu_devices=tuple(str(name) for name in reply.get("gpu_devices", ())),
+            gpu_note=str(reply.get("gpu_note", "")),
         )
 
 

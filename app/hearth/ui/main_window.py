@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
+    QLabel,
     QMainWindow,
     QSplitter,
     QVBoxLayout,
@@ -125,12 +126,27 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([300, 880])
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage(f"Hearth {__version__} — everything stays on this computer")
+        # Where the model runs, once one is loaded: "GPU: 25 of 25 layers" or "CPU".
+        self.device_label = QLabel()
+        self.device_label.setAccessibleName("Where the model runs")
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    def _show_device(self, _model: object) -> None:
+        from hearth.errors import HearthError
+
+        try:
+            status = self.workspace.engine.status()
+        except HearthError:
+            return
+        self.device_label.setText(status.device_summary())
+        self.device_label.setToolTip(status.gpu_note)
 
     def _connect_signals(self) -> None:
         self.toolbar.problem.connect(self.show_error)
         self.toolbar.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         # Questions wait for the model before they are suggested.
         self.models.ready.connect(lambda _: self.answers.suggest_for([]))
+        self.models.ready.connect(self._show_device)
         pane, conversations = self.conversations_pane, self.conversations
         pane.new_requested.connect(self.new_conversation)
         pane.selected.connect(conversations.open)

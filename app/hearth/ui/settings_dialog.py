@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -30,7 +31,15 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         self.threads = self._spin(1, 256, settings.n_threads)
         self.context = self._spin(256, 262144, settings.n_ctx, step=256)
-        self.gpu_layers = self._spin(-1, 1000, settings.n_gpu_layers)
+        # auto (what fits), off, or a number of layers typed in.
+        self.gpu = QComboBox()
+        self.gpu.setEditable(True)
+        self.gpu.addItems(["auto", "off"])
+        self.gpu.setCurrentText(settings.gpu)
+        self.gpu.setAccessibleName("GPU layers")
+        self.gpu.setToolTip(
+            "auto: as many layers on the GPU as fit; off: the CPU only; or a number of layers"
+        )
         self.temperature = self._double(0.0, 2.0, settings.temperature, 0.05)
         self.top_p = self._double(0.01, 1.0, settings.top_p, 0.05)
         self.max_tokens = self._spin(16, 8192, settings.max_answer_tokens, step=16)
@@ -46,7 +55,7 @@ class SettingsDialog(QDialog):
         self.system_prompt.setMaximumHeight(90)
         form.addRow("CPU threads", self.threads)
         form.addRow("Context size (tokens)", self.context)
-        form.addRow("GPU layers (-1 = all)", self.gpu_layers)
+        form.addRow("GPU layers (auto, off or a number)", self.gpu)
         form.addRow("Temperature", self.temperature)
         form.addRow("Top-p", self.top_p)
         form.addRow("Max answer tokens", self.max_tokens)
@@ -89,7 +98,7 @@ class SettingsDialog(QDialog):
             self.original,
             n_threads=self.threads.value(),
             n_ctx=self.context.value(),
-            n_gpu_layers=self.gpu_layers.value(),
+            gpu=self.gpu.currentText().strip().lower(),
             temperature=self.temperature.value(),
             top_p=self.top_p.value(),
             max_answer_tokens=self.max_tokens.value(),

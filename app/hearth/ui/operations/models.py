@@ -104,7 +104,7 @@ class ModelController(QObject):
         """Save ``settings``; the model reloads when one of the engine's own values changed."""
         before = self.workspace.settings
         self.workspace.save_settings(settings)
-        engine = ("n_ctx", "n_threads", "n_gpu_layers")
+        engine = ("n_ctx", "n_threads", "gpu")
         if any(getattr(before, name) != getattr(settings, name) for name in engine):
             self.reload()
 
