@@ -212,10 +212,12 @@ def test_a_device_that_fails_falls_back_to_the_cpu_with_one_line(
     assert lines[0].startswith(f"The GPU could not run {qwen05_file.name} (")
     assert lines[0].endswith("; running it on the CPU instead")
     assert "libggml-vulkan" not in host_libraries(client)
+    assert client.status().gpu_note == status.gpu_note
     assert greedy_text(client).strip()
     recorded = last_load()
     assert recorded is not None
     assert recorded["device"] == "CPU"
+    assert recorded["note"] == status.gpu_note
 
 
 # -- what the user sees ----------------------------------------------------------------

@@ -106,6 +106,8 @@ class EngineClient:
         self._loaded: LoadRequest | None = None
         # Whether the running host loaded the Vulkan backend (fixed for its life).
         self._host_uses_gpu = False
+        # Why the loaded model runs on the CPU though the GPU was asked for ("" if not).
+        self._gpu_failure = ""
         # What llama.cpp in the host reports about its build and this CPU (for the log).
         self.system_info = ""
 
@@ -259,17 +261,21 @@ class EngineClient:
         status's gpu_note. Raises ModelLoadError."""
         request = LoadRequest(Path(path), n_ctx, n_threads, gpu)
         with self._request_lock:
+            self._gpu_failure = ""
             try:
-                return self._load_on_host(request)
+                status = self._load_on_host(request)
             except GpuFailed as failed:
                 reason = str(failed.__cause__ or failed)
-            log.warning(
-                "The GPU could not run %s (%s); running it on the CPU instead",
-                request.path.name,
-                reason,
-            )
-            status = self._load_on_host(replace(request, gpu="off"))
-            return replace(status, gpu_note=f"the GPU failed ({reason}); running on the CPU")
+                log.warning(
+                    "The GPU could not run %s (%s); running it on the CPU instead",
+                    request.path.name,
+                    reason,
+                )
+                status = self._load_on_host(replace(request, gpu="off"))
+                self._gpu_failure = f"the GPU failed ({reason}); running on the CPU"
+                status = replace(status, gpu_note=self._gpu_failure)
+            record_load(request.path, status)
+            return status
 
     def _load_on_host(self, request: LoadRequest) -> EngineStatus:
         on_gpu = uses_gpu(request.gpu)
@@ -286,9 +292,7 @@ class EngineClient:
                 raise self._unfit_for_cpu(request.path, error) from error
             raise
         self._loaded = request
-        status = EngineStatus.from_reply(reply)
-        record_load(request.path, status)
-        return status
+        return EngineStatus.from_reply(reply)
 
     def _unfit_for_cpu(self, path: Path, crash: EngineCrashed) -> EngineUnfitForCpu:
         signal_text = str(crash).partition("(")[2].partition(")")[0]
@@ -308,7 +312,9 @@ class EngineClient:
         )
 
     def status(self) -> EngineStatus:
-        return EngineStatus.from_reply(self._request({"op": "status"}))
+        status = EngineStatus.from_reply(self._request({"op": "status"}))
+        # The host on the CPU knows nothing of the GPU that failed before it.
+        return replace(status, gpu_note=self._gpu_failure) if self._gpu_failure else status
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes with the loaded model's own tokenizer."""
