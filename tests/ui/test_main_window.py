@@ -21,7 +21,12 @@ from hearth.ui.main_window import MainWindow
 from hearth.ui.operations.library import DocumentState
 from hearth.ui.settings_dialog import SettingsDialog
 from tests.gguf_files import copy_with_string_field
-from tests.ui.conftest import WindowFactory, wait_for_answer, wait_for_indexing
+from tests.ui.conftest import (
+    WindowFactory,
+    wait_for_answer,
+    wait_for_indexing,
+    wait_while_progressing,
+)
 
 
 def index_report(qtbot: QtBot, window: MainWindow, folder: Path) -> Path:
@@ -98,7 +103,7 @@ def test_stop_keeps_the_partial_answer(qtbot: QtBot, make_window: WindowFactory)
     window.send("Write a long story about a lighthouse keeper and the sea.")
     assert window.answers.task is not None
     window.answers.task.piece.connect(pieces.append)
-    qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
+    wait_while_progressing(qtbot, lambda: len(pieces) >= 2, "the first pieces")
     QTest.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
     wait_for_answer(qtbot, window)
     answer = window.chat_view.messages[-1]
@@ -356,7 +361,7 @@ def test_engine_crash_mid_answer_is_an_error_on_that_message_only(
     window.send("Write a long story about a storm at sea.")
     assert window.answers.task is not None
     window.answers.task.piece.connect(pieces.append)
-    qtbot.waitUntil(lambda: len(pieces) >= 2, timeout=60_000)
+    wait_while_progressing(qtbot, lambda: len(pieces) >= 2, "the first pieces")
     host_pid = engine_host_pid(window)
     assert host_pid is not None
     os.kill(host_pid, signal.SIGKILL)
