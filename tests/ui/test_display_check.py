@@ -307,3 +307,38 @@ def test_the_libraries_the_bundle_carries_stand_in_for_a_system_without_them(
     assert set(carried) <= set(without_bundle.missing)
     assert set(with_bundle.missing) == set(here.missing)
     assert all(with_bundle.found[name].parent == bundle for name in present)
+
+
+def test_the_window_test_on_xvfb_skips_with_the_checks_own_line(tmp_path: Path) -> None:
+    """Where Qt's xcb plugin cannot load, tests/ui/test_window_on_xvfb.py skips (each of
+    its tests) and says why in the words the window's start would use, instead of failing."""
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("without Xvfb the window test skips before it checks the plugin")
+    site = shadow_pyside(tmp_path, {"libqxcb.so": XCB_PLUGIN})
+    repository = Path(__file__).parents[2]
+    clean = {key: value for key, value in os.environ.items() if key not in NO_DISPLAY}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            str(Path(__file__).with_name("test_window_on_xvfb.py")),
+        ],
+        cwd=repository,
+        env={**clean, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "skipped" in summary
+    assert "passed" not in summary
+    assert "failed" not in summary
+    expected = "the window cannot open: Qt's xcb plugin needs libQt6XcbQpa.so.6, which is not"
+    assert expected in " ".join(result.stdout.split())

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from hearth import __version__
 from hearth.instance_lock import EXIT_LOCKED, InstanceLock, InstanceLocked
 from hearth.paths import hearth_paths, resource_file
-from hearth.ui.theme import apply_palette
+from hearth.settings import load_settings
+from hearth.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("hearth")
-    apply_palette(app)
+    # Before the window: a dark desktop (or setting) must not see a light window first.
+    apply_theme(app, load_settings())
     app.setWindowIcon(QIcon(str(resource_file("icons/hearth-256.png"))))
     workspace = Workspace()
     window = MainWindow(workspace)

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from hearth.ui.qt_values import ALIGN_CENTER, SCROLL_BAR_ALWAYS_OFF
-from hearth.ui.theme import QUIET_TEXT_COLOUR, messages_stylesheet, style_text
+from hearth.ui.theme import messages_stylesheet, style_text
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtGui import QFocusEvent, QKeyEvent
 
     from hearth.assistant.conversations import Message
     from hearth.ui.message_widget import MessageWidget
@@ -53,6 +53,8 @@ class ChatView(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName("Conversation")
+        self.setAccessibleDescription("The messages; Page Up and Page Down scroll them")
         # Messages wrap to the view's width; nothing may scroll sideways.
         self.setProperty("horizontalScrollBarPolicy", SCROLL_BAR_ALWAYS_OFF)
         self.container = QWidget()
@@ -63,7 +65,7 @@ class ChatView(QScrollArea):
         self.column.setContentsMargins(16, 16, 16, 16)
         self.column.setSpacing(10)
         self.empty_state = QLabel(EMPTY_STATE)
-        style_text(self.empty_state, QUIET_TEXT_COLOUR, 14)
+        style_text(self.empty_state, "quiet", 14)
         self.empty_state.setContentsMargins(40, 40, 40, 40)
         self.empty_state.setWordWrap(True)
         self.empty_state.setProperty("alignment", ALIGN_CENTER)
@@ -81,6 +83,16 @@ class ChatView(QScrollArea):
         scrollbar = self.verticalScrollBar()
         scrollbar.valueChanged.connect(self._remember_position)
         scrollbar.rangeChanged.connect(self._keep_following)
+
+    # A frame while it has the focus (Page Up and Page Down then scroll it): without one,
+    # nothing would show where the focus is.
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        self.setFrameShape(QFrame.Shape.Box)
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        super().focusOutEvent(event)
 
     def _remember_position(self, value: int) -> None:
         scrollbar = self.verticalScrollBar()
@@ -114,12 +126,14 @@ class ChatView(QScrollArea):
                 widget.deleteLater()
         if questions:
             title = QLabel("Try asking:")
-            style_text(title, QUIET_TEXT_COLOUR, 13, bold=True)
+            style_text(title, "quiet", 13, bold=True)
             self.suggestion_column.addWidget(title)
         for question in questions:
             button = QPushButton(question)
             button.setObjectName("suggestedQuestion")
             button.setFlat(True)
+            button.setAutoDefault(True)  # Enter asks it, as Space does
+            button.setAccessibleName(f"Ask: {question}")
             button.clicked.connect(lambda _=False, q=question: self.suggestion_clicked.emit(q))
             self.suggestion_column.addWidget(button)
         self.suggestions.setVisible(bool(questions) and not self.messages)
@@ -141,6 +155,7 @@ class ChatView(QScrollArea):
         from hearth.ui.message_widget import MessageWidget
 
         widget = MessageWidget(role, text)
+        widget.controls_changed.connect(lambda: self._order_tabs(widget))
         widget.source_clicked.connect(self.source_clicked)
         widget.regenerate_requested.connect(lambda: self.regenerate_requested.emit(widget))
         widget.edit_requested.connect(lambda: self.ask_edit(widget))
@@ -181,6 +196,24 @@ class ChatView(QScrollArea):
         if (widget := self.reply_widget(message.conversation_id)) is not None:
             widget.show_message(message)
 
+    def _order_tabs(self, widget: MessageWidget) -> None:
+        """Tab reaches ``widget``'s controls after the message above and before the question
+        box (a widget made later would come last in the window's Tab order)."""
+        from PySide6.QtWidgets import QWidget
+
+        if widget not in self.messages:
+            return
+        place = self.messages.index(widget)
+        previous: QWidget = self.messages[place - 1].focus_controls()[-1] if place else self
+        for control in widget.focus_controls():
+            QWidget.setTabOrder(previous, control)
+            previous = control
+
+    def restyle(self) -> None:
+        """The message style sheet again, after the theme changed."""
+        if self.container.styleSheet():
+            self.container.setStyleSheet(messages_stylesheet())
+
     def add_message(self, widget: MessageWidget) -> MessageWidget:
         if not self.container.styleSheet():
             self.container.setStyleSheet(messages_stylesheet())
@@ -188,6 +221,7 @@ class ChatView(QScrollArea):
         self.suggestions.hide()
         self.column.insertWidget(self.column.count() - 1, widget)
         self.messages.append(widget)
+        self._order_tabs(widget)
         widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         if self._follow:
             QTimer.singleShot(
@@ -204,6 +238,12 @@ class ChatInput(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setPlaceholderText("Ask about your documents…  (Enter sends, Shift+Enter adds a line)")
+        self.setAccessibleName("Question")
+        self.setAccessibleDescription(
+            "Enter sends, Shift+Enter adds a line; Tab moves on, Escape stops an answer"
+        )
+        # Tab moves to the next control rather than typing a tab into the question.
+        self.setTabChangesFocus(True)
         self.setMaximumHeight(110)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -231,9 +271,10 @@ class Composer(QWidget):
         row.addWidget(self.input, 1)
         buttons = QVBoxLayout()
         self.send_button = QPushButton("Send")
-        self.send_button.setDefault(True)
+        self.send_button.setAccessibleDescription("Asks the question (Enter in the question box)")
         self.send_button.clicked.connect(self.send_requested)
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setAccessibleDescription("Stops the answer being written (Escape)")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_requested)
         buttons.addWidget(self.send_button)

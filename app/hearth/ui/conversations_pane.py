@@ -47,24 +47,32 @@ class ConversationsPane(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(6, 6, 6, 6)
         self.new_button = QPushButton("New")
+        self.new_button.setAccessibleName("New conversation")
         self.new_button.clicked.connect(self.new_requested)
         column.addLayout(pane_header("Conversations", self.new_button))
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search titles…")
+        self.search.setAccessibleName("Search conversations")
+        self.search.setAccessibleDescription("Shows the conversations whose title has these words")
         self.search.textChanged.connect(self.search_changed)
         column.addWidget(self.search)
         self.list = QListWidget()
+        self.list.setAccessibleName("Conversations")
+        self.list.setAccessibleDescription("The arrow keys open the conversation they move to")
         self.list.currentItemChanged.connect(self._current_changed)
         column.addWidget(self.list)
         row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
         for label, signal in (
             ("Rename", self.rename_requested),
             ("Delete", self.delete_requested),
             ("Export", self.export_requested),
         ):
             button = QPushButton(label)
+            button.setAccessibleName(f"{label} conversation")
             button.clicked.connect(signal)
             row.addWidget(button)
+            self.buttons[label] = button
         column.addLayout(row)
 
     def show_conversations(self, conversations: list[Conversation], current: int | None) -> None:

@@ -18,18 +18,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.ui import theme
 from hearth.ui.operations.library import DocumentState
-from hearth.ui.theme import TITLE_COLOUR, style_text
+from hearth.ui.theme import style_text
 
 if TYPE_CHECKING:
     from hearth.index.store import DocumentRecord
 
-STATE_COLOURS = {
-    DocumentState.FAILED: "#b3261e",
-    DocumentState.INDEXING: "#0b57d0",
-    DocumentState.QUEUED: "#6b6b6b",
-    DocumentState.READY: "#1e6b34",
-}
+COLUMNS = ["Document", "State", "Pages", "Chunks"]
+
+
+def state_colour(state: DocumentState) -> str:
+    """The colour of a state's word in the current theme."""
+    return str(getattr(theme.current(), state.value, theme.current().text))
 
 
 class DocumentRow(QTreeWidgetItem):
@@ -47,7 +48,7 @@ def pane_header(title: str, button: QPushButton) -> QHBoxLayout:
     """A sidebar pane's title on the left and its main action on the right."""
     header = QHBoxLayout()
     label = QLabel(title)
-    style_text(label, TITLE_COLOUR, 13, bold=True)
+    style_text(label, "title", 13, bold=True)
     header.addWidget(label)
     header.addStretch(1)
     header.addWidget(button)
@@ -65,28 +66,48 @@ class DocumentsPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.add_button = QPushButton("Add…")
+        self.add_button.setAccessibleName("Add documents")
+        self.add_button.setAccessibleDescription(
+            "Choose files to index; folders can also be dropped on the window"
+        )
         self.add_button.clicked.connect(self.choose_documents)
         layout.addLayout(pane_header("Documents", self.add_button))
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Document", "State", "Pages", "Chunks"])
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setAccessibleName("Documents")
+        self.tree.setAccessibleDescription(
+            "Each document with its state, pages and chunks; select one or more to remove, "
+            "re-index or summarise"
+        )
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
-        self.tree.setColumnWidth(0, 170)
+        # The name takes what the numbers leave: State, Pages and Chunks are never cut.
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, header.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
         layout.addWidget(self.tree)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
+        self.progress.setAccessibleName("Indexing progress")
         self.progress.hide()
         layout.addWidget(self.progress)
         buttons = QHBoxLayout()
         self.remove_button = QPushButton("Remove")
+        self.remove_button.setAccessibleDescription("Remove the selected documents from the index")
         self.remove_button.clicked.connect(
             lambda: self.remove_requested.emit(self.selected_paths())
         )
         self.reindex_button = QPushButton("Re-index")
+        self.reindex_button.setAccessibleDescription("Read the selected documents again")
         self.reindex_button.clicked.connect(
             lambda: self.reindex_requested.emit(self.selected_paths())
         )
         self.summarize_button = QPushButton("Summarise")
+        self.summarize_button.setAccessibleDescription(
+            "Summarise the selected documents into the open conversation"
+        )
         self.summarize_button.clicked.connect(
             lambda: self.summarize_requested.emit(self.selected_paths())
         )
@@ -113,10 +134,16 @@ class DocumentsPane(QWidget):
         item = self._item(path)
         item.state = state
         item.setText(1, str(state))
-        item.setForeground(1, QBrush(QColor(STATE_COLOURS.get(state, "#000000"))))
+        item.setForeground(1, QBrush(QColor(state_colour(state))))
         tip = f"{state}: {reason}" if reason else state
         item.setToolTip(1, tip)
         item.setToolTip(0, f"{path}\n{reason}" if reason else path)
+
+    def restyle(self) -> None:
+        """The states' colours again, after the theme changed."""
+        for item in self.items.values():
+            if item.state is not None:
+                item.setForeground(1, QBrush(QColor(state_colour(item.state))))
 
     def state(self, path: str) -> DocumentState | None:
         item = self.items.get(path)
@@ -142,6 +169,11 @@ class DocumentsPane(QWidget):
                 self.set_state(record.path, DocumentState.READY)
             item.setText(2, str(record.page_count or ""))
             item.setText(3, str(record.chunk_count))
+            if not record.page_count:
+                # Filled after the first paint, so item roles (`Qt.*`) may be touched here.
+                from PySide6.QtCore import Qt
+
+                item.setData(2, Qt.ItemDataRole.AccessibleTextRole, "no pages")
 
     def remove_rows(self, paths: list[str]) -> None:
         for path in paths:

@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from hearth import __version__
+from hearth.assistant.message_status import MessageStatus
 from hearth.assistant.workspace import Workspace
+from hearth.ui.accessibility import announce
 from hearth.ui.chat_view import ChatView, Composer
 from hearth.ui.conversations_pane import ConversationsPane
 from hearth.ui.documents_pane import DocumentsPane
@@ -29,18 +31,24 @@ from hearth.ui.operations.library import LibraryController
 from hearth.ui.operations.models import ModelController
 from hearth.ui.qt_values import VERTICAL
 from hearth.ui.scope_bar import ScopeBar
+from hearth.ui.shortcuts import SHORTCUTS
 from hearth.ui.tasks import BackgroundTask
+from hearth.ui.theme import apply_theme, desktop_scheme_changed, follow_desktop_scheme
 
 if TYPE_CHECKING:
     # Event types are annotations only; dialogs are imported where they open. Each PySide
     # class costs up to 2 ms the first time it is touched, on the way to the first window.
-    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
+    from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 
-    from hearth.assistant.conversations import Conversation
+    from hearth.assistant.conversations import Conversation, Message
+    from hearth.settings import Settings
     from hearth.ui.message_widget import MessageWidget
     from hearth.ui.source_viewer import SourceViewer
 
 log = logging.getLogger(__name__)
+
+# The top status from a question's start to its first stage.
+WORKING = "Working on your question…"
 
 
 class MainWindow(QMainWindow):
@@ -63,8 +71,10 @@ class MainWindow(QMainWindow):
         self.library = LibraryController(workspace, self.run_task, self)
         self.answers = AnswerController(workspace, self.run_task, self)
         self.conversations = ConversationController(workspace, self)
+        self.actions_by_name: dict[str, QAction] = {}
         self._build_toolbar()
         self._build_body()
+        self._build_menus()
         self._connect_signals()
         self._restore_geometry()
         self._first_paint_done = False
@@ -80,6 +90,8 @@ class MainWindow(QMainWindow):
         # The conversation database (sqlite3) and the settings (JSON) are not needed to
         # paint the window; the index opens (and repairs itself) off the GUI thread.
         self.refresh_conversations()
+        self._build_actions()
+        self._follow_desktop_look()
         self.first_painted.emit()
         self.toolbar.refresh()
         self.models.load_default()
@@ -125,11 +137,57 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([300, 880])
         self.setCentralWidget(self.splitter)
+        self.input.setFocus()  # the window opens ready for a question
         self.statusBar().showMessage(f"Hearth {__version__} — everything stays on this computer")
         # Where the model runs, once one is loaded: "GPU: 25 of 25 layers" or "CPU".
         self.device_label = QLabel()
         self.device_label.setAccessibleName("Where the model runs")
         self.statusBar().addPermanentWidget(self.device_label)
+
+    def _build_menus(self) -> None:
+        # The menus' titles are there for the first paint; their actions come just after it
+        # (_build_actions), off the way to the first window.
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.conversation_menu = bar.addMenu("&Conversation")
+        self.help_menu = bar.addMenu("&Help")
+
+    def _build_actions(self) -> None:
+        """Every shortcut as a menu action; the Help menu lists them all."""
+        from PySide6.QtGui import QAction, QKeySequence
+
+        for shortcut in SHORTCUTS:
+            action = QAction(shortcut.text, self)
+            action.setShortcut(QKeySequence(shortcut.keys))
+            action.setStatusTip(shortcut.does)
+            action.setToolTip(shortcut.does)
+            action.triggered.connect(lambda _=False, name=shortcut.name: getattr(self, name)())
+            self.actions_by_name[shortcut.name] = action
+        named = self.actions_by_name
+        named["stop_answer"].setEnabled(self.answers.busy)  # Esc is free otherwise
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(self.close)
+        for name in ("add_documents", "choose_model", "open_settings"):
+            self.file_menu.addAction(named[name])
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(quit_action)
+        for name in (
+            "new_conversation",
+            "search_conversations",
+            "focus_question",
+            "stop_answer",
+            "copy_last_answer",
+        ):
+            self.conversation_menu.addAction(named[name])
+        self.help_menu.addAction(named["show_shortcuts"])
+        self.help_menu.addSection("Shortcuts")
+        for shortcut in SHORTCUTS:
+            if shortcut.name != "show_shortcuts":
+                self.help_menu.addAction(named[shortcut.name])
+        self.help_menu.addSeparator()
+        about = self.help_menu.addAction("About Hearth")
+        about.triggered.connect(self.show_about)
 
     def _show_device(self, _model: object) -> None:
         from hearth.errors import HearthError
@@ -181,13 +239,18 @@ class MainWindow(QMainWindow):
         answers.reply_piece.connect(chat.append_to_reply)
         answers.reply_stage.connect(chat.set_reply_stage)
         answers.reply_stage.connect(lambda _, label: self.statusBar().showMessage(label, 3000))
+        # The top status says what the answer is doing from its start (the first stage
+        # comes after the model is loaded and the tools are weighed) to its end.
+        answers.reply_started.connect(lambda _: self.toolbar.show_activity(WORKING))
         answers.reply_stage.connect(lambda _, label: self.toolbar.show_activity(label))
-        answers.reply_finished.connect(lambda _: self.toolbar.show_activity(""))
+        answers.reply_stage_entered.connect(self._announce_stage)
         answers.reply_finished.connect(chat.finish_reply)
+        answers.reply_finished.connect(self._announce_reply)
         chat.source_clicked.connect(self.open_source)
         chat.regenerate_requested.connect(self.regenerate)
         chat.resend_requested.connect(self.edit_and_resend)
         answers.busy_changed.connect(self.composer.set_busy)
+        answers.busy_changed.connect(self._busy_changed)
         answers.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         answers.suggestions_changed.connect(self.chat_view.show_suggestions)
         self.chat_view.suggestion_clicked.connect(self.send)
@@ -197,6 +260,7 @@ class MainWindow(QMainWindow):
         )
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.answers.stop)
+        self.toolbar.settings_applied.connect(self.apply_look)
 
     # -- background work -------------------------------------------------------------------
     def run_task(self, task: BackgroundTask) -> BackgroundTask:
@@ -319,18 +383,114 @@ class MainWindow(QMainWindow):
         self.source_viewer.setModal(False)
         self.source_viewer.show()
 
+    # -- shortcuts (SHORTCUTS names these) -----------------------------------------------------
+    def focus_question(self) -> None:
+        self.input.setFocus()
+
+    def add_documents(self) -> None:
+        self.documents_pane.choose_documents()
+
+    def stop_answer(self) -> None:
+        self.answers.stop()
+
+    def search_conversations(self) -> None:
+        self.conversations_pane.search.setFocus()
+        self.conversations_pane.search.selectAll()
+
+    def copy_last_answer(self) -> None:
+        answers = [m for m in self.chat_view.messages if m.role == "assistant" and not m.streaming]
+        if answers:
+            answers[-1].copy_to_clipboard()
+            self.statusBar().showMessage("Copied the answer", 3000)
+            announce(self.statusBar(), "Copied the answer")
+
+    def choose_model(self) -> None:
+        self.model_picker.setFocus()
+        self.model_picker.showPopup()
+
+    def open_settings(self) -> None:
+        self.toolbar.open_settings()
+
+    def show_shortcuts(self) -> None:
+        from hearth.ui.shortcuts import shortcuts_dialog
+
+        self.shortcuts_dialog = shortcuts_dialog(self)
+        self.shortcuts_dialog.open()
+
+    def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.about(
+            self,
+            "About Hearth",
+            f"Hearth {__version__}: answers from your documents, on this computer only.",
+        )
+
+    # -- what a screen reader is told ------------------------------------------------------
+    def _busy_changed(self, busy: bool) -> None:
+        if "stop_answer" in self.actions_by_name:
+            self.actions_by_name["stop_answer"].setEnabled(busy)
+        if not busy:
+            self.toolbar.show_activity("")
+
+    def _announce_stage(self, conversation_id: int, label: str) -> None:
+        if conversation_id == self.chat_view.conversation_id:
+            announce(self.toolbar.label, label)
+
+    def _announce_reply(self, message: Message) -> None:
+        if message.conversation_id != self.chat_view.conversation_id:
+            return
+        if message.status is MessageStatus.STOPPED:
+            announce(self.toolbar.label, "Answer stopped")
+        elif message.status is MessageStatus.ERROR:
+            announce(self.toolbar.label, f"The answer failed: {message.error}", assertive=True)
+        else:
+            announce(self.toolbar.label, "Answer ready")
+
+    # -- look --------------------------------------------------------------------------------
+    def _follow_desktop_look(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            follow_desktop_scheme(app, self.workspace.settings)
+            self._restyle()
+            app.styleHints().colorSchemeChanged.connect(self._desktop_scheme_changed)
+
+    def _desktop_scheme_changed(self, scheme: Any) -> None:
+        desktop_scheme_changed(scheme)
+        self.apply_look(self.workspace.settings)
+
+    def apply_look(self, settings: Settings) -> None:
+        """The theme and text size ``settings`` ask for (after Settings, or the desktop's
+        scheme changed)."""
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, settings)
+            self._restyle()
+
+    def _restyle(self) -> None:
+        self.chat_view.restyle()
+        self.documents_pane.restyle()
+
     # -- window state ----------------------------------------------------------------------
     def _restore_geometry(self) -> None:
+        """The size, place and splitters of the last window (window.ini in the config
+        folder, under HEARTH_HOME when it is set)."""
         geometry = self.view_settings.value("geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        splitter = self.view_settings.value("splitter")
-        if isinstance(splitter, QByteArray):
-            self.splitter.restoreState(splitter)
+        for key, splitter in (("splitter", self.splitter), ("sidebar", self.sidebar)):
+            state = self.view_settings.value(key)
+            if isinstance(state, QByteArray):
+                splitter.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.view_settings.setValue("geometry", self.saveGeometry())
         self.view_settings.setValue("splitter", self.splitter.saveState())
+        self.view_settings.setValue("sidebar", self.sidebar.saveState())
         self.view_settings.sync()
         self.library.stop()
         for task in list(self.tasks):

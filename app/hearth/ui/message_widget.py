@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import html
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -24,13 +26,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.assistant.citations import numbered_source_label
+from hearth.assistant.citations import CITATION_MARKER, numbered_source_label
 from hearth.assistant.conversations import Message
 from hearth.assistant.message_status import MessageStatus
+from hearth.documents.safe_files import shown_name
 from hearth.ui.flow_layout import FlowLayout
 
 # After a statement whose facts were not found in the sources (assistant/grounding.py).
 UNSUPPORTED_MARK = "*(not found in your documents)*"
+SPEAKERS = {"user": "You", "assistant": "Hearth"}
+
+
+def spoken_source(source: dict[str, Any]) -> str:
+    """A source as a screen reader says it: "source 1, report.pdf, page 4" (a chip shows
+    "[1] report.pdf · p. 4", which a screen reader reads as punctuation)."""
+    parts = [f"source {source['n']}", shown_name(Path(str(source["document"])).name)]
+    if source.get("page"):
+        parts.append(f"page {source['page']}")
+    elif source.get("heading"):
+        parts.append(str(source["heading"]))
+    return ", ".join(parts)
+
+
+def spoken_text(markdown: str) -> str:
+    """What a message says, for a screen reader: the Markdown as plain text, each citation
+    marker as words ("[2]" becomes "(source 2)")."""
+    document = QTextDocument()
+    document.setMarkdown(markdown)
+    plain = " ".join(document.toPlainText().split())
+
+    def words(match: re.Match[str]) -> str:
+        numbers = re.split(r"\s*[,;]\s*", match.group(1))
+        many = len(numbers) > 1 or any(mark in match.group(1) for mark in "-–")
+        return f"({'sources' if many else 'source'} {', '.join(numbers)})"
+
+    return CITATION_MARKER.sub(words, plain)
 
 
 class MessageWidget(QFrame):
@@ -39,6 +69,7 @@ class MessageWidget(QFrame):
     source_clicked = Signal(dict)
     regenerate_requested = Signal()
     edit_requested = Signal()
+    controls_changed = Signal()  # chips were made: the Tab order needs them
 
     def __init__(
         self,
@@ -60,15 +91,23 @@ class MessageWidget(QFrame):
         self.unsupported: list[str] = []
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName("Your question" if role == "user" else "Hearth's answer")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
-        self.speaker = QLabel("You" if role == "user" else "Hearth")
+        self.speaker = QLabel(SPEAKERS.get(role, role))
         self.speaker.setObjectName("speaker")
         layout.addWidget(self.speaker)
         self.body = QLabel()
+        self.body.setObjectName("messageText")
         self.body.setTextFormat(Qt.TextFormat.MarkdownText)
         self.body.setWordWrap(True)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        # Selectable by keyboard too: the text takes the focus, so Tab reaches every message
+        # and a screen reader reads it (its accessible name is the text, in words).
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.body.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.body.setOpenExternalLinks(False)
         layout.addWidget(self.body)
         self.stage_label = QLabel()
@@ -80,6 +119,8 @@ class MessageWidget(QFrame):
         self.tools_toggle.setCheckable(True)
         self.tools_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.tools_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.tools_toggle.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.tools_toggle.setAccessibleDescription("Shows or hides the tools the answer used")
         self.tools_toggle.toggled.connect(self._show_tool_details)
         self.tools_toggle.hide()
         layout.addWidget(self.tools_toggle)
@@ -105,6 +146,10 @@ class MessageWidget(QFrame):
         self.others_toggle.setCheckable(True)
         self.others_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.others_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.others_toggle.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.others_toggle.setAccessibleDescription(
+            "Shows or hides the sources that were searched but not cited"
+        )
         self.others_toggle.toggled.connect(self._show_other_sources)
         self.others_toggle.hide()
         layout.addWidget(self.others_toggle)
@@ -115,21 +160,29 @@ class MessageWidget(QFrame):
         layout.addWidget(self.other_row)
         actions = QHBoxLayout()
         actions.addStretch(1)
+        what = "question" if role == "user" else "answer"
         self.copy_button = QPushButton("Copy")
+        self.copy_button.setAccessibleName(f"Copy the {what}")
         self.copy_button.setFlat(True)
         self.copy_button.clicked.connect(self.copy_to_clipboard)
         actions.addWidget(self.copy_button)
         self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button.setAccessibleName("Regenerate the answer")
         self.regenerate_button.setFlat(True)
         self.regenerate_button.clicked.connect(self.regenerate_requested)
-        self.regenerate_button.setVisible(role == "assistant")
         actions.addWidget(self.regenerate_button)
         self.edit_button = QPushButton("Edit")
+        self.edit_button.setAccessibleName("Edit and resend the question")
         self.edit_button.setFlat(True)
         self.edit_button.clicked.connect(self.edit_requested)
-        self.edit_button.setVisible(role == "user")
         actions.addWidget(self.edit_button)
         layout.addLayout(actions)
+        # Shown or hidden once in the message: a button shown before it has a parent opens
+        # as a window of its own for a moment, and takes the keyboard focus from the window.
+        self.regenerate_button.setVisible(role == "assistant")
+        self.edit_button.setVisible(role == "user")
+        for button in (self.copy_button, self.regenerate_button, self.edit_button):
+            button.setAutoDefault(True)  # Enter presses it, as Space does
         self._render()
 
     def _render(self) -> None:
@@ -138,6 +191,8 @@ class MessageWidget(QFrame):
             for statement in self.unsupported:
                 shown = shown.replace(statement, f"{statement} {UNSUPPORTED_MARK}", 1)
         self.body.setText(shown)
+        said = spoken_text(shown) if self.text else "writing…"
+        self.body.setAccessibleName(f"{SPEAKERS.get(self.role, self.role)}: {said}")
 
     def append(self, piece: str) -> None:
         self.text += piece
@@ -171,6 +226,10 @@ class MessageWidget(QFrame):
         elif message.status is MessageStatus.ERROR:
             self.error_label.setText(f"⚠ {message.error}")
             self.error_label.show()
+        # Read after the text: what became of it.
+        self.body.setAccessibleDescription(
+            self.error_label.text().removeprefix("⚠ ") if self.error_label.isVisibleTo(self) else ""
+        )
         self._render()
 
     def set_tool_calls(self, calls: list[dict[str, Any]]) -> None:
@@ -218,6 +277,7 @@ class MessageWidget(QFrame):
         self.others_toggle.setVisible(bool(others))
         self.others_toggle.setChecked(False)
         self.other_row.hide()
+        self.controls_changed.emit()
 
     def _chip(self, source: dict[str, Any], name: str) -> QPushButton:
         chip = QPushButton(numbered_source_label(source))
@@ -226,6 +286,9 @@ class MessageWidget(QFrame):
         if source.get("ocr"):
             tip = "Recognised by OCR from a scanned page.\n\n" + tip
         chip.setToolTip(tip)
+        chip.setAccessibleName(spoken_source(source))
+        chip.setAccessibleDescription("Opens the passage. " + " ".join(tip.split()))
+        chip.setAutoDefault(True)  # Enter opens it, as Space does
         chip.setCursor(Qt.CursorShape.PointingHandCursor)
         chip.clicked.connect(lambda _=False, s=source: self.source_clicked.emit(s))
         return chip
@@ -234,6 +297,20 @@ class MessageWidget(QFrame):
         self.other_row.setVisible(shown)
         arrow = Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
         self.others_toggle.setArrowType(arrow)
+
+    def focus_controls(self) -> list[QWidget]:
+        """What Tab stops at, top to bottom: the text, the tools, the chips, the actions
+        (hidden ones too: Tab skips them, and they keep their place when shown)."""
+        return [
+            self.body,
+            self.tools_toggle,
+            *self.chip_buttons(),
+            self.others_toggle,
+            *self.other_chip_buttons(),
+            self.copy_button,
+            self.regenerate_button,
+            self.edit_button,
+        ]
 
     def chip_buttons(self) -> list[QPushButton]:
         """The chips shown first: the cited sources (all sources when none is cited)."""

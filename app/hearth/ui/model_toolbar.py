@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QToolBar, QWidget
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QProgressBar, QToolBar, QWidget
 
 from hearth.ui.model_picker import ModelPicker, format_gb
 from hearth.ui.operations.models import ModelController, ModelState
@@ -23,26 +23,61 @@ if TYPE_CHECKING:
     from hearth.ui.get_models_dialog import GetModelsDialog
 
 
+class ListOnArrowKeys(QObject):
+    """On a closed combo box, the arrow keys open its list instead of choosing the next
+    entry: a keyboard user moving through the models must not load each one on the way."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(watched, QComboBox):
+            return False
+        from PySide6.QtCore import Qt  # after the first paint: a key was pressed
+        from PySide6.QtGui import QKeyEvent
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.activePopupWidget() is not None:
+            return False  # the list is open: the keys are its own
+
+        assert isinstance(event, QKeyEvent)
+        moves = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+        if event.key() in moves and not event.modifiers() & Qt.KeyboardModifier.AltModifier:
+            watched.showPopup()
+            return True
+        return False
+
+
 class ModelToolbar(QToolBar):
     problem = Signal(str, str)  # title, one-line message
     status = Signal(str)
+    settings_applied = Signal(object)  # the Settings, as saved
 
     def __init__(self, workspace: Workspace, models: ModelController) -> None:
         super().__init__("Main")
         self.workspace = workspace
         self.models = models
         self.setMovable(False)
-        self.addWidget(QLabel(" Model: "))
+        model_label = QLabel(" Model: ")
+        self.addWidget(model_label)
         self.picker = ModelPicker()
+        model_label.setBuddy(self.picker)
+        self.picker.setAccessibleName("Model")
+        self._picker_keys = ListOnArrowKeys(self)
+        self.picker.installEventFilter(self._picker_keys)
+        self.picker.setAccessibleDescription(
+            "The model that answers; Alt+Down or F4 lists the others, Enter loads the one chosen"
+        )
         self.addWidget(self.picker)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(120)
+        self.busy.setAccessibleName("Model progress")
         # A toolbar shows or hides its widgets through their actions, not the widgets.
         self.busy_action = self.addWidget(self.busy)
         self.busy_action.setVisible(False)
+        # The window's status line: what an answer is doing, else the model's state.
         self.label = QLabel("")
+        self.label.setObjectName("activity")
         self._state_label = ""  # the model's state, shown when no answer is running
+        self._activity = ""  # what the answer being written is doing ("" when none is)
         self.addWidget(self.label)
         spacer = QWidget()
         spacer.setSizePolicy(
@@ -83,11 +118,12 @@ class ModelToolbar(QToolBar):
         if state is not ModelState.SETTING_UP:
             self.busy.setRange(0, 0)
         self._state_label = label
-        self.label.setText(label)
+        self.label.setText(self._activity or label)
 
     def show_activity(self, label: str) -> None:
         """What the model is doing for an answer ("Searching your documents…"); "" when
         it is done, which shows the model's own state again."""
+        self._activity = label
         self.label.setText(label or self._state_label)
 
     def _progress(self, done: int, total: int, label: str) -> None:
@@ -138,6 +174,7 @@ class ModelToolbar(QToolBar):
     def apply_settings(self, settings: Settings) -> None:
         self.models.apply_settings(settings)
         self.refresh()
+        self.settings_applied.emit(settings)
 
     def open_get_models(self) -> None:
         """The Get models dialog; its downloads go on while it is closed."""

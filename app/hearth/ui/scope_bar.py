@@ -33,7 +33,13 @@ class ScopeBar(QWidget):
         row.setContentsMargins(12, 6, 12, 0)
         self.use_documents = QCheckBox("Answer from my documents")
         self.use_documents.setChecked(True)
+        self.use_documents.setAccessibleDescription(
+            "When off, the model answers from what it knows, without searching your documents"
+        )
         self.choose_button = QPushButton("Which documents…")
+        self.choose_button.setAccessibleDescription(
+            "Choose the documents this conversation answers from"
+        )
         self.label = QLabel("all documents")
         for widget in (self.use_documents, self.choose_button, self.label):
             row.addWidget(widget)
@@ -48,6 +54,11 @@ class ScopeBar(QWidget):
             self.use_documents.blockSignals(False)
         chosen = conversation.documents if conversation else []
         self.label.setText(f"{len(chosen)} chosen" if chosen else "all documents")
+        # Read with the button: "Which documents…, 2 chosen".
+        self.choose_button.setAccessibleDescription(
+            f"Answers come from {self.label.text()}; choose the documents this conversation "
+            "answers from"
+        )
         self.choose_button.setEnabled(self.use_documents.isChecked())
 
     def choose(self, conversation: Conversation) -> None:

@@ -1,4 +1,5 @@
-"""Settings: generation and retrieval options, validated before they are saved."""
+"""Settings: generation and retrieval options and the window's look, validated before
+they are saved."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.settings import InvalidSetting, Settings
+from hearth.settings import TEXT_SIZE_RANGE, InvalidSetting, Settings
+from hearth.ui.accessibility import announce
+from hearth.ui.theme import current as current_theme
+
+# The theme setting's values and how the dialog names them.
+THEME_CHOICES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 
 
 class SettingsDialog(QDialog):
@@ -53,6 +59,13 @@ class SettingsDialog(QDialog):
         self.query_step.setChecked(settings.query_step)
         self.system_prompt = QPlainTextEdit(settings.system_prompt)
         self.system_prompt.setMaximumHeight(90)
+        self.system_prompt.setTabChangesFocus(True)  # Tab moves on, as in every other field
+        self.theme = QComboBox()
+        for value, label in THEME_CHOICES:
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        self.text_size = self._spin(*TEXT_SIZE_RANGE, settings.text_size, step=10)
+        self.text_size.setSuffix(" %")
         form.addRow("CPU threads", self.threads)
         form.addRow("Context size (tokens)", self.context)
         form.addRow("GPU layers (auto, off or a number)", self.gpu)
@@ -63,10 +76,12 @@ class SettingsDialog(QDialog):
         form.addRow("", self.tools)
         form.addRow("", self.query_step)
         form.addRow("System prompt", self.system_prompt)
+        form.addRow("Colours", self.theme)
+        form.addRow("Text size", self.text_size)
         layout.addLayout(form)
         self.error = QLabel()
         self.error.setObjectName("formError")
-        self.error.setStyleSheet("color: #b3261e")
+        self.error.setStyleSheet(f"color: {current_theme().error}")
         self.error.hide()
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(
@@ -106,6 +121,8 @@ class SettingsDialog(QDialog):
             tools_enabled=self.tools.isChecked(),
             query_step=self.query_step.isChecked(),
             system_prompt=self.system_prompt.toPlainText().strip(),
+            theme=str(self.theme.currentData()),
+            text_size=self.text_size.value(),
         )
 
     def accept(self) -> None:
@@ -115,6 +132,7 @@ class SettingsDialog(QDialog):
         except InvalidSetting as error:
             self.error.setText(str(error))
             self.error.show()
+            announce(self.error, str(error), assertive=True)
             return
         self.result_settings = settings
         super().accept()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QRectF, QUrl
+from PySide6.QtCore import QRectF, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPixmap, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
@@ -90,21 +90,40 @@ class SourceViewer(QDialog):
         layout = QVBoxLayout(self)
         name = html.escape(shown_name(self.path.name))
         self.heading = QLabel(f"<b>{name}</b>{html.escape(where)}")
+        self.heading.setAccessibleName(self.windowTitle())
         layout.addWidget(self.heading)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.hide()
         layout.addWidget(self.note)
+        # A rendered page is a picture: the passage found on it is also given as text, to
+        # read with a screen reader, select and copy.
+        self.passage = QLabel()
+        self.passage.setObjectName("citedPassage")
+        self.passage.setWordWrap(True)
+        self.passage.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.passage.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.passage.hide()
+        layout.addWidget(self.passage)
         self.views = QStackedWidget()
         self.browser = QTextBrowser()
+        self.browser.setAccessibleName(f"Text of {shown_name(self.path.name)}")
+        self.browser.setAccessibleDescription("The cited passage is highlighted and selected")
         self.page_label = QLabel()
+        self.page_label.setAccessibleName(f"Page {self.page or 1} of {shown_name(self.path.name)}")
         self.page_area = QScrollArea()
+        self.page_area.setAccessibleName("The page as it looks")
+        self.page_area.setAccessibleDescription("The arrow keys scroll the page")
         self.page_area.setWidget(self.page_label)
         self.views.addWidget(self.browser)
         self.views.addWidget(self.page_area)
         layout.addWidget(self.views)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.open_button = QPushButton("Open original")
+        self.open_button.setAccessibleDescription("Opens the document in its own application")
         self.open_button.clicked.connect(self.open_original)
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
@@ -117,6 +136,7 @@ class SourceViewer(QDialog):
     def _show_view(self, view: PageView | TextView | str) -> None:
         if isinstance(view, str):
             self.browser.setPlainText(view)
+            self.browser.setFocus()
         elif isinstance(view, PageView):
             self._show_page(view)
         else:
@@ -134,10 +154,17 @@ class SourceViewer(QDialog):
             self.highlighted = True
             self._found_text = view.found_text
             self.scroll_to_passage()
+            passage = " ".join(view.found_text.split())
+            self.passage.setText(f"Cited passage: {passage}")
+            self.passage.show()
+            self.page_label.setAccessibleDescription(f"The cited passage, highlighted: {passage}")
+            self.passage.setFocus()
         elif self.source.get("text"):
             missing = "The passage was not found on this page; the file may have changed."
             self.note.setText(f"{self.note.text()} {missing}".strip())
             self.note.show()
+            searched = " ".join(str(self.source["text"]).split())
+            self.page_label.setAccessibleDescription(f"The passage cited: {searched}")
 
     def scroll_to_passage(self) -> None:
         if self.page_view is None or not self.page_view.boxes:
@@ -180,6 +207,7 @@ class SourceViewer(QDialog):
         )
         self.browser.setTextCursor(cursor)
         self.browser.ensureCursorVisible()
+        self.browser.setFocus()
 
     def highlighted_text(self) -> str:
         """The passage as found in the document (on the page, or selected in the text)."""

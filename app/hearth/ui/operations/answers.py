@@ -62,6 +62,9 @@ class AnswerController(QObject):
     reply_started = Signal(int)  # conversation id
     reply_piece = Signal(int, str)  # conversation id, text
     reply_stage = Signal(int, str)  # conversation id, what the reply is doing
+    # A new stage of the reply (searching, reading, writing...), not the tokens/s updates
+    # of reply_stage: what a screen reader announces.
+    reply_stage_entered = Signal(int, str)  # conversation id, the stage's label
     reply_finished = Signal(object)  # the stored Message
     reply_dropped = Signal(int)  # conversation id: its conversation was deleted
     busy_changed = Signal(bool)
@@ -175,9 +178,7 @@ class AnswerController(QObject):
             return done
 
         task = BackgroundTask("summarise", summarise_all)
-        task.progressed.connect(
-            lambda done, total, label: self.status.emit(f"Summarising {label}")
-        )
+        task.progressed.connect(lambda done, total, label: self.status.emit(f"Summarising {label}"))
         task.succeeded.connect(lambda _: self._summarised())
         self._start(task, Reply(conversation.id, ReplyKind.SUMMARY))
         return True
@@ -224,6 +225,7 @@ class AnswerController(QObject):
         if reply is not None and not reply.discarded:
             reply.stage = label
             self.reply_stage.emit(reply.conversation_id, label)
+            self.reply_stage_entered.emit(reply.conversation_id, label)
 
     def _stopped(self) -> None:
         reply = self.reply
