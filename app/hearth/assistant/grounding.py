@@ -12,7 +12,7 @@ source is kept but reported as unsupported (the window marks it).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers
@@ -112,22 +112,69 @@ def _normalised(text: str) -> str:
 
 def occurs_in(fact: str, text: str) -> bool:
     """Whether ``fact`` is in ``text`` (case and spacing aside; a number as a whole)."""
+    return next(_occurrences(fact, text), None) is not None
+
+
+def _occurrences(fact: str, text: str) -> Iterator[tuple[str, int, int]]:
+    """(normalised ``text``, start, end) of each place ``fact`` occurs in ``text``."""
     wanted = _normalised(fact).strip()
     haystack = _normalised(text)
     if not wanted:
-        return True
+        yield haystack, 0, 0
+        return
     if re.fullmatch(r"[\d.,:]+", wanted):
-        return re.search(rf"(?<![\d]){re.escape(wanted)}(?![\d])", haystack) is not None
-    measured = _NUMBER_WITH_UNIT.fullmatch(wanted)
-    if measured:
+        # A number as a whole: "3" is not in "8.3.5" nor "1.2" in "1:1.2.0".
+        pattern = rf"(?<![\d])(?<![\d][.,:]){re.escape(wanted)}(?![\d])(?![.,:]\d)"
+    elif measured := _NUMBER_WITH_UNIT.fullmatch(wanted):
         number, unit = measured.groups()
         # The unit's first letters: "7 years" is in "7 year", "30 min" in "30 minutes".
         pattern = rf"(?<![\d.]){re.escape(number)}\s?{re.escape(unit[:3])}"
-        return re.search(pattern, haystack) is not None
-    if wanted in haystack:
+    else:
+        # A path written with or without its trailing slash.
+        pattern = re.escape(wanted.rstrip("/") or wanted)
+    for match in re.finditer(pattern, haystack):
+        yield haystack, match.start(), match.end()
+
+
+# A number or a name supports a statement only where the source says it about what the
+# statement or the question is about: the sentence around it, at most NEAR_CHARS either
+# side, shares two of their words. A version number taken from a build-dependency line
+# for "which zlib compression level", or a code word from a sentence that says nothing
+# about the question, is not support. A path, an option or quoted code means itself
+# wherever it stands, so it is only looked for.
+NEAR_CHARS = 250
+NEAR_WORDS = 2  # one word in common ("zlib") is chance in a manual about the same tool
+_SENTENCE_EDGE = re.compile(r"[.!?。！？](?=\s)|\n\s*\n")
+
+
+def _means_by_context(fact: str) -> bool:
+    """A number (with or without a unit) or a name, not a path, option or code."""
+    if _NUMBER.fullmatch(fact) or _NUMBER_WITH_UNIT.fullmatch(fact):
         return True
-    # A path written with or without its trailing slash or a shell prompt's "$ ".
-    return wanted.rstrip("/") in haystack
+    return bool(_CAPITALISED.fullmatch(fact)) and not _FILE_NAME.fullmatch(fact)
+
+
+def said_about(fact: str, text: str, words: set[str]) -> bool:
+    """Whether ``fact`` occurs in ``text``, a number or a name in a sentence holding
+    NEAR_WORDS of ``words`` (stems); with no ``words`` to look for, whether it occurs."""
+    contextual = _means_by_context(fact)
+    for haystack, start, end in _occurrences(fact, text):
+        if not words or not contextual:
+            return True
+        low = max(0, start - NEAR_CHARS)
+        before = [m.end() for m in _SENTENCE_EDGE.finditer(haystack, low, start)]
+        after = _SENTENCE_EDGE.search(haystack, end, min(len(haystack), end + NEAR_CHARS))
+        first = before[-1] if before else low
+        sentence = haystack[first : after.start() if after else end + NEAR_CHARS]
+        around = _stems(sentence.replace(haystack[start:end], " "))
+        shared = words & around
+        # Two words in common, or half the words of a short sentence ("Let it cool for 30
+        # minutes." for "Cool it for 30 min").
+        if shared and (
+            len(shared) >= min(NEAR_WORDS, len(words)) or 2 * len(shared) >= len(around)
+        ):
+            return True
+    return False
 
 
 def unsupported_facts(answer: str, sources: Sequence[str], question: str = "") -> list[str]:
@@ -158,7 +205,7 @@ def ground_answer(
     unsupported: list[str] = []
     recited = 0
     statements = _cited_by_the_next(split_statements(answer), len(sources))
-    asked = _stems(question) | {_stem(word) for word in _SAYS_NOTHING}
+    asked = _stems(question) | _FILLER_STEMS
     for statement in statements:
         if _strip(statement).endswith("?"):
             # A question back ("Therefore, when is the lamp cleaned? [2]") answers nothing.
@@ -172,13 +219,18 @@ def ground_answer(
             continue
         cited = cited_numbers(statement, len(sources))
         cited_texts = [sources[n - 1] for n in cited]
-        if all(any(occurs_in(f, t) for t in cited_texts) for f in facts) and (facts or cited):
+        about = _about(statement, facts) | _stems(question)
+        if all(any(said_about(f, t, about) for t in cited_texts) for f in facts) and (
+            facts or cited
+        ):
             if not facts and not _shares_words(statement, cited_texts):
                 unsupported.append(_strip(statement))
             kept.append(statement)
             continue
         holders = [
-            n for n, text in enumerate(sources, start=1) if all(occurs_in(f, text) for f in facts)
+            n
+            for n, text in enumerate(sources, start=1)
+            if all(said_about(f, text, about) for f in facts)
         ]
         if holders and facts:
             recited += 1
@@ -227,6 +279,14 @@ def _cited_by_the_next(statements: list[str], source_count: int) -> list[str]:
     return marked
 
 
+def _about(statement: str, facts: list[str]) -> set[str]:
+    """What ``statement`` says its facts about: its words less the facts' and filler."""
+    plain = _strip(statement)
+    for fact in facts:
+        plain = plain.replace(fact, " ")
+    return _stems(plain) - _FILLER_STEMS
+
+
 def _stems(text: str) -> set[str]:
     return {_stem(word) for word in content_words(text)}
 
@@ -237,6 +297,7 @@ def _stem(word: str) -> str:
 
 
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+_FILLER_STEMS = {_stem(word) for word in _SAYS_NOTHING}
 
 
 def _shares_words(statement: str, texts: Sequence[str]) -> bool:
