@@ -431,3 +431,20 @@ def test_the_focus_is_visible_at_every_stop(
         assert len(stops) < 80
     assert len(stops) > 15
     assert invisible == [], invisible
+
+
+def test_a_failed_documents_reason_is_read_with_its_state(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    broken = tmp_path / "scan.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really a PDF " * 50)
+    window.library.index_paths([broken])
+    qtbot.waitUntil(lambda: window.documents_pane.state(str(broken)) == "failed", timeout=60_000)
+    cells = [
+        interface
+        for interface in tree(accessible(window.documents_pane.tree))
+        if interface.role() == Role.TreeItem and interface.text(QAccessible.Text.Name) == "failed"
+    ]
+    assert len(cells) == 1
+    reason = cells[0].text(QAccessible.Text.Description)
+    assert "not a readable PDF" in reason  # what hovering shows, for the ear too

@@ -138,6 +138,11 @@ class DocumentsPane(QWidget):
         tip = f"{state}: {reason}" if reason else state
         item.setToolTip(1, tip)
         item.setToolTip(0, f"{path}\n{reason}" if reason else path)
+        # A screen reader reads why with the state ("failed"), not only on hover. States
+        # come after the first paint, so item roles (`Qt.*`) may be touched here.
+        from PySide6.QtCore import Qt
+
+        item.setData(1, Qt.ItemDataRole.AccessibleDescriptionRole, reason)
 
     def restyle(self) -> None:
         """The states' colours again, after the theme changed."""
