@@ -67,33 +67,34 @@ def test_the_window_starts_on_x_and_the_check_says_nothing(hearth_home: Path) ->
     assert "the window opens on xcb" in log
 
 
-# Run by the system's Python under its own D-Bus session: starts the window (argv[1:]),
-# waits for its "ready", then reads the application named Hearth through AT-SPI, as a
-# screen reader does, and prints every node as JSON.
+# Run by the system's Python under its own D-Bus session: listens for announcements,
+# starts the window (argv[1:]), waits for its "ready", then reads the application named
+# Hearth through AT-SPI, as a screen reader does, and prints every node and everything
+# announced as JSON.
 READ_THROUGH_ATSPI = r"""
 import json, subprocess, sys, time
 import pyatspi
+from gi.repository import GLib
 
+announced = []
+pyatspi.Registry.registerEventListener(
+    lambda event: announced.append(event.any_data), "object:announcement"
+)
 window = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, text=True)
-try:
-    line = window.stdout.readline()
-    if line.strip() != "ready":
-        sys.exit(f"the window did not get ready: {line!r}")
-    app = None
-    for _ in range(60):
-        desktop = pyatspi.Registry.getDesktop(0)
-        apps = [desktop.getChildAtIndex(i) for i in range(desktop.childCount)]
-        app = next((a for a in apps if a is not None and a.name == "Hearth"), None)
-        if app is not None:
-            break
-        time.sleep(0.5)
+result = {"announced": announced, "nodes": [], "problem": ""}
+
+
+def read_the_window():
+    desktop = pyatspi.Registry.getDesktop(0)
+    apps = [desktop.getChildAtIndex(i) for i in range(desktop.childCount)]
+    app = next((a for a in apps if a is not None and a.name == "Hearth"), None)
     if app is None:
-        sys.exit("no application named Hearth on the accessibility bus")
-    nodes = []
+        result["problem"] = "no application named Hearth on the accessibility bus"
+        return
 
     def walk(node, depth):
         states = node.getState()
-        nodes.append({
+        result["nodes"].append({
             "role": node.getRoleName(),
             "name": node.name,
             "description": node.description,
@@ -107,10 +108,38 @@ try:
                 walk(child, depth + 1)
 
     walk(app, 0)
-    print(json.dumps(nodes))
+
+
+def read_and_stop():
+    read_the_window()
+    pyatspi.Registry.stop()
+    return False  # once
+
+
+def when_ready(source, condition):
+    line = window.stdout.readline()
+    if line.strip() == "ready":
+        GLib.timeout_add(1000, read_and_stop)  # the last announcements are events on the way
+    else:
+        result["problem"] = f"the window did not get ready: {line!r}"
+        pyatspi.Registry.stop()
+    return False
+
+
+def give_up():
+    result["problem"] = "the window was not ready within 240 s"
+    pyatspi.Registry.stop()
+    return False
+
+
+GLib.io_add_watch(window.stdout, GLib.IO_IN | GLib.IO_HUP, when_ready)
+GLib.timeout_add_seconds(240, give_up)
+try:
+    pyatspi.Registry.start()
 finally:
     window.terminate()
     window.wait(30)
+print(json.dumps(result))
 """
 
 
@@ -128,8 +157,8 @@ def skip_unless_atspi_reads() -> None:
 
 def test_a_screen_reader_reads_the_window_through_atspi(hearth_home: Path) -> None:
     """The window as Orca gets it on Linux: through AT-SPI, on a real X display. The answer
-    is there as words, each source chip as "source 1, report.pdf, page N", and every
-    control a keyboard reaches has a name."""
+    is there as words, each source chip as "source 1, report.pdf, page N", every control a
+    keyboard reaches has a name, and the answer's stages and its end were announced."""
     skip_unless_xcb_loads()
     skip_unless_atspi_reads()
     env = {
@@ -154,7 +183,9 @@ def test_a_screen_reader_reads_the_window_through_atspi(hearth_home: Path) -> No
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    nodes = json.loads(result.stdout.strip().splitlines()[-1])
+    read = json.loads(result.stdout.strip().splitlines()[-1])
+    assert read["problem"] == "", result.stderr[-3000:]
+    nodes = read["nodes"]
     named = {(node["role"], node["name"]) for node in nodes}
     assert (
         "label",
@@ -167,6 +198,9 @@ def test_a_screen_reader_reads_the_window_through_atspi(hearth_home: Path) -> No
     assert "48,500" in chips[0]["description"]
     assert ("text", "Question") in named
     assert ("menu item", "Keyboard shortcuts") in named
+    # What the screen reader was told while the answer was worked on, besides the focus.
+    assert "Searching your documents…" in read["announced"]
+    assert "Answer ready" in read["announced"]
     reachable = [node for node in nodes if node["focusable"] and node["showing"]]
     assert len(reachable) > 20
     assert [node["role"] for node in reachable if not node["name"].strip()] == []
