@@ -1,6 +1,7 @@
 # Sourced by scripts/run, scripts/test and scripts/package: make .venv and install Hearth.
-# Idempotent: a stamp holds a hash of pyproject.toml and of this file (which carries the
-# llama.cpp build flags); when it matches, nothing is installed.
+# Idempotent: a stamp holds a hash of pyproject.toml, of this file (which carries the
+# llama.cpp build flags) and of the CPU variants chosen here; when it matches, nothing is
+# installed.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO_ROOT/.venv"
@@ -29,25 +30,115 @@ CPU_VARIANTS=(
     "icelake:-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON"
     "zen4:-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON"
 )
+# What each variant needs of the CPU (/proc/cpuinfo's names). ./scripts/run and
+# ./scripts/test build only the best variant this computer runs (ggml would load no other
+# here); HEARTH_CPU_VARIANTS=all builds every one, as ./scripts/package does for a bundle
+# that must run on other computers.
+declare -A CPU_VARIANT_NEEDS=(
+    [alderlake]="avx_vnni"
+    [icelake]="avx512f avx512bw avx512cd avx512dq avx512vl avx512vbmi avx512_vnni"
+    [zen4]="avx512f avx512bw avx512cd avx512dq avx512vl avx512vbmi avx512_vnni avx512_bf16"
+)
+# llama.cpp's Vulkan backend (GGML_VULKAN), a module loaded at run time like the CPU
+# variants, from Debian's glslc, libvulkan-dev and spirv-headers. HEARTH_VULKAN=auto (the
+# default) builds it where the Vulkan loader lists a GPU (a CPU device such as Mesa's
+# lavapipe does not count) or where it is already cached; on (./scripts/run --vulkan)
+# always, off never. Built with the baseline's flags: its CPU parts never use -march=native.
+VULKAN_ARGS="-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_VULKAN=ON"
+VULKAN_BUILD_PACKAGES="glslc libvulkan-dev spirv-headers"
 # pip caches a built wheel by version, not by flags, so Hearth keeps its own cache keyed
 # by both (a wheel from an earlier native build can never come back).
 WHEEL_CACHE_ROOT="${HEARTH_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hearth/wheels}"
 
+# The CPU variants to build beside the baseline: all of them, or the best one whose needs
+# this CPU's flags meet (the list runs from the least to the most demanding).
+hearth_cpu_variants() {
+    local variant name flags need runs best=""
+    if [[ "${HEARTH_CPU_VARIANTS:-this-cpu}" == "all" ]]; then
+        printf '%s\n' "${CPU_VARIANTS[@]}"
+        return
+    fi
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+    for variant in "${CPU_VARIANTS[@]}"; do
+        name="${variant%%:*}" runs=1
+        for need in ${CPU_VARIANT_NEEDS[$name]}; do
+            [[ "$flags" == *" $need "* ]] || runs=0
+        done
+        [[ $runs -eq 1 ]] && best="$variant"
+    done
+    [[ -z "$best" ]] || printf '%s\n' "$best"
+}
+
+# The cache folder of the Vulkan backend built with this version and these flags.
+vulkan_backend_folder() {
+    local key
+    key="$(printf '%s %s' "$LLAMA_CPP_VERSION" "$VULKAN_ARGS" | sha256sum | cut -c1-16)"
+    printf '%s\n' "$WHEEL_CACHE_ROOT/ggml-vulkan-$LLAMA_CPP_VERSION-$key"
+}
+
+# Whether this install carries the Vulkan backend: "yes" or "no" (see HEARTH_VULKAN).
+hearth_vulkan_wanted() {
+    case "${HEARTH_VULKAN:-auto}" in
+        on | 1 | yes) echo yes ;;
+        off | 0 | no) echo no ;;
+        auto)
+            if [[ -f "$(vulkan_backend_folder)/libggml-vulkan.so" ]]; then
+                echo yes
+            elif PYTHONPATH="$REPO_ROOT/app" "$PYTHON_BIN" -m hearth.engine.vulkan --gpu-present \
+                2>/dev/null; then
+                if hearth_vulkan_tools_missing >/dev/null; then
+                    echo "hearth: this computer has a Vulkan GPU; to use it, install" \
+                        "$(hearth_vulkan_tools_missing) and run again" >&2
+                    echo no
+                else
+                    echo yes
+                fi
+            else
+                echo no
+            fi
+            ;;
+        *)
+            echo "hearth: HEARTH_VULKAN must be auto, on or off (not '$HEARTH_VULKAN')" >&2
+            return 1
+            ;;
+    esac
+}
+
+# The Debian packages the Vulkan build needs and this computer lacks (nothing: exit 1).
+hearth_vulkan_tools_missing() {
+    local missing=()
+    command -v glslc >/dev/null || missing+=(glslc)
+    [[ -f /usr/include/vulkan/vulkan.h ]] || missing+=(libvulkan-dev)
+    compgen -G "/usr/share/cmake/SPIRV-Headers*/SPIRV-HeadersConfig.cmake" >/dev/null \
+        || compgen -G "/usr/lib/*/cmake/SPIRV-Headers*/SPIRV-HeadersConfig.cmake" >/dev/null \
+        || missing+=(spirv-headers)
+    [[ ${#missing[@]} -gt 0 ]] || return 1
+    echo "${missing[*]}"
+}
+
 hearth_install() {
     local wanted
-    wanted="$(cat "$REPO_ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
-    if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$wanted" ]]; then
-        hearth_compile_bytecode
-        return 0
+    HEARTH_VARIANTS_WANTED="$(hearth_cpu_variants)"
+    # The stamp covers the CPU variants this computer gets, so another CPU installs again
+    # (from the cache where it has them); its second line says whether the Vulkan backend
+    # came with it, which only --vulkan (HEARTH_VULKAN=on) asks again.
+    wanted="$( (cat "$REPO_ROOT/pyproject.toml" "${BASH_SOURCE[0]}"
+        echo "$HEARTH_VARIANTS_WANTED") | sha256sum | cut -d' ' -f1)"
+    if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(head -n 1 "$STAMP")" == "$wanted" ]]; then
+        if [[ ! "${HEARTH_VULKAN:-auto}" =~ ^(on|1|yes)$ ]] || grep -qx "vulkan=yes" "$STAMP"; then
+            hearth_compile_bytecode
+            return 0
+        fi
     fi
-    echo "hearth: installing into $VENV (the first time compiles llama.cpp: about 5 minutes)" >&2
+    HEARTH_VULKAN_WANTED="$(hearth_vulkan_wanted)"
+    echo "hearth: installing into $VENV (the first time compiles llama.cpp: about 10 minutes on 2 cores)" >&2
     [[ -x "$VENV/bin/python" ]] || "$PYTHON_BIN" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
     # torch first and pinned: 2.13.0 is the local CPU wheel; anything else pulls CUDA.
     "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
     hearth_install_llama_cpp
     "$VENV/bin/python" -m pip install --quiet -e "$REPO_ROOT[dev]"
-    echo "$wanted" > "$STAMP"
+    printf '%s\nvulkan=%s\n' "$wanted" "$HEARTH_VULKAN_WANTED" > "$STAMP"
     hearth_compile_bytecode
 }
 
@@ -82,11 +173,8 @@ cpu_variant_library() {
         source="$(llama_cpp_source)"
         build="$folder.building.$$"
         rm -rf "$build"
-        local cmake_bin="cmake"
-        if ! command -v cmake >/dev/null; then
-            "$VENV/bin/python" -m pip install --quiet cmake >&2
-            cmake_bin="$VENV/bin/cmake"
-        fi
+        local cmake_bin
+        cmake_bin="$(hearth_cmake)"
         # Options beyond the baseline (over-)write the baseline's, later ones winning.
         # shellcheck disable=SC2086
         "$cmake_bin" -S "$source/vendor/llama.cpp" -B "$build" -DCMAKE_BUILD_TYPE=Release \
@@ -105,6 +193,79 @@ cpu_variant_library() {
     printf '%s\n' "$folder/libggml-cpu.so"
 }
 
+# Print the path of libggml-vulkan.so, compiling it first unless the cache has it (its
+# shaders are compiled by glslc, most of its build time).
+vulkan_backend_library() {
+    local folder source build missing
+    folder="$(vulkan_backend_folder)"
+    if [[ ! -f "$folder/libggml-vulkan.so" ]]; then
+        if missing="$(hearth_vulkan_tools_missing)"; then
+            echo "hearth: llama.cpp's Vulkan backend needs $missing:" \
+                "sudo ./scripts/run --install-system-deps (or HEARTH_VULKAN=off)" >&2
+            return 1
+        fi
+        echo "hearth: compiling llama.cpp's Vulkan backend (GPU; its shaders take minutes)" >&2
+        source="$(llama_cpp_source)"
+        vulkan_source_for_older_headers "$source/vendor/llama.cpp/ggml/src/ggml-vulkan/ggml-vulkan.cpp"
+        build="$folder.building.$$"
+        rm -rf "$build"
+        local cmake_bin
+        cmake_bin="$(hearth_cmake)"
+        # shellcheck disable=SC2086
+        "$cmake_bin" -S "$source/vendor/llama.cpp" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+            -DBUILD_SHARED_LIBS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+            -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF \
+            -DGGML_CCACHE=OFF -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON \
+            "-DCMAKE_INSTALL_RPATH=\$ORIGIN/.." $VULKAN_ARGS >"$build.log" 2>&1 \
+            || { cat "$build.log" >&2; return 1; }
+        "$cmake_bin" --build "$build" --target ggml-vulkan -j "$(nproc)" >>"$build.log" 2>&1 \
+            || { tail -n 40 "$build.log" >&2; return 1; }
+        mkdir -p "$folder.new"
+        cp "$build/bin/libggml-vulkan.so" "$folder.new/"
+        printf '%s\n' "$VULKAN_ARGS" > "$folder.new/cmake-args.txt"
+        rm -rf "$folder" "$build" "$build.log" && mv "$folder.new" "$folder"
+    fi
+    printf '%s\n' "$folder/libggml-vulkan.so"
+}
+
+# llama.cpp asks the Vulkan validation layer for its best-practice checks through
+# VK_EXT_layer_settings, which Debian 12's Vulkan headers (1.3.239) predate; it is used only
+# in llama.cpp's validation builds (GGML_VULKAN_VALIDATE). Fence that off where the
+# headers lack it (in place: with newer headers the fenced code compiles as it was).
+vulkan_source_for_older_headers() {
+    local file="$1"
+    grep -q "Hearth: headers without VK_EXT_layer_settings" "$file" && return 0
+    FILE="$file" "$VENV/bin/python" - <<'PYTHON'
+import os, pathlib
+path = pathlib.Path(os.environ["FILE"])
+text = path.read_text()
+start = "    VkBool32 enable_best_practice = layer_settings;\n"
+create = (
+    "    vk::InstanceCreateInfo instance_create_info(vk::InstanceCreateFlags{}, &app_info, "
+    "layers, extensions, &layer_setting_info);\n"
+)
+if text.count(start) == 1 and text.count(create) == 1:
+    text = text.replace(
+        start, "#if defined(VK_EXT_layer_settings)  // Hearth: headers without VK_EXT_layer_settings\n" + start
+    ).replace(
+        create,
+        create + "#else\n    vk::InstanceCreateInfo instance_create_info("
+        "vk::InstanceCreateFlags{}, &app_info, layers, extensions);\n#endif\n",
+    )
+    path.write_text(text)
+PYTHON
+}
+
+# Print the cmake to build with: the system's, else one from PyPI in the venv.
+hearth_cmake() {
+    if command -v cmake >/dev/null; then
+        echo cmake
+    else
+        "$VENV/bin/python" -m pip install --quiet cmake >&2
+        echo "$VENV/bin/cmake"
+    fi
+}
+
 # Print the folder of llama-cpp-python's source (the sdist, unpacked once into the cache).
 llama_cpp_source() {
     local folder="$WHEEL_CACHE_ROOT/llama-cpp-python-$LLAMA_CPP_VERSION-source"
@@ -121,35 +282,46 @@ llama_cpp_source() {
 }
 
 # Install the wheel built with the project's flags over whatever the venv held, put the CPU
-# backend variants beside its libraries, and leave the build record there too (hearth
-# doctor and the tests read it back).
+# backend variants (and the Vulkan backend, where wanted) beside its libraries, and leave
+# the build record there too (hearth doctor and the tests read it back).
 hearth_install_llama_cpp() {
-    local wheel lib variant name extra
+    local wheel lib variant name extra vulkan_library=""
     wheel="$(llama_cpp_wheel "$LLAMA_CPP_CMAKE_ARGS")"
+    if [[ "$HEARTH_VULKAN_WANTED" == yes ]]; then
+        vulkan_library="$(vulkan_backend_library)"
+    fi
     "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
     # llama-cpp-python's own dependencies (numpy, jinja2, diskcache, typing-extensions).
     "$VENV/bin/python" -m pip install --quiet "llama-cpp-python==$LLAMA_CPP_VERSION"
     lib="$("$VENV/bin/python" -c 'import pathlib, llama_cpp; print(pathlib.Path(llama_cpp.__file__).parent / "lib")')"
+    # Modules of an earlier install are not the wheel's: pip leaves them behind.
+    rm -rf "$lib"/libggml-cpu-*.so "$lib/vulkan"
     # ggml scores every libggml-cpu-*.so in the folder and loads the best that runs here.
     mv "$lib/libggml-cpu.so" "$lib/libggml-cpu-haswell.so"
-    local names=("haswell")
-    for variant in "${CPU_VARIANTS[@]}"; do
+    while IFS= read -r variant; do
+        [[ -n "$variant" ]] || continue
         name="${variant%%:*}" extra="${variant#*:}"
         cp "$(cpu_variant_library "$extra")" "$lib/libggml-cpu-$name.so"
-        names+=("$name")
-    done
+    done <<< "$HEARTH_VARIANTS_WANTED"
+    # In a folder of its own: Hearth loads it only when a model may use the GPU
+    # (engine/backends.py), so --gpu off never starts a Vulkan driver.
+    if [[ -n "$vulkan_library" ]]; then
+        mkdir -p "$lib/vulkan" && cp "$vulkan_library" "$lib/vulkan/libggml-vulkan.so"
+    fi
     LLAMA_CPP_VERSION="$LLAMA_CPP_VERSION" LLAMA_CPP_CMAKE_ARGS="$LLAMA_CPP_CMAKE_ARGS" \
-        WHEEL="$wheel" LIB="$lib" VARIANTS="$(printf '%s\n' "${CPU_VARIANTS[@]}")" \
-        "$VENV/bin/python" - <<'PYTHON'
+        WHEEL="$wheel" LIB="$lib" VARIANTS="$HEARTH_VARIANTS_WANTED" \
+        VULKAN_ARGS="${vulkan_library:+$VULKAN_ARGS}" "$VENV/bin/python" - <<'PYTHON'
 import json, os, pathlib
 variants = {"haswell": []}
 for line in os.environ["VARIANTS"].splitlines():
     name, _, extra = line.partition(":")
-    variants[name] = extra.split()
+    if name:
+        variants[name] = extra.split()
 record = {
     "llama_cpp_python": os.environ["LLAMA_CPP_VERSION"],
     "cmake_args": os.environ["LLAMA_CPP_CMAKE_ARGS"].split(),
     "cpu_variants": variants,
+    "vulkan_cmake_args": os.environ["VULKAN_ARGS"].split() or None,
     "wheel": pathlib.Path(os.environ["WHEEL"]).name,
 }
 (pathlib.Path(os.environ["LIB"]) / "hearth-build.json").write_text(

@@ -176,7 +176,8 @@ def test_a_number_of_layers_puts_that_many_on_the_device(
 ) -> None:
     status = client.load(qwen05_file, n_ctx=512, n_threads=2, gpu="10")
     assert status.device_summary() == "GPU: 10 of 25 layers"
-    assert greedy_text(client).strip()
+    # Its self-check decoded on both devices (the first blocks on the CPU, the rest on it).
+    assert status.self_check_tokens_per_s
 
 
 @needs_lavapipe
