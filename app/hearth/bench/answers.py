@@ -20,6 +20,7 @@ is measured from the question to the answer's first piece, with the model warm.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import tempfile
@@ -91,7 +92,8 @@ def run(
     from hearth.index.document_index import DocumentIndex
     from hearth.settings import DEFAULT_SYSTEM_PROMPT
 
-    extract_sessions(data, work / "sessions")
+    if not (work / "sessions").is_dir():
+        extract_sessions(data, work / "sessions")
     questions = sample(load_questions(data), seed, size)
     index = DocumentIndex(work / "index")
     index.index_paths([work / "sessions"])
@@ -174,6 +176,33 @@ def run(
     }
 
 
+def replay(result_file: Path, work: Path, model: Path, n_ctx: int) -> int:
+    """The answer's checks run again on an earlier run's drafts over the same index (kept
+    with ``--work``), without the model writing; prints the scores before and after only
+    (the answers are not shown)."""
+    from hearth.assistant.grounded import GroundedAnswerer
+    from hearth.engine.client import EngineClient
+    from hearth.index.document_index import DocumentIndex
+
+    earlier = json.loads(result_file.read_text(encoding="utf-8"))
+    by_id = {q.id: q for q in load_questions(DEFAULT_DATA)}
+    before = after = changed = 0.0
+    with DocumentIndex(work / "index") as index, EngineClient() as engine:
+        engine.load(model, n_ctx=n_ctx, n_threads=2)
+        answerer = GroundedAnswerer(index, engine)
+        for row in earlier["rows"]:
+            answer, _ = answerer.replay(row["question"], row["draft"], Settings().max_answer_tokens)
+            before += row["with_score"][0]
+            after += score(answer, by_id[row["id"]])[0]
+            changed += answer != row["with_retrieval"]
+    count = len(earlier["rows"])
+    print(
+        f"replayed {count} drafts: mean F1 {before / count:.3f} -> {after / count:.3f};"
+        f" {changed:.0f} answers changed"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from hearth.models.bundled import model_file
     from hearth.offline import enforce_offline
@@ -193,12 +222,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--query-step", action="store_true", help="answer with the question step (deep search)"
     )
+    parser.add_argument(
+        "--work", type=Path, help="keep the sessions and their index here (reused next time)"
+    )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="RESULT_JSON",
+        help="run the answer's checks again on an earlier run's drafts (needs --work)",
+    )
     args = parser.parse_args(argv)
     model = model_file(args.model)
-    with tempfile.TemporaryDirectory(prefix="hearth-answers-") as work:
+    if args.replay:
+        if not args.work:
+            parser.error("--replay needs the --work folder the run used")
+        return replay(args.replay, args.work, model, args.ctx)
+    with tempfile.TemporaryDirectory(prefix="hearth-answers-") as temporary:
+        work = args.work or Path(temporary)
+        work.mkdir(parents=True, exist_ok=True)
         result = run(
-            args.data.resolve(), Path(work), model, args.ctx, args.max_tokens, args.seed,
-            args.questions, args.query_step,
+            args.data.resolve(),
+            work,
+            model,
+            args.ctx,
+            args.max_tokens,
+            args.seed,
+            args.questions,
+            args.query_step,
         )
     print_table(
         ["mode", "mean F1", "match rate", "s/answer"],

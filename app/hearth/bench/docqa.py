@@ -275,6 +275,8 @@ def run(
                     for s in turn.sources
                 ],
                 "cited": turn.cited,
+                # What the model read of each source: a check can be replayed on them.
+                "source_texts": texts,
                 "seconds": seconds,
                 "first_token_seconds": (first_piece[0] if first_piece else time.perf_counter())
                 - asked_at,
@@ -293,6 +295,52 @@ def run(
         "rows": rows,
         "machine": machine_description(),
     }
+
+
+def replay(result_file: Path, model: Path, home: Path) -> int:
+    """The answer's checks run again on the drafts of an earlier run (``--out`` file), over
+    the same index and sources, without the model writing: what a change to the checks
+    does, in seconds. Changed answers are printed for the tuning half only (the held-out
+    half is counted, never read)."""
+    os.environ["HEARTH_HOME"] = str(home)
+    from hearth.assistant.grounded import GroundedAnswerer
+    from hearth.assistant.workspace import Workspace
+    from hearth.engine.prompts import ChatMessage
+
+    earlier = json.loads(result_file.read_text(encoding="utf-8"))
+    by_id = {q.id: q for q in load_questions()}
+    with Workspace() as workspace:
+        workspace.load_model(workspace.catalogue.add(model))
+        answerer = GroundedAnswerer(workspace.index, workspace.engine)
+        settings = workspace.settings
+        before: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for row in earlier["rows"]:
+            question = by_id[row["id"]]
+            history: list[ChatMessage] | None = None
+            if question.follows:
+                history = [{"role": "user", "content": by_id[question.follows].question}]
+            answer, _ = answerer.replay(
+                question.question,
+                row["draft"],
+                settings.max_answer_tokens,
+                settings.sources_per_answer,
+                history,
+            )
+            right = is_right(answer, question)
+            counts = before[f"{question.half}/{question.kind}"]
+            counts[0] += 1
+            counts[1] += bool(row["right"])
+            counts[2] += right
+            if question.half == "tuning" and answer != row["answer"]:
+                mark = {(True, False): "LOST", (False, True): "WON "}.get(
+                    (row["right"], right), "same"
+                )
+                print(f"{mark} {question.id:12} {row['answer'][:90]!r}\n{'':17} -> {answer[:90]!r}")
+    print_table(
+        ["half/kind", "n", "right before", "right replayed"],
+        [[key, n, was, now] for key, (n, was, now) in sorted(before.items())],
+    )
+    return 0
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -341,7 +389,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time the tool step for every question, as if it always ran",
     )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="RESULT_JSON",
+        help="run the answer's checks again on an earlier run's drafts (needs --home)",
+    )
     args = parser.parse_args(argv)
+    if args.replay:
+        if not args.home:
+            parser.error("--replay needs the --home whose index the run used")
+        enforce_offline()
+        return replay(args.replay, model_file(args.model), args.home)
     documents = locate_documents(args.docs)
     enforce_offline()  # fetching the documents was the only network use
     model = model_file(args.model)
