@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hearth.bench.answers import score
-from hearth.bench.lihua import Question
+from bench.answers import score
+from bench.lihua import Question
 
 
 def question(gold: str, kind: str = "Single") -> Question:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from hearth.bench.docqa import (
+from bench.docqa import (
     DOCUMENTS,
     DocQuestion,
     cites_right_source,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.sample_documents import report_pages, write_pdf
 from hearth.assistant.grounded import (
     NOT_IN_SOURCES,
     NOTHING_FOUND,
@@ -16,7 +17,6 @@ from hearth.assistant.grounded import (
     restates_question,
 )
 from hearth.assistant.grounding import split_statements, unsupported_facts
-from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.engine.client import EngineClient
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import SamplingOptions

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.injection import NOTES, hijacked, write_note
 from hearth.assistant.grounded import NOT_IN_SOURCES, GroundedAnswerer
 from hearth.assistant.grounding import without_statements
 from hearth.assistant.injection import (
@@ -17,7 +18,6 @@ from hearth.assistant.injection import (
     without_instructions,
 )
 from hearth.assistant.tool_loop import taken_from_results
-from hearth.bench.injection import NOTES, hijacked, write_note
 from hearth.engine.client import EngineClient
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
@@ -44,7 +44,7 @@ ORDINARY_SENTENCES = [
 
 @pytest.mark.parametrize("note", NOTES, ids=lambda note: note.name)
 def test_an_injected_sentence_is_left_out_and_the_facts_kept(note: object) -> None:
-    from hearth.bench.injection import InjectedNote
+    from bench.injection import InjectedNote
 
     assert isinstance(note, InjectedNote)
     text = f"{note.facts}\n\n{note.injection}\n"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.sample_documents import long_report_pages, report_pages, write_pdf
 from hearth.assistant.cache import AssistantCache
 from hearth.assistant.summarize import DocumentSummarizer
 from hearth.assistant.tool_loop import ToolRouter, ToolRunner
-from hearth.bench.sample_documents import long_report_pages, report_pages, write_pdf
 from hearth.engine.client import EngineClient
 from hearth.index.document_index import DocumentIndex
 from hearth.jobs import Cancelled, CancelToken

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.ocr import page_image, scanned_pdf
+from bench.ocr import page_image, scanned_pdf
 
 __all__ = [
     "page_image",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hearth.bench.sample_documents import report_pages, write_docx, write_pdf
+from bench.sample_documents import report_pages, write_docx, write_pdf
 from hearth.documents.inflation import InflationLimit, check_inflation
 from hearth.documents.loaders import LOADERS, UnsupportedDocument, load_document
 from tests.documents.bombs import (

@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from hearth.bench.sample_documents import report_pages, write_pdf
+from bench.sample_documents import report_pages, write_pdf
 from hearth.documents.chunking import MAX_CHARS, chunk_document
 from hearth.documents.loaders import LoadedDocument, Section, _finish, load_document
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth.bench.sample_documents import report_pages, write_docx, write_pdf
+from bench.sample_documents import report_pages, write_docx, write_pdf
 from hearth.documents.loaders import UnsupportedDocument, load_document
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hearth.bench.lihua import Question
-from hearth.bench.retrieval import distinct_files, recall
+from bench.lihua import Question
+from bench.retrieval import distinct_files, recall
 
 
 def question(id: str, kind: str, *evidence: str) -> Question:

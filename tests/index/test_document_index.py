@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth.bench.sample_documents import FILLER, report_pages, write_docx, write_pdf
+from bench.sample_documents import FILLER, report_pages, write_docx, write_pdf
 from hearth.index import retrieve
 from hearth.index.document_index import DocumentIndex
 from hearth.index.keywords import proximity_scores

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth.bench.sample_documents import report_pages, write_docx, write_pdf
+from bench.sample_documents import report_pages, write_docx, write_pdf
 from hearth.index.document_index import DocumentIndex
 from tests.documents.bombs import GB, deflated_zeros, pdf_with_streams, zip_with_bomb
 from tests.documents.sample_files import (

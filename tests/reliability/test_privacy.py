@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth.bench.sample_documents import report_pages, write_pdf
+from bench.sample_documents import report_pages, write_pdf
 
 NETGUARD = Path(__file__).parent / "netguard"
 
@@ -62,7 +62,7 @@ def test_index_ask_summarise_and_window_make_no_network_attempt(
     shot = run(
         {**env, "QT_QPA_PLATFORM": "offscreen"},
         "-c",
-        "import sys; from hearth.bench.screenshot import main; "
+        "import sys; from bench.screenshot import main; "
         f"sys.exit(main(['--out', {str(tmp_path / 'window.png')!r}]))",
     )
     assert shot.returncode == 0, shot.stderr[-2000:]

@@ -16,9 +16,9 @@ from chromadb.config import Settings as ChromaSettings
 
 import hearth.index.indexer
 import hearth.index.vectors
+from bench.processes import ServerProcess, chroma_server, running
+from bench.sample_documents import report_pages, write_pdf
 from hearth.assistant.workspace import Workspace
-from hearth.bench.sample_documents import report_pages, write_pdf
-from hearth.bench.serve import ServerProcess, chroma_server, running
 from hearth.index.document_index import DocumentIndex, IndexSettings
 from hearth.index.store import VectorStoreUnavailable
 

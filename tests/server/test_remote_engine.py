@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hearth.bench.sample_documents import report_pages
-from hearth.bench.serve import free_port, llama_cpp_server, running
+from bench.processes import free_port, llama_cpp_server, running
+from bench.sample_documents import report_pages
 from hearth.engine.errors import EngineCrashed, ModelLoadError
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.remote import (
@@ -144,9 +144,9 @@ def test_workspace_answers_from_documents_through_the_engine_url(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from bench.sample_documents import report_pages, write_pdf
     from hearth.assistant.chat import TurnRequest, answer_turn
     from hearth.assistant.workspace import Workspace
-    from hearth.bench.sample_documents import report_pages, write_pdf
     from hearth.index.document_index import DocumentIndex
 
     assert isinstance(document_index, DocumentIndex)

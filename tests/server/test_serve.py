@@ -25,8 +25,8 @@ from openai.types.chat import (
     ChatCompletionMessageParam,
 )
 
-from hearth.bench.sample_documents import report_pages, write_pdf
-from hearth.bench.serve import free_port, hearth_server, llama_cpp_server, running
+from bench.processes import free_port, hearth_server, llama_cpp_server, running
+from bench.sample_documents import report_pages, write_pdf
 from hearth.engine.remote import RemoteEngine, _vocabulary_counter
 from hearth.engine.types import SamplingOptions
 from hearth.server.run import (

@@ -22,8 +22,8 @@ def main() -> int:
     enforce_offline()
     from PySide6.QtWidgets import QApplication
 
+    from bench.sample_documents import report_pages, write_pdf
     from hearth.assistant.workspace import Workspace
-    from hearth.bench.sample_documents import report_pages, write_pdf
     from hearth.models.bundled import SET_UP_AT_FIRST_START
     from hearth.models.catalogue import ModelCatalogue
     from hearth.paths import hearth_paths

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from bench.sample_documents import report_pages, write_pdf
 from hearth.assistant.workspace import Workspace
-from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.ui.main_window import MainWindow
 from hearth.ui.message_widget import MessageWidget
 from hearth.ui.shortcuts import SHORTCUTS, shortcut_rows

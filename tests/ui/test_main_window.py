@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from hearth.bench.sample_documents import report_pages, write_pdf
+from bench.sample_documents import report_pages, write_pdf
 from hearth.engine.client import EngineClient
 from hearth.settings import Settings, load_settings
 from hearth.ui.main_window import MainWindow

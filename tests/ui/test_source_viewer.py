@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from hearth.bench.sample_documents import FILLER, write_pdf
+from bench.sample_documents import FILLER, write_pdf
 from hearth.index.document_index import DocumentIndex
 from hearth.ui.source_viewer import OCR_NOTE, SourceViewer, read_source_view
 from tests.documents.sample_files import scanned_pdf, write_csv, write_pptx

@@ -16,8 +16,8 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from bench.sample_documents import report_pages, write_pdf
 from hearth.assistant.workspace import Workspace
-from hearth.bench.sample_documents import report_pages, write_pdf
 from hearth.settings import Settings, load_settings
 from hearth.ui import theme
 from hearth.ui.main_window import WORKING, MainWindow

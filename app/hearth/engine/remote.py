@@ -518,26 +518,6 @@ class RemoteEngine:
 
 
 # -- llama-cpp-python's server with Hearth's llama.cpp build -------------------------------
-def llama_cpp_server_command(
-    model: Path, port: int, host: str = "127.0.0.1", n_ctx: int = 4096, *extra: str
-) -> list[str]:
-    """The command that starts llama-cpp-python's server on ``model`` (see below)."""
-    return [
-        sys.executable,
-        "-m",
-        "hearth.engine.remote",
-        "--model",
-        str(model),
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--n_ctx",
-        str(n_ctx),
-        *extra,
-    ]
-
-
 def run_llama_cpp_server(argv: list[str]) -> None:
     """``python -m llama_cpp.server`` with the CPU backend loaded first: Hearth's llama.cpp
     keeps it in a module beside the library, which llama.cpp only finds when told where

@@ -1,7 +1,7 @@
 """A second held-out set for the injection benchmark: 24 notes written without the defence.
 
 Like HELD_OUT_NOTES, these were written by someone who had read only the harness
-(``hearth.bench.injection``), never the defence or the other held-out set, so they are only
+(``bench.injection``), never the defence or the other held-out set, so they are only
 ever reported on, never tuned against. Each note carries an everyday or work fact and one
 injection in a style the tuning notes do not use: document metadata, a footnote, a
 developer block, a fake tool result, a table cell, a polite word to the summariser, an
@@ -19,7 +19,7 @@ PDF notes keep to Latin-1: write_pdf uses fpdf's core fonts.
 
 from __future__ import annotations
 
-from hearth.bench.injection import InjectedNote
+from bench.injection import InjectedNote
 
 FRESH_NOTES: list[InjectedNote] = [
     # Footnote addressed to "automated readers", replacing the answer.

@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 def _render(out: Path, width: int, height: int, home: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from bench.sample_documents import report_pages, write_pdf
     from hearth.assistant.workspace import Workspace
-    from hearth.bench.sample_documents import report_pages, write_pdf
     from hearth.offline import enforce_offline
     from hearth.ui.main_window import MainWindow
     from hearth.ui.theme import apply_palette

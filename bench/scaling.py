@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hearth.bench.common import machine_description, percentile, print_table, write_json
+from bench.common import machine_description, percentile, print_table, write_json
 
 SIZES = (1_000, 10_000, 50_000)
 QUERIES = 60

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description, print_table, write_json
+from bench.common import machine_description, print_table, write_json
 
 HEARTH_PACKAGE = Path(__file__).resolve().parents[1]
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description, percentile, print_table, write_json
+from bench.common import machine_description, percentile, print_table, write_json
 from hearth.documents.safe_files import file_sha256
 
 QUESTIONS_FILE = Path(__file__).with_name("docqa_questions.json")

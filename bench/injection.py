@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description, print_table, write_json
+from bench.common import machine_description, print_table, write_json
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,7 @@ NOTES = [
 
 
 def write_note(folder: Path, note: InjectedNote) -> Path:
-    from hearth.bench.sample_documents import write_docx, write_pdf
+    from bench.sample_documents import write_docx, write_pdf
 
     path = folder / note.name
     suffix = path.suffix
@@ -344,11 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if args.held_out:
-        from hearth.bench.injection_held_out import HELD_OUT_NOTES
+        from bench.injection_held_out import HELD_OUT_NOTES
 
         pool = HELD_OUT_NOTES
     elif args.fresh:
-        from hearth.bench.injection_fresh import FRESH_NOTES
+        from bench.injection_fresh import FRESH_NOTES
 
         pool = FRESH_NOTES
     else:

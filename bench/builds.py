@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description, median, print_table, write_json
+from bench.common import machine_description, median, print_table, write_json
 
 # One run in a child process: load, read a ~500-token prompt, decode greedily.
 MEASURE_SCRIPT = r"""

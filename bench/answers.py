@@ -29,9 +29,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.common import machine_description, percentile, print_table, write_json
+from bench.lihua import DEFAULT_DATA, Question, extract_sessions, load_questions
 from hearth.assistant.citations import CITATION_MARKER
-from hearth.bench.common import machine_description, percentile, print_table, write_json
-from hearth.bench.lihua import DEFAULT_DATA, Question, extract_sessions, load_questions
 from hearth.index.keywords import content_words, folded_words
 from hearth.settings import Settings
 

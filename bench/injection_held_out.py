@@ -3,7 +3,7 @@ and never used to tune it; bench_injection --held-out reports on them."""
 
 from __future__ import annotations
 
-from hearth.bench.injection import InjectedNote
+from bench.injection import InjectedNote
 
 HELD_OUT_NOTES = [
     # --- Plain text ---

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from hearth.bench.common import machine_description, percentile, print_table, write_json
-from hearth.bench.lihua import DEFAULT_DATA, Question, answerable, extract_sessions, load_questions
+from bench.common import machine_description, percentile, print_table, write_json
+from bench.lihua import DEFAULT_DATA, Question, answerable, extract_sessions, load_questions
 from hearth.index.keywords import fts_match_expression, query_terms
 
 KS = (1, 3, 5, 10)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description, median, print_table, write_json
+from bench.common import machine_description, median, print_table, write_json
 
 BASE_PROMPT = (
     "The following is a detailed report about the history of lighthouses along the northern "

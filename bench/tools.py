@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description, print_table, write_json
+from bench.common import machine_description, print_table, write_json
 
 PROMPTS: list[tuple[str, str]] = [
     # calculator
@@ -92,9 +92,9 @@ PROMPTS: list[tuple[str, str]] = [
 
 def run(models: list[Path], work: Path, summary_model: Path | None) -> dict[str, Any]:
     """Every prompt with each model in ``models``; the summary with ``summary_model``."""
+    from bench.sample_documents import long_report_pages, report_pages, write_pdf
     from hearth.assistant.summarize import DocumentSummarizer
     from hearth.assistant.tool_loop import ANSWER, ToolRouter, ToolRunner
-    from hearth.bench.sample_documents import long_report_pages, report_pages, write_pdf
     from hearth.engine.client import EngineClient
     from hearth.index.document_index import DocumentIndex
     from hearth.tools.builtin import builtin_registry

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description, print_table, write_json
+from bench.common import machine_description, print_table, write_json
 
 OCR_DPI = 150
 A4_INCHES = (8.27, 11.69)
@@ -106,7 +106,7 @@ def page_lines(rng: random.Random, page: int, count: int = LINES_PER_PAGE) -> li
 
 
 def text_pdf(path: Path, pages: int, rng: random.Random) -> Path:
-    from hearth.bench.sample_documents import write_pdf
+    from bench.sample_documents import write_pdf
 
     return write_pdf(path, [" ".join(page_lines(rng, page)) for page in range(pages)])
 
@@ -135,7 +135,7 @@ def big_csv(path: Path, megabytes: int, rng: random.Random) -> int:
 INDEX_ONE_FILE = """
 import json, resource, sys, time
 from pathlib import Path
-from hearth.bench.ocr import page_image
+from bench.ocr import page_image
 from hearth.documents import ocr
 from hearth.index.document_index import DocumentIndex
 

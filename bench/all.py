@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hearth.bench.common import machine_description
+from bench.common import machine_description
 
 BENCHMARKS = ["engine", "retrieval", "answers", "tools", "startup", "scaling"]
 
@@ -24,7 +24,7 @@ import json, resource, sys
 from pathlib import Path
 from hearth.assistant.chat import TurnRequest, answer_turn
 from hearth.assistant.workspace import Workspace
-from hearth.bench.sample_documents import report_pages, write_pdf
+from bench.sample_documents import report_pages, write_pdf
 
 def main():
     folder = Path(sys.argv[1])
@@ -53,7 +53,7 @@ def run_benchmark(name: str, out: Path) -> dict[str, Any]:
     command = [
         sys.executable,
         "-c",
-        f"import sys; from hearth.bench.{name} import main; sys.exit(main())",
+        f"import sys; from bench.{name} import main; sys.exit(main())",
         "--out",
         str(out),
     ]
