@@ -38,8 +38,11 @@ def main():
     while not window.chat_view.messages[-1].text:
         app.processEvents(); time.sleep(0.01)
     print("STREAMING", flush=True)
+    # No more events: the reply is stored from the event loop when it completes, so it
+    # stays in flight however fast the model finishes (a short answer had been stored
+    # before the kill arrived on a busy machine).
     while True:
-        app.processEvents(); time.sleep(0.01)
+        time.sleep(0.01)
 
 if __name__ == "__main__":
     main()
