@@ -34,15 +34,18 @@ def main():
     window.open_conversation(conversation.id)
     window.use_documents.setChecked(False)
     workspace.settings.max_answer_tokens = 400
+    def hang_on_first_piece(conversation_id, text):
+        # The first piece is shown; the reply is stored from the event loop when it
+        # completes, and this handler never returns to it: the reply stays in flight
+        # however fast the model finishes (a short reply had been stored before the kill).
+        print("STREAMING", flush=True)
+        while True:
+            time.sleep(0.01)
+
+    window.answers.reply_piece.connect(hang_on_first_piece)
     window.send("Write a long story about the sea.")
-    while not window.chat_view.messages[-1].text:
-        app.processEvents(); time.sleep(0.01)
-    print("STREAMING", flush=True)
-    # No more events: the reply is stored from the event loop when it completes, so it
-    # stays in flight however fast the model finishes (a short answer had been stored
-    # before the kill arrived on a busy machine).
     while True:
-        time.sleep(0.01)
+        app.processEvents(); time.sleep(0.01)
 
 if __name__ == "__main__":
     main()
