@@ -86,12 +86,18 @@ def cmd_models_download(args: argparse.Namespace) -> int:
         ModelDownloader,
         format_size,
     )
-    from hearth.models.hub import HubError, hub_endpoint, list_repo, load_token, parse_reference
+    from hearth.models.hub import (
+        HubInputError,
+        hub_endpoint,
+        list_repo,
+        load_token,
+        parse_reference,
+    )
 
     settings = load_settings()
     reference = parse_reference(args.repo)
     if reference is None:
-        raise HubError(f"'{args.repo}' is not owner/name or the address of a repository")
+        raise HubInputError(f"'{args.repo}' is not owner/name or the address of a repository")
     listing = list_repo(reference.repo_id, settings)
     choice = listing.choose(args.file or reference.file, args.quant)
     catalogue = ModelCatalogue()

@@ -12,5 +12,10 @@ class HearthError(Exception):
     """Something the user can fix or understand; str() is one line for them."""
 
 
+class InputError(HearthError):
+    """What the user typed names nothing or cannot be read (an unknown repository, a
+    malformed address); the CLI exits 2 for it, as argparse does for a usage error."""
+
+
 class DocumentNotIndexed(HearthError):
     """A request names a document the index does not hold, or one with no text."""

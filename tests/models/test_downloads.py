@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import signal
 import socket
@@ -334,6 +335,47 @@ def test_the_cli_says_no_network_in_one_line(hub: HubStandIn) -> None:
             "the network connection, or the Hugging Face endpoint (HF_ENDPOINT or hf_endpoint "
             "in the settings)"
         ]
+
+
+def test_the_cli_refuses_what_names_nothing_in_one_line_with_status_2(
+    hub: HubStandIn, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As argparse's usage errors: a repository, file, quantisation or address that is not
+    there exits 2 (a network failure stays 1), before anything is downloaded."""
+    from hearth.cli import run_cli
+
+    refused = {
+        ("models", "search", "nobody/nothing"): (
+            f"no model repository named 'nobody/nothing' on {hub.url.split('://')[1]}"
+        ),
+        ("models", "download", "nobody/nothing"): (
+            f"no model repository named 'nobody/nothing' on {hub.url.split('://')[1]}"
+        ),
+        ("models", "search", "https://huggingface.co/"): (
+            "https://huggingface.co/ is not the address of a model repository"
+        ),
+        ("models", "download", "qwen 1.5b"): (
+            "'qwen 1.5b' is not owner/name or the address of a repository"
+        ),
+        ("models", "download", QWEN_REPO, "--quant", "Q3_K_S"): (
+            f"{QWEN_REPO} has no Q3_K_S file (it has Q2_K, Q4_K_M, Q5_K_M, Q8_0)"
+        ),
+        ("models", "download", QWEN_REPO, "model-q4_k_m.gguf"): (
+            f"{QWEN_REPO} has no GGUF file named model-q4_k_m.gguf"
+        ),
+    }
+    for command, line in refused.items():
+        assert run_cli(list(command)) == 2, command
+        assert capsys.readouterr().err.splitlines() == [f"hearth: error: {line}"]
+    monkeypatch.setattr("hearth.machine.total_memory_bytes", lambda: 1024**2)
+    assert run_cli(["models", "download", QWEN_REPO]) == 2
+    assert "name one with --quant or FILE" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("two words\n"))
+    assert run_cli(["models", "token"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "hearth: error: a Hugging Face token is one word (it starts with hf_)"
+    ]
+    assert list(ModelCatalogue().folder.glob("*.partial")) == []
 
 
 def test_the_cli_searches_and_lists_a_repository(

@@ -16,8 +16,10 @@ from hearth.models.catalogue import MemoryFit
 from hearth.models.gguf_metadata import read_gguf_metadata
 from hearth.models.hub import (
     HubError,
+    HubInputError,
     RepoReference,
     forget_token,
+    hub_call,
     hub_endpoint,
     list_repo,
     load_token,
@@ -53,8 +55,20 @@ def test_search_by_owner_name_or_address_names_that_repository(hub: HubStandIn) 
         f"https://huggingface.co/{QWEN_REPO}/blob/main/qwen2.5-1.5b-instruct-q4_k_m.gguf",
     ):
         assert [summary.repo_id for summary in search_models(typed)] == [QWEN_REPO]
-    with pytest.raises(HubError, match=r"no model repository named 'nobody/nothing' on 127\."):
+    with pytest.raises(HubInputError, match=r"no model repository named 'nobody/nothing' on 127\."):
         search_models("nobody/nothing")
+
+
+def test_a_gated_repository_is_no_input_error_though_the_hub_calls_it_not_found() -> None:
+    """GatedRepoError is a RepositoryNotFoundError: the name is right, a token is missing."""
+    import httpx2
+    from huggingface_hub.errors import GatedRepoError
+
+    response = httpx2.Response(403, request=httpx2.Request("GET", "https://hub.example/x"))
+    with pytest.raises(HubError) as caught, hub_call("https://hub.example", "owner/gated"):
+        raise GatedRepoError("gated", response=response)
+    assert not isinstance(caught.value, HubInputError)
+    assert str(caught.value).startswith("owner/gated is gated: accept its terms")
 
 
 def test_references_read_from_what_users_paste() -> None:
@@ -65,7 +79,7 @@ def test_references_read_from_what_users_paste() -> None:
     assert parse_reference(f"https://hf.co/{QWEN_REPO}/tree/main") == RepoReference(QWEN_REPO)
     assert parse_reference(f"  {QWEN_REPO} ") == RepoReference(QWEN_REPO)
     assert parse_reference("qwen2.5 1.5b instruct") is None
-    with pytest.raises(HubError, match="not the address of a model repository"):
+    with pytest.raises(HubInputError, match="not the address of a model repository"):
         parse_reference("https://huggingface.co/")
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from hearth.cli.parser import build_parser
 from hearth.cli.shared import EXIT_USAGE, CommandError
 from hearth.engine.errors import EngineError
-from hearth.errors import HearthError
+from hearth.errors import HearthError, InputError
 from hearth.instance_lock import EXIT_LOCKED, InstanceLocked
 from hearth.logging_setup import setup_logging
 from hearth.models.catalogue import ModelError
@@ -74,6 +74,10 @@ def run_cli(argv: Sequence[str]) -> int:
         log.info("command failed: %s", error)
         print(f"hearth: error: {error}", file=sys.stderr)
         return error.exit_code
+    except InputError as error:  # an unknown repository, a malformed address...
+        log.info("command failed: %s", error)
+        print(f"hearth: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except (EngineError, ModelError) as error:
         log.exception("command failed")
         print(f"hearth: error: {error}", file=sys.stderr)

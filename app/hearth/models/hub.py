@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 import httpx2
 
 from hearth import __version__
+from hearth.errors import InputError
 from hearth.models.catalogue import MemoryFit, ModelError, fit_on_this_computer
 from hearth.models.gguf_metadata import GGUFFormatError, GGUFMetadata, read_gguf_fields
 from hearth.models.naming import clean_model_name, quantization_in_name, split_part
@@ -81,6 +82,11 @@ class HubError(ModelError):
     """Searching or downloading failed; str() is one line for the user."""
 
 
+class HubInputError(HubError, InputError):
+    """What the user asked for names nothing: a malformed address, an unknown repository,
+    a file or quantisation the repository does not have."""
+
+
 # -- settings: endpoint and token -----------------------------------------------------------
 def hub_endpoint(settings: Settings | None = None) -> str:
     """$HF_ENDPOINT, else the hf_endpoint setting, else huggingface.co (no trailing /)."""
@@ -118,7 +124,7 @@ def save_token(token: str, paths: HearthPaths | None = None) -> Path:
     """Keep ``token`` in the data folder, readable by the user only."""
     token = token.strip()
     if not token or any(character.isspace() for character in token) or not token.isprintable():
-        raise HubError("a Hugging Face token is one word (it starts with hf_)")
+        raise HubInputError("a Hugging Face token is one word (it starts with hf_)")
     path = token_path(paths)
     temporary = path.with_name(path.name + ".tmp")
     # Created 0600 from the start (not chmod-ed after), so it is never readable by others.
@@ -259,14 +265,26 @@ def describe_failure(error: BaseException, host: str, repo_id: str | None = None
 
 @contextmanager
 def hub_call(endpoint: str, repo_id: str | None = None) -> Iterator[None]:
-    """A user-started request; any failure of it becomes a HubError of one line."""
-    from huggingface_hub.errors import HfHubHTTPError, HFValidationError
+    """A user-started request; any failure of it becomes a HubError of one line (a
+    HubInputError where the name the user gave is no repository)."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        RepositoryNotFoundError,
+    )
 
     try:
         with user_request():
             yield
     except (httpx2.HTTPError, HfHubHTTPError, HFValidationError) as error:
-        raise HubError(describe_failure(error, endpoint_host(endpoint), repo_id)) from error
+        # A gated repository exists (GatedRepoError is a RepositoryNotFoundError): a token
+        # is missing, not the name wrong.
+        names_nothing = isinstance(
+            error, RepositoryNotFoundError | HFValidationError
+        ) and not isinstance(error, GatedRepoError)
+        kind = HubInputError if names_nothing else HubError
+        raise kind(describe_failure(error, endpoint_host(endpoint), repo_id)) from error
 
 
 def request_headers(token: str | None) -> dict[str, str]:
@@ -301,7 +319,7 @@ def parse_reference(text: str) -> RepoReference | None:
         if parts[:1] == ["models"]:
             parts = parts[1:]
         if len(parts) < 2 or not REPO_ID.match(f"{parts[0]}/{parts[1]}"):
-            raise HubError(f"{text} is not the address of a model repository")
+            raise HubInputError(f"{text} is not the address of a model repository")
         file = None
         if len(parts) >= 5 and parts[2] in ("blob", "resolve") and parts[-1].endswith(".gguf"):
             file = "/".join(parts[4:])
@@ -359,7 +377,7 @@ def search_models(
             return [_summary(api.model_info(reference.repo_id, timeout=READ_TIMEOUT))]
     words = " ".join(query.split())
     if not words:
-        raise HubError("type a few words of the model's name, owner/name, or its address")
+        raise HubInputError("type a few words of the model's name, owner/name, or its address")
     with hub_call(endpoint):
         found = api.list_models(search=words, filter="gguf", sort="downloads", limit=limit)
         return [_summary(info) for info in found]
@@ -444,17 +462,17 @@ class RepoListing:
             for choice in self.choices:
                 if any(f.path == file or f.name == wanted for f in choice.files):
                     return choice
-            raise HubError(f"{self.repo_id} has no GGUF file named {file}")
+            raise HubInputError(f"{self.repo_id} has no GGUF file named {file}")
         if quantization is not None:
             matching = [c for c in self.choices if c.quantization == quantization.upper()]
             if not matching:
                 offered = ", ".join(sorted({c.quantization for c in self.choices}))
-                raise HubError(
+                raise HubInputError(
                     f"{self.repo_id} has no {quantization.upper()} file (it has {offered})"
                 )
             return next((c for c in matching if c.recommended), matching[0])
         if self.recommended is None:
-            raise HubError(
+            raise HubInputError(
                 f"none of {self.repo_id}'s files fits this computer's memory; name one "
                 "with --quant or FILE to download it anyway"
             )
