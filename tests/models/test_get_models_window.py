@@ -210,3 +210,36 @@ def test_no_network_is_said_in_one_line(
     qtbot.waitUntil(lambda: "cannot reach" in dialog.status.text(), timeout=10_000)
     assert dialog.status.text().startswith(f"cannot reach 127.0.0.1:{port} (connection refused)")
     assert "\n" not in dialog.status.text()
+
+
+def test_the_endpoint_is_set_in_settings_and_get_models_goes_there(
+    qtbot: QtBot, window: MainWindow, hub: HubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hearth.settings import load_settings
+    from hearth.ui.settings_dialog import SettingsDialog
+
+    monkeypatch.delenv("HF_ENDPOINT")  # the setting alone
+    dialog = open_get_models(window)
+    assert dialog.where.text().startswith("From huggingface.co into ")
+    dialog.hide()
+
+    settings = SettingsDialog(window.workspace.settings)
+    qtbot.addWidget(settings)
+    assert settings.hf_endpoint.text() == ""
+    assert settings.hf_endpoint.placeholderText() == "https://huggingface.co"
+    settings.hf_endpoint.setText("ftp://mirror.example")
+    settings.accept()
+    assert settings.result_settings is None
+    assert settings.error.text() == (
+        "the Hugging Face endpoint 'ftp://mirror.example' is not an http:// or https:// address"
+    )
+    settings.hf_endpoint.setText(f" {hub.url}/ ")
+    settings.accept()
+    assert settings.result_settings is not None
+    window.toolbar.apply_settings(settings.result_settings)
+    assert load_settings().hf_endpoint == f"{hub.url}/"
+
+    window.toolbar.open_get_models()
+    assert dialog.where.text().startswith(f"From {hub.url.split('://')[1]} into ")
+    search(qtbot, dialog, "qwen2.5 1.5b instruct gguf")
+    assert dialog.results.item(0).text().startswith(QWEN_REPO)

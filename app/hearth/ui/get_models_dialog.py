@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -140,8 +141,6 @@ class GetModelsDialog(QDialog):
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from hearth.models.hub import endpoint_host, hub_endpoint
-
         self.workspace = workspace
         self.setWindowTitle("Get models")
         self.setModal(False)
@@ -173,12 +172,9 @@ class GetModelsDialog(QDialog):
         self.token_button.clicked.connect(self.edit_token)
         row.addWidget(self.token_button)
         layout.addLayout(row)
-        host = endpoint_host(hub_endpoint(workspace.settings))
-        self.where = QLabel(
-            f"From {host} into {workspace.catalogue.folder}. Nothing is downloaded until you "
-            "press Download."
-        )
+        self.where = QLabel()
         self.where.setWordWrap(True)
+        self._show_where()
         layout.addWidget(self.where)
 
         splitter = QSplitter()
@@ -217,6 +213,20 @@ class GetModelsDialog(QDialog):
         layout.addWidget(buttons)
         for model_id in self.downloads.downloads:
             self._download_changed(model_id)
+
+    def _show_where(self) -> None:
+        from hearth.models.hub import endpoint_host, hub_endpoint
+
+        host = endpoint_host(hub_endpoint(self.workspace.settings))
+        self.where.setText(
+            f"From {host} into {self.workspace.catalogue.folder}. Nothing is downloaded until "
+            "you press Download."
+        )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # The dialog is kept while closed: the endpoint may have changed in Settings since.
+        self._show_where()
+        super().showEvent(event)
 
     # -- search and listing ----------------------------------------------------------------
     def search(self) -> None:

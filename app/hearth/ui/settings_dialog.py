@@ -1,5 +1,5 @@
-"""Settings: generation and retrieval options and the window's look, validated before
-they are saved."""
+"""Settings: generation and retrieval options, where models are downloaded from, and the
+window's look, validated before they are saved."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QSpinBox,
     QVBoxLayout,
@@ -66,6 +67,16 @@ class SettingsDialog(QDialog):
         self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
         self.text_size = self._spin(*TEXT_SIZE_RANGE, settings.text_size, step=10)
         self.text_size.setSuffix(" %")
+        from hearth.models.hub import DEFAULT_ENDPOINT  # the hub's client loads with it
+
+        # Empty: huggingface.co. A company mirror goes here.
+        self.hf_endpoint = QLineEdit(settings.hf_endpoint)
+        self.hf_endpoint.setPlaceholderText(DEFAULT_ENDPOINT)
+        self.hf_endpoint.setAccessibleName("Hugging Face endpoint")
+        self.hf_endpoint.setToolTip(
+            "Where Get models searches and downloads: huggingface.co or a mirror of it "
+            "(HF_ENDPOINT in the environment, where set, is used instead)"
+        )
         form.addRow("CPU threads", self.threads)
         form.addRow("Context size (tokens)", self.context)
         form.addRow("GPU layers (auto, off or a number)", self.gpu)
@@ -76,6 +87,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.tools)
         form.addRow("", self.query_step)
         form.addRow("System prompt", self.system_prompt)
+        form.addRow("Hugging Face endpoint", self.hf_endpoint)
         form.addRow("Colours", self.theme)
         form.addRow("Text size", self.text_size)
         layout.addLayout(form)
@@ -121,6 +133,7 @@ class SettingsDialog(QDialog):
             tools_enabled=self.tools.isChecked(),
             query_step=self.query_step.isChecked(),
             system_prompt=self.system_prompt.toPlainText().strip(),
+            hf_endpoint=self.hf_endpoint.text().strip(),
             theme=str(self.theme.currentData()),
             text_size=self.text_size.value(),
         )
