@@ -25,12 +25,15 @@ from hearth.engine.gpu import (
     model_layout,
     plan_offload,
     usable_bytes,
+    usable_vram,
+    vram_of,
 )
 from hearth.engine.types import SamplingOptions
-from hearth.engine.vulkan import vulkan_devices
+from hearth.engine.vulkan import VulkanDevice, vulkan_devices
 from hearth.settings import Settings
 
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 PROMPT = "def fibonacci(n):\n    "
 GREEDY = SamplingOptions(max_tokens=24, temperature=0.0, repeat_penalty=1.0)
 
@@ -113,6 +116,45 @@ def test_the_plan_follows_the_choice() -> None:
     auto = plan_offload("auto", model, 64 * 1024 * MIB)
     assert (auto.layers, auto.offloadable) == (25, 25)
     assert auto.reason.startswith("25 of 25 layers fit in 65536 MiB free")
+
+
+def fake_device(index: int, kind: str, memory_gib: float, free_gib: float | None) -> VulkanDevice:
+    free = None if free_gib is None else int(free_gib * GIB)
+    return VulkanDevice(index, f"GPU {index}", kind, "fake", int(memory_gib * GIB), free)
+
+
+# A laptop with a discrete GPU beside its integrated one, and lavapipe installed.
+FAKE_DEVICES = [
+    fake_device(0, "discrete GPU", 6, 4.5),
+    fake_device(1, "integrated GPU", 8, 7),
+    fake_device(2, "CPU", 16, None),
+]
+
+
+def test_vram_is_the_discrete_gpus_free_memory_less_the_margin() -> None:
+    # 4.5 GiB free less 512 MiB; an integrated GPU's memory is the RAM; a CPU is no GPU.
+    assert vram_of(FAKE_DEVICES) == 4 * GIB
+    # A driver that does not say what is free: the whole memory, less the margin.
+    assert vram_of([fake_device(0, "discrete GPU", 2, None)]) == int(1.5 * GIB)
+    assert vram_of([]) == 0
+
+
+def test_vram_counts_only_where_the_engine_could_use_the_gpu(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    backend = tmp_path / "libggml-vulkan.so"
+    monkeypatch.setattr("hearth.engine.backends.vulkan_backend_file", lambda: backend)
+    monkeypatch.setattr("hearth.engine.vulkan.vulkan_devices", lambda: FAKE_DEVICES)
+    assert usable_vram("auto") == 0  # no Vulkan build
+    backend.touch()
+    assert usable_vram("auto") == 4 * GIB
+    assert usable_vram("12") == 4 * GIB
+
+    def never() -> list[VulkanDevice]:
+        raise AssertionError("the Vulkan loader was opened with the GPU off")
+
+    monkeypatch.setattr("hearth.engine.vulkan.vulkan_devices", never)
+    assert usable_vram("off") == 0
 
 
 def test_the_bundled_model_layout_is_read_from_its_file(qwen05_file: Path) -> None:

@@ -122,6 +122,50 @@ def test_the_picker_marks_the_recommended_model_and_offers_the_others(
     assert texts[-1] == "Add model…"
 
 
+def test_the_picker_judges_fit_by_ram_and_vram_with_a_gpu_of_its_own(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    from tests.engine.test_gpu_offload import FAKE_DEVICES, GIB
+
+    backend = tmp_path / "libggml-vulkan.so"
+    backend.touch()
+    monkeypatch.setattr("hearth.engine.backends.vulkan_backend_file", lambda: backend)
+    monkeypatch.setattr("hearth.engine.vulkan.vulkan_devices", lambda: FAKE_DEVICES)
+    monkeypatch.setattr("hearth.models.ram.available_memory_bytes", lambda: 8 * GIB)
+    monkeypatch.delenv("HEARTH_GPU", raising=False)
+    picker = window.model_picker
+    window.toolbar.refresh()
+    row = picker.findData("tiny-test-model")
+    assert " · fits in 8.0 GB RAM + 4.0 GB VRAM" in picker.itemText(row)
+    assert picker.itemData(row, Qt.ItemDataRole.ToolTipRole) == (
+        "Fits in the 8.0 GB RAM + 4.0 GB VRAM available now"
+    )
+
+    # Too big for the RAM alone, not for the RAM and the GPU's memory: loaded unasked.
+    asked: list[str] = []
+
+    def decline(*args: object) -> QMessageBox.StandardButton:
+        asked.append(str(args[2]))
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", decline)
+    monkeypatch.setattr("hearth.models.ram.available_memory_bytes", lambda: 1024)
+    model = picker.models[0]
+    monkeypatch.setenv("HEARTH_GPU", "off")
+    window.toolbar.refresh()
+    assert "VRAM" not in picker.itemText(picker.findData(model.id))  # the RAM alone, as before
+    window.toolbar.switch_model(model)
+    assert len(asked) == 1
+    assert "(0.0 GB RAM)" in asked[0]
+    monkeypatch.setenv("HEARTH_GPU", "auto")
+    window.toolbar.switch_model(model)
+    assert len(asked) == 1
+    qtbot.waitUntil(lambda: not window.models.busy, timeout=30_000)
+
+
 def test_setting_up_a_bundled_model_shows_progress_then_loads_it(
     qtbot: QtBot, window: MainWindow, scripted_workspace: Workspace
 ) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from hearth.engine.protocol import Engine
     from hearth.index.document_index import DocumentIndex, IndexSettings
     from hearth.index.embedder import Embedder
-    from hearth.models.catalogue import ModelCatalogue, ModelInfo
+    from hearth.models.catalogue import MemoryBudget, ModelCatalogue, ModelInfo
     from hearth.settings import Settings
     from hearth.tools.registry import ToolRegistry
 
@@ -114,6 +114,19 @@ class Workspace:
 
                 self._catalogue = ModelCatalogue(self.paths, probe_model_file)
             return self._catalogue
+
+    def memory_budget(self) -> MemoryBudget:
+        """What a model may take now: the available RAM, plus the VRAM of the GPU the
+        engine host would use with the GPU setting as it is."""
+        from hearth.engine.gpu import InvalidGpuChoice, gpu_choice, usable_vram
+        from hearth.models.catalogue import MemoryBudget
+        from hearth.models.ram import available_memory_bytes
+
+        try:
+            vram = usable_vram(gpu_choice(self.settings))
+        except InvalidGpuChoice:  # the load says why; until then the RAM alone counts
+            vram = 0
+        return MemoryBudget(available_memory_bytes(), vram)
 
     def ensure_default_model(self, progress: ProgressCallback | None = None) -> ModelInfo:
         """The default model, setting up the bundled models first on a first start."""

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from hearth.settings import Settings, gpu_choice_problem
 
 if TYPE_CHECKING:
     from hearth.engine.types import EngineStatus
+    from hearth.engine.vulkan import VulkanDevice
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,27 @@ def uses_gpu(choice: str) -> bool:
     from hearth.engine.backends import vulkan_backend_file
 
     return choice not in ("off", "0") and vulkan_backend_file().is_file()
+
+
+def vram_of(devices: Iterable[VulkanDevice]) -> int:
+    """What models may take of the GPUs' own memory: each discrete GPU's free memory (its
+    whole memory where the driver does not say) less the margin. An integrated GPU's
+    memory is the RAM, already counted; a CPU device is no GPU."""
+    return sum(
+        usable_bytes(device.memory_bytes if device.free_bytes is None else device.free_bytes)
+        for device in devices
+        if device.kind == "discrete GPU"
+    )
+
+
+def usable_vram(choice: str) -> int:
+    """The VRAM a load with ``choice`` may use besides the RAM: 0 with the GPU off or no
+    Vulkan build (the Vulkan loader is not even opened then)."""
+    if not uses_gpu(choice):
+        return 0
+    from hearth.engine.vulkan import vulkan_devices
+
+    return vram_of(vulkan_devices())
 
 
 LAST_LOAD_FILE = "engine-last-load.json"

@@ -89,10 +89,24 @@ class ModelInfo:
         }
 
 
-def memory_fit(estimate: RamEstimate, available: int | None = None) -> float:
-    """Share of currently available memory a load would take (above 1.0 will not fit)."""
-    available = available_memory_bytes() if available is None else available
-    return estimate.total_bytes / max(1, available)
+@dataclass(frozen=True)
+class MemoryBudget:
+    """What a model may take now: the available RAM, and the free memory of GPUs that have
+    their own (VRAM; 0 without one), where llama.cpp puts the layers that fit."""
+
+    ram_bytes: int
+    vram_bytes: int = 0
+
+    @property
+    def total_bytes(self) -> int:
+        return self.ram_bytes + self.vram_bytes
+
+
+def memory_fit(estimate: RamEstimate, budget: MemoryBudget | None = None) -> float:
+    """Share of ``budget`` (default: the RAM available now) a load would take (above 1.0
+    will not fit)."""
+    budget = MemoryBudget(available_memory_bytes()) if budget is None else budget
+    return estimate.total_bytes / max(1, budget.total_bytes)
 
 
 class MemoryFit(StrEnum):

@@ -3,8 +3,10 @@
 this computer marked, then the bundled models not yet set up, Get models… (Hugging Face)
 and Add model… (a file).
 
-Entries whose estimated RAM passes WARN_SHARE of available memory are shown in amber;
-above 100% the window asks before loading (the user may insist).
+Entries whose estimated memory passes WARN_SHARE of what is available are shown in amber;
+above 100% the window asks before loading (the user may insist). What is available is the
+free RAM, plus the free VRAM of a GPU with memory of its own when the GPU is on: then each
+entry says so ("fits in 8.0 GB RAM + 4.0 GB VRAM"), as llama.cpp puts there what fits.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from PySide6.QtWidgets import QComboBox, QWidget
 if TYPE_CHECKING:
     # The catalogue (GGUF reading, RAM estimates) loads when the models are listed, just
     # after the window is on screen.
-    from hearth.models.catalogue import ModelInfo
+    from hearth.models.catalogue import MemoryBudget, ModelInfo
 
 WARN_SHARE = 0.7
 AMBER = "#b06000"
@@ -32,15 +34,39 @@ def format_gb(count: int) -> str:
     return f"{count / 1024**3:.1f} GB"
 
 
-def describe(model: ModelInfo, n_ctx: int, recommended: bool = False) -> str:
-    ram = model.ram_estimate(n_ctx).total_bytes
+def budget_text(budget: MemoryBudget) -> str:
+    """ "8.0 GB RAM + 4.0 GB VRAM", or "8.0 GB RAM" without a GPU's own memory."""
+    ram = f"{format_gb(budget.ram_bytes)} RAM"
+    return f"{ram} + {format_gb(budget.vram_bytes)} VRAM" if budget.vram_bytes else ram
+
+
+def fit_text(share: float, budget: MemoryBudget) -> str:
+    """ "fits in 8.0 GB RAM + 4.0 GB VRAM" for a model taking ``share`` of ``budget``."""
+    verdict = "fits in" if share <= WARN_SHARE else "tight in" if share <= 1.0 else "too big for"
+    return f"{verdict} {budget_text(budget)}"
+
+
+def describe(
+    model: ModelInfo, n_ctx: int, recommended: bool = False, budget: MemoryBudget | None = None
+) -> str:
+    """The picker's entry; with a ``budget`` holding VRAM, the estimate judged against it."""
+    from hearth.models.catalogue import memory_fit
+
+    estimate = model.ram_estimate(n_ctx)
     context = model.metadata.context_length
     context_label = f"{context // 1024}k" if context >= 1024 else str(context)
     mark = " · recommended" if recommended else ""
     # The size where the name does not say it ("Gemma 3 270M" does).
     size = model.metadata.size_label
     sized = "" if size.lower() in model.name.lower() else f" · {size}"
-    return f"{model.label}{sized} · {context_label} ctx · ~{format_gb(ram)}{mark}"
+    # The RAM alone is what the estimate always meant; only a GPU's memory needs saying.
+    fit = ""
+    if budget is not None and budget.vram_bytes:
+        fit = f" · {fit_text(memory_fit(estimate, budget), budget)}"
+    return (
+        f"{model.label}{sized} · {context_label} ctx · ~{format_gb(estimate.total_bytes)}"
+        f"{fit}{mark}"
+    )
 
 
 def _with_trade_off(text: str, trade_off: str | None) -> str:
@@ -67,38 +93,41 @@ class ModelPicker(QComboBox):
         models: list[ModelInfo],
         active_id: str | None,
         n_ctx: int,
-        available: int | None = None,
+        budget: MemoryBudget | None = None,
         recommended_id: str | None = None,
         installable: list[tuple[str, str, int]] | None = None,
         trade_offs: dict[str, str] | None = None,
     ) -> None:
-        """``installable``: (id, title, bytes) of bundled models not yet set up;
+        """``budget``: what a model may take (default: the RAM available now);
+        ``installable``: (id, title, bytes) of bundled models not yet set up;
         ``trade_offs``: what choosing a model trades ("better answers, about 2.5x slower"),
         by model id."""
         trade_offs = trade_offs or {}
         # Models are listed after the first paint, which must not touch `Qt` (qt_values.py).
         from PySide6.QtCore import Qt
 
-        from hearth.models.catalogue import memory_fit
+        from hearth.models.catalogue import MemoryBudget, memory_fit
+        from hearth.models.ram import available_memory_bytes
 
+        budget = MemoryBudget(available_memory_bytes()) if budget is None else budget
+        available = budget_text(budget)
         self._quiet = True
         self.clear()
         self.models = models
         for model in models:
-            share = memory_fit(model.ram_estimate(n_ctx), available)
-            text = describe(model, n_ctx, model.id == recommended_id)
+            share = memory_fit(model.ram_estimate(n_ctx), budget)
+            text = describe(model, n_ctx, model.id == recommended_id, budget)
             self.addItem(_with_trade_off(text, trade_offs.get(model.id)), model.id)
             row = self.count() - 1
             if share > 1.0:
                 self.setItemData(row, QBrush(QColor(RED)), Qt.ItemDataRole.ForegroundRole)
-                self.setItemData(
-                    row, "Needs more memory than is available now", Qt.ItemDataRole.ToolTipRole
-                )
+                tip = f"Needs more memory than the {available} available now"
             elif share > WARN_SHARE:
                 self.setItemData(row, QBrush(QColor(AMBER)), Qt.ItemDataRole.ForegroundRole)
-                self.setItemData(
-                    row, f"Uses about {share:.0%} of available memory", Qt.ItemDataRole.ToolTipRole
-                )
+                tip = f"Uses about {share:.0%} of the {available} available now"
+            else:
+                tip = f"Fits in the {available} available now"
+            self.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
         if installable:
             self.insertSeparator(self.count())
             for model_id, title, size in installable:

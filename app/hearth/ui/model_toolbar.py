@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QProgressBar, QToolBar, QWidget
 
-from hearth.ui.model_picker import ModelPicker, format_gb
+from hearth.ui.model_picker import ModelPicker, budget_text, format_gb
 from hearth.ui.operations.models import ModelController, ModelState
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ class ModelToolbar(QToolBar):
             catalogue.list(),
             active.id if active else catalogue.default_id(),
             self.workspace.settings.n_ctx,
+            self.workspace.memory_budget(),
             recommended_id=recommended_model().id,
             installable=[(m.id, m.title, m.size_bytes) for m in installable_models(catalogue)],
             trade_offs={m.id: m.trade_off for m in BUNDLED_MODELS if m.trade_off},
@@ -151,13 +152,14 @@ class ModelToolbar(QToolBar):
         from hearth.models.catalogue import memory_fit
 
         estimate = model.ram_estimate(self.workspace.settings.n_ctx)
-        if memory_fit(estimate) > 1.0 and not insist:
+        budget = self.workspace.memory_budget()
+        if memory_fit(estimate, budget) > 1.0 and not insist:
             answer = QMessageBox.question(
                 self,
                 "Not enough memory",
                 f"{model.name} needs about {format_gb(estimate.total_bytes)}, more than this "
-                "computer has free right now. Loading it may make the computer very slow or "
-                "fail.\n\nLoad it anyway?",
+                f"computer has free right now ({budget_text(budget)}). Loading it may make "
+                "the computer very slow or fail.\n\nLoad it anyway?",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 self.picker.revert()
