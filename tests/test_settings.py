@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
 import pytest
 
+import hearth
 from hearth.paths import hearth_paths
 from hearth.settings import InvalidSetting, Settings, load_settings, save_settings
 
@@ -36,3 +38,25 @@ def test_one_value_out_of_range_resets_only_itself(hearth_home: Path) -> None:
     assert loaded.n_ctx == Settings().n_ctx
     assert loaded.temperature == 0.7
     assert loaded.sources_per_answer == 4
+
+
+@pytest.mark.parametrize("package", ["index", "engine"])
+def test_below_the_assistant_nothing_reads_the_environment_or_the_settings_file(
+    package: str,
+) -> None:
+    """Settings come in from the Workspace (hearth.assistant.workspace), which resolves
+    them over the environment and the command line."""
+    readers = {"environ", "getenv", "load_settings", "settings_path"}
+    found = []
+    for module in sorted((Path(hearth.__file__).parent / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+            name = (
+                node.attr
+                if isinstance(node, ast.Attribute)
+                else node.id
+                if isinstance(node, ast.Name)
+                else None
+            )
+            names = [alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{module.name}: {n}" for n in [name, *names] if n in readers]
+    assert found == []

@@ -72,9 +72,9 @@ def model_states() -> list[dict[str, Any]]:
 
 def engine_check() -> dict[str, Any]:
     """Load the default model in a fresh engine host, which decodes a few tokens."""
+    from hearth.assistant.workspace import gpu_choice
     from hearth.engine.client import EngineClient
     from hearth.engine.errors import EngineError
-    from hearth.engine.gpu import gpu_choice
     from hearth.models.bundled import ensure_bundled_models
     from hearth.models.catalogue import ModelCatalogue, ModelError
     from hearth.settings import load_settings

@@ -19,7 +19,6 @@ from hearth.engine.client import EngineClient
 from hearth.engine.gpu import (
     InvalidGpuChoice,
     ModelLayout,
-    gpu_choice,
     last_load,
     layers_that_fit,
     model_layout,
@@ -170,6 +169,8 @@ def test_the_bundled_model_layout_is_read_from_its_file(qwen05_file: Path) -> No
 
 
 def test_the_choice_comes_from_the_environment_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hearth.assistant.workspace import gpu_choice
+
     monkeypatch.delenv("HEARTH_GPU", raising=False)
     assert gpu_choice(Settings()) == "auto"
     assert gpu_choice(Settings(gpu="12")) == "12"

@@ -1,15 +1,13 @@
 """The index's settings come in from the Workspace, as the engine's do: --chroma-url over
 $HEARTH_CHROMA_URL over the setting, the size limit from Settings; nothing in hearth.index
-reads the settings file or the environment itself."""
+reads the settings file or the environment itself (tests/test_settings.py checks)."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
-import hearth.index
 from hearth.assistant.workspace import Workspace, chroma_url
 from hearth.index.document_index import IndexSettings
 from hearth.settings import InvalidSetting, Settings, save_settings
@@ -61,20 +59,3 @@ def test_the_workspace_gives_the_index_its_settings_as_they_are_now(
         assert workspace.index_settings() == IndexSettings(chroma_url="", max_file_mb=7)
     with Workspace(chroma_url=SERVER) as workspace:
         assert workspace.index_settings().chroma_url == SERVER
-
-
-def test_nothing_in_the_index_reads_the_environment_or_the_settings_file() -> None:
-    readers = {"environ", "getenv", "load_settings", "settings_path"}
-    found = []
-    for module in sorted(Path(hearth.index.__file__).parent.glob("*.py")):
-        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
-            name = (
-                node.attr
-                if isinstance(node, ast.Attribute)
-                else node.id
-                if isinstance(node, ast.Name)
-                else None
-            )
-            names = [alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else []
-            found += [f"{module.name}: {n}" for n in [name, *names] if n in readers]
-    assert found == []

@@ -4,6 +4,10 @@ Everything is created on first use, so opening the window costs nothing heavy: t
 engine host starts when a model is first needed, the embedder and chromadb when the
 index is first searched or written, and even the settings file and the conversation
 database (JSON, sqlite3) when first read, just after the window's first paint.
+
+Settings are resolved here, over the environment: the index's (chroma_url), the model
+server's (engine_url, its key) and the GPU choice (gpu_choice). Nothing below the
+assistant reads the environment or the settings file.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
     from hearth.tools.registry import ToolRegistry
 
 CHROMA_URL_VARIABLE = "HEARTH_CHROMA_URL"
+ENGINE_URL_VARIABLE = "HEARTH_ENGINE_URL"
+GPU_VARIABLE = "HEARTH_GPU"
 
 
 def chroma_url(settings: Settings, given: str | None = None) -> str:
@@ -46,6 +52,47 @@ def chroma_url(settings: Settings, given: str | None = None) -> str:
     if problem:
         raise InvalidSetting(f"{problem} ({source})")
     return url
+
+
+def engine_url(settings: Settings) -> str:
+    """The model server's base URL: $HEARTH_ENGINE_URL (hearth --engine-url), else the
+    setting; "" for none (Hearth's own engine host)."""
+    import os
+
+    from hearth.engine.errors import ModelLoadError
+    from hearth.settings import engine_url_problem
+
+    from_environment = os.environ.get(ENGINE_URL_VARIABLE, "").strip()
+    url = from_environment or settings.engine_url.strip()
+    problem = engine_url_problem(url)
+    if problem:
+        source = ENGINE_URL_VARIABLE if from_environment else "settings"
+        raise ModelLoadError(f"{problem} ({source})")
+    return url
+
+
+def engine_api_key() -> str:
+    """The key a model server is sent: $HEARTH_ENGINE_API_KEY; "" for none."""
+    import os
+
+    from hearth.engine.remote import API_KEY_VARIABLE
+
+    return os.environ.get(API_KEY_VARIABLE, "")
+
+
+def gpu_choice(settings: Settings) -> str:
+    """ "auto", "off" or a number of layers: $HEARTH_GPU (hearth --gpu), else the setting."""
+    import os
+
+    from hearth.engine.gpu import InvalidGpuChoice
+    from hearth.settings import gpu_choice_problem
+
+    from_environment = os.environ.get(GPU_VARIABLE, "").strip().lower()
+    choice = from_environment or settings.gpu
+    problem = gpu_choice_problem(choice)
+    if problem:
+        raise InvalidGpuChoice(f"{problem} ({GPU_VARIABLE if from_environment else 'settings'})")
+    return "off" if choice == "0" else choice
 
 
 class Workspace:
@@ -118,7 +165,7 @@ class Workspace:
     def memory_budget(self) -> MemoryBudget:
         """What a model may take now: the available RAM, plus the VRAM of the GPU the
         engine host would use with the GPU setting as it is."""
-        from hearth.engine.gpu import InvalidGpuChoice, gpu_choice, usable_vram
+        from hearth.engine.gpu import InvalidGpuChoice, usable_vram
         from hearth.models.catalogue import MemoryBudget
         from hearth.models.ram import available_memory_bytes
 
@@ -164,10 +211,13 @@ class Workspace:
             return self._engine
 
     def _make_engine(self) -> Engine:
-        from hearth.engine.factory import engine_factory_from_settings
+        from hearth.engine.factory import engine_factory
 
         # Without a factory of its own: a model server where one is configured (as set now).
-        factory = self._engine_factory or engine_factory_from_settings(self.settings)
+        factory = self._engine_factory
+        if factory is None:
+            url = engine_url(self.settings)
+            factory = engine_factory(url, engine_api_key() if url else "")
         if factory is not None:
             return factory()
         from hearth.engine.client import EngineClient
@@ -181,8 +231,6 @@ class Workspace:
             self._load_and_swap(self._make_engine(), model)
 
     def _load_and_swap(self, incoming: Engine, model: ModelInfo) -> None:
-        from hearth.engine.gpu import gpu_choice
-
         try:
             incoming.load(
                 model.path, self.settings.n_ctx, self.settings.n_threads, gpu_choice(self.settings)

@@ -1,7 +1,8 @@
 """How much of a model goes to the GPU: the user's choice, and what fits by itself.
 
 The choice is "auto" (the default), "off" or a number of layers: $HEARTH_GPU (`hearth
---gpu`) first, else the `gpu` setting. "auto" offloads as many layers as fit in the free
+--gpu`) first, else the `gpu` setting (the Workspace resolves it: nothing in hearth.engine
+reads the environment or the settings file). "auto" offloads as many layers as fit in the free
 memory of the Vulkan devices llama.cpp uses, leaving a margin: llama.cpp counts the
 output layer as one more than the model's blocks, and offloads it first, then blocks
 from the last one down. Each takes its weights, a block its share of the KV cache, and
@@ -22,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from hearth.errors import HearthError
 from hearth.paths import hearth_paths
-from hearth.settings import Settings, gpu_choice_problem
 
 if TYPE_CHECKING:
     from hearth.engine.types import EngineStatus
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GPU_VARIABLE = "HEARTH_GPU"
 MIB = 1024 * 1024
 # Left free on the device: drivers, the desktop and other programs use it too, and the
 # estimate is an estimate.
@@ -43,16 +42,6 @@ _BLOCK = re.compile(r"^blk\.(\d+)\.")
 
 class InvalidGpuChoice(HearthError, ValueError):
     """--gpu or $HEARTH_GPU is not auto, off or a number of layers."""
-
-
-def gpu_choice(settings: Settings) -> str:
-    """ "auto", "off" or a number of layers: $HEARTH_GPU, else the setting."""
-    from_environment = os.environ.get(GPU_VARIABLE, "").strip().lower()
-    choice = from_environment or settings.gpu
-    problem = gpu_choice_problem(choice)
-    if problem:
-        raise InvalidGpuChoice(f"{problem} ({GPU_VARIABLE if from_environment else 'settings'})")
-    return "off" if choice == "0" else choice
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import socket
 import sys
@@ -291,7 +290,9 @@ class RemoteStream:
 class RemoteEngine:
     """The Engine protocol against the OpenAI-compatible server at ``base_url`` (…/v1)."""
 
-    def __init__(self, base_url: str, api_key: str | None = None) -> None:
+    def __init__(self, base_url: str, api_key: str = "") -> None:
+        """``api_key``: sent as the bearer token where given ($HEARTH_ENGINE_API_KEY, read
+        by the Workspace)."""
         from hearth.settings import engine_url_problem
 
         problem = engine_url_problem(base_url)
@@ -299,8 +300,7 @@ class RemoteEngine:
             raise ModelLoadError(problem or "no engine URL given")
         self.base_url = base_url.rstrip("/")
         self.root_url = self.base_url.removesuffix("/v1")
-        key = api_key if api_key is not None else os.environ.get(API_KEY_VARIABLE, "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(READ_SECONDS, connect=CONNECT_SECONDS),
