@@ -26,6 +26,10 @@ ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
 # What dpkg and apt change by themselves on any install; everything else is the package's.
 SYSTEM_FOLDERS = ("/opt", "/usr", "/etc", "/var/lib")
 PACKAGE_MANAGER_STATE = ("/var/lib/dpkg", "/var/lib/apt", "/var/lib/ucf")
+# A user's own Hearth folders (platformdirs' on Linux): the only things a purge leaves.
+# The installed command by its path: a virtual environment's `hearth` may come first on PATH.
+INSTALLED = "/usr/bin/hearth"
+HEARTH_FOLDERS = (".local/share/Hearth", ".config/Hearth", ".cache/Hearth")
 APT = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300"]
 
 pytestmark = [
@@ -122,6 +126,15 @@ def system_files() -> set[str]:
     return paths
 
 
+def users_files(home: Path) -> list[str]:
+    """Every file in ``home`` and every folder with nothing in it, relative to it."""
+    return sorted(
+        str(path.relative_to(home))
+        for path in home.rglob("*")
+        if not path.is_dir() or not any(path.iterdir())
+    )
+
+
 def installed_packages() -> set[str]:
     listing = subprocess.run(
         ["dpkg-query", "-W", "-f", "${Package}:${Architecture} ${db:Status-Status}\n"],
@@ -147,29 +160,25 @@ def test_install_and_purge_leave_only_the_users_folders(deb: Path, tmp_path: Pat
         env.pop(name, None)
     files_before, packages_before = system_files(), installed_packages()
     subprocess.run([*APT, "install", str(deb)], check=True, timeout=1800)
-    # What apt installed for the package's Depends goes with it.
+    # What apt installed for its Depends and Recommends goes with it.
     added = installed_packages() - packages_before - {"hearth:amd64"}
     try:
         version = subprocess.run(
-            ["hearth", "--version"], capture_output=True, text=True, timeout=120, env=env
+            [INSTALLED, "--version"], capture_output=True, text=True, timeout=120, env=env
         )
         assert version.stdout.strip() == f"hearth {__version__}", version.stderr[-2000:]
         if XVFB_RUN is not None:
-            shown = on_x_display(["hearth"], env | {"HEARTH_EXIT_WHEN_SHOWN": "1"})
+            shown = on_x_display([INSTALLED], env | {"HEARTH_EXIT_WHEN_SHOWN": "1"})
             assert shown.returncode == 0, shown.stderr[-3000:]
         else:
-            subprocess.run(["hearth", "doctor"], env=env, timeout=300, check=True)
+            subprocess.run([INSTALLED, "doctor"], env=env, timeout=300, check=True)
     finally:
         subprocess.run([*APT, "purge", "hearth", *sorted(added)], check=True, timeout=1800)
 
     files_after = system_files()
     assert sorted(files_after - files_before) == []
     assert sorted(files_before - files_after) == []
-    kept = sorted(
-        str(path.relative_to(home))
-        for folder in (".local/share", ".config", ".cache", ".local/state")
-        if (home / folder).is_dir()
-        for path in (home / folder).iterdir()
-    )
+    kept = users_files(home)
     print(f"apt added {sorted(added)}; left in the user's home: {kept}")
-    assert set(kept) <= {".local/share/Hearth", ".config/Hearth", ".cache/Hearth"}, kept
+    others = [p for p in kept if not any(p == f or p.startswith(f"{f}/") for f in HEARTH_FOLDERS)]
+    assert others == [], kept
