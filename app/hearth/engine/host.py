@@ -23,6 +23,7 @@ from typing import Any
 
 from hearth.engine.backends import gpu_devices, load_cpu_backends, load_vulkan_backend
 from hearth.engine.gpu import OffloadPlan, model_layout, plan_offload
+from hearth.engine.grammar_first import sample_grammar_first
 from hearth.engine.prefix_cache import PrefixCache, common_prefix_length
 from hearth.engine.prompts import (
     ChatMessage,
@@ -232,6 +233,7 @@ class EngineHost:
             n_gpu_layers=plan.layers,
             seed=int(request.get("seed", 0xC0FFEE)),
         )
+        sample_grammar_first(self.llama)
         self.model_path = path
         self.n_ctx = n_ctx
         self.gpu_layers = offloaded_layers(plan.layers)
