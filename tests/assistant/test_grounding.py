@@ -87,6 +87,37 @@ def test_list_items_stay_one_statement_each_and_stay_a_list() -> None:
     ]
     sources = ["Use dch -i to add an entry.", "The file debian/changelog lists versions."]
     assert ground_answer(answer, sources, "How?", NOT_IN_SOURCES).answer == answer
+    # Brackets around a word are no citation: the statement goes on after "[VAC]".
+    tagged = "Mail debian-private with [VAC] before the subject [1]."
+    assert split_statements(tagged) == [tagged]
+
+
+SOURCES_LIST_SOURCE = (
+    "To use experimental, add this line to /etc/apt/sources.list:\n\n"
+    "deb http://deb.debian.org/debian experimental main\n\nThen run apt-get update."
+)
+
+
+def test_a_code_block_stays_with_its_lead_in_and_each_of_its_words_is_in_the_source() -> None:
+    lead_in = "Add this line to your sources.list file [1]:"
+    code = "\n\n```\ndeb http://deb.debian.org/debian experimental main\n```"
+    answer = f"{lead_in}{code}\nThen update the package lists [1]."
+    assert split_statements(answer) == [lead_in + code, "Then update the package lists [1]."]
+    question = "What do I add to sources.list to get packages from experimental?"
+    sources = ["Bugs are filed with reportbug.", SOURCES_LIST_SOURCE]
+    # Cited to the wrong source: re-cited to the one that holds every word of the code.
+    checked = ground_answer(answer.replace("[1]", "[2]"), sources, question, NOT_IN_SOURCES)
+    assert checked.answer == answer.replace("[1]", "[2]")
+    wrong = ground_answer(
+        answer.replace("experimental main", "unstable contrib"),
+        [SOURCES_LIST_SOURCE],
+        question,
+        NOT_IN_SOURCES,
+    )
+    assert wrong.answer == "Then update the package lists [1]."  # the made-up line goes
+    # A block cut by the token cap goes; a whole one stays with the citation before it.
+    assert without_uncited_tail(f"{lead_in}{code}") == f"{lead_in}{code}"
+    assert without_uncited_tail(f"{lead_in}\n```\ndeb http://") == lead_in
 
 
 def test_contents_and_index_pages_are_told_from_tables_and_prose() -> None:

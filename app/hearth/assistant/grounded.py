@@ -26,7 +26,7 @@ from typing import Any
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers, supporting_numbers
 from hearth.assistant.follow_up import standalone_question
-from hearth.assistant.grounding import ground_answer, without_statements
+from hearth.assistant.grounding import FENCED_CODE, ground_answer, without_statements
 from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
 from hearth.engine.prompts import ChatMessage
@@ -100,8 +100,13 @@ YES_NO_QUESTION = re.compile(
 # is bounded only so that a model cannot run a sentence into one glued "word". A statement
 # may end in a colon: without it, a lead-in ("... follow these steps [1]") could not go on to
 # its list, and the 1.5B stopped there (3 of 15 tuning how-to answers of bench_docqa).
+# A statement may be followed by a fenced code block (a command, lines for a file), and
+# statements may be a paragraph apart: a manual's answer is often "add these lines [1]:"
+# and the lines; "\n\n" is one token to the model, so without it the 1.5B, refused its
+# paragraph break, ended the answer at the lead-in ("... follow these steps [1] and [4].").
 ANSWER_WORD_CHARS = 64
 MAX_STATEMENTS = 12
+MAX_CODE_LINES = 24
 
 
 def cited_answer_grammar(source_count: int) -> str:
@@ -113,24 +118,32 @@ def cited_answer_grammar(source_count: int) -> str:
             "root ::= decline | answer",
             f"decline ::= {json.dumps(NOT_IN_SOURCES)}",
             f"answer ::= statement (sep statement){{0,{MAX_STATEMENTS - 1}}}",
-            'sep ::= " " | "\\n"',
-            'statement ::= bullet? word (" " word)* " "? cite ("." | ":")?',
+            'sep ::= " " | "\\n" | "\\n\\n"',
+            'statement ::= bullet? word (" " word)* " "? cite ("." | ":")? code?',
+            # A code line never starts with a backtick, so "```" always closes the block.
+            f'code ::= "\\n" "\\n"? "```" [a-z]{{0,12}} "\\n" line{{1,{MAX_CODE_LINES}}} "```"',
+            'line ::= [^`\\n] [^\\n]* "\\n" | "\\n"',
             'bullet ::= "- " | [1-9] ". "',
             'cite ::= "[" number ("," " "? number)* "]"',
             f"number ::= {numbers}",
-            f"word ::= [^ \\[\\n]{{1,{ANSWER_WORD_CHARS}}}",
+            f"word ::= piece{{1,{ANSWER_WORD_CHARS}}}",
+            # "[" opens a citation only before a digit: "[VAC]", "[Unit]", "[-v]" are words.
+            'piece ::= [^ \\[\\n] | "[" [^0-9 \\[\\]\\n]',
         ]
     )
 
 
 def without_uncited_tail(answer: str) -> str:
-    """``answer`` up to its last citation: words after it were cut by the token cap."""
+    """``answer`` up to its last citation (and the code block it introduces): words after
+    it were cut by the token cap."""
     markers = list(CITATION_MARKER.finditer(answer))
     if not markers:
         return answer
     end = markers[-1].end()
-    if answer[end : end + 1] == ".":
+    if answer[end : end + 1] in (".", ":"):
         end += 1
+    if block := FENCED_CODE.match(answer, end):
+        end = block.end()
     return answer[:end].strip()
 
 

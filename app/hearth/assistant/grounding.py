@@ -19,10 +19,14 @@ from hearth.assistant.citations import CITATION_MARKER, cited_numbers
 from hearth.index.keywords import content_words
 
 # A statement ends after its citation (and full stop), at a line break, or at a sentence
-# end before a capital letter.
+# end before a capital letter. A citation ends in a digit: "[VAC]" is a word.
 _STATEMENT_END = re.compile(
-    r"(?<=[\]】]\.)[ \t]+|(?<=[\]】])[ \t]+(?![\[【])|\n+|(?<=[^\d\s][.!?])[ \t]+(?=[A-Z`\"'(])"
+    r"(?<=\d[\]】]\.)[ \t]+|(?<=\d[\]】])[ \t]+(?![\[【])|\n+|(?<=[^\d\s][.!?])[ \t]+(?=[A-Z`\"'(])"
 )
+# A fenced code block (the answer grammar allows one after a statement's citation): it
+# belongs to the statement that introduces it.
+FENCED_CODE = re.compile(r"\n{1,2}```[^\n]*\n.*?```", re.DOTALL)
+_CODE_PLACE = re.compile(r"\x00(\d+)\x00")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.MULTILINE)
 _BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,:]\d+)*(?![\w])")
@@ -67,9 +71,30 @@ def _strip(text: str) -> str:
 
 
 def split_statements(answer: str) -> list[str]:
-    """The answer's statements in order, each with its own markers."""
-    parts = [part.strip() for part in _STATEMENT_END.split(answer)]
-    return [part for part in parts if part and not CITATION_MARKER.fullmatch(part)]
+    """The answer's statements in order, each with its own markers (and code block)."""
+    blocks = [match.group(0) for match in FENCED_CODE.finditer(answer)]
+    held = FENCED_CODE.sub(lambda match: f"\x00{blocks.index(match.group(0))}\x00", answer)
+    parts = [part.strip() for part in _STATEMENT_END.split(held)]
+    return [
+        _CODE_PLACE.sub(lambda place: blocks[int(place.group(1))], part)
+        for part in parts
+        if part and not CITATION_MARKER.fullmatch(part)
+    ]
+
+
+def _code_tokens(code: str) -> list[str]:
+    """The words of a code block: code is copied from a source, where the lines around it
+    give its context, so each word of it need only occur there (not only its numbers and
+    names: "deb ... unstable contrib" for "... experimental main" is a wrong line)."""
+    lines = [line for line in code.strip().splitlines() if not line.startswith("```")]
+    tokens = (token.strip("\"'`,;()") for line in lines for token in line.split())
+    return list(dict.fromkeys(token for token in tokens if len(token) > 1))
+
+
+def _without_code(statement: str) -> tuple[str, str]:
+    """``statement``'s words and its code block ("" where it has none)."""
+    code = "".join(match.group(0) for match in FENCED_CODE.finditer(statement))
+    return FENCED_CODE.sub("", statement), code
 
 
 def checkable_facts(text: str) -> list[str]:
@@ -207,38 +232,40 @@ def ground_answer(
     statements = _cited_by_the_next(split_statements(answer), len(sources))
     asked = _stems(question) | _FILLER_STEMS
     for statement in statements:
-        if _strip(statement).endswith("?"):
+        words, code = _without_code(statement)
+        if _strip(words).endswith("?"):
             # A question back ("Therefore, when is the lamp cleaned? [2]") answers nothing.
             dropped.append(statement)
             continue
-        facts = [f for f in checkable_facts(statement) if not occurs_in(f, question)]
-        if not facts and not (_stems(_strip(statement)) - asked):
+        facts = [f for f in checkable_facts(words) if not occurs_in(f, question)]
+        code_facts = [t for t in _code_tokens(code) if not occurs_in(t, question)]
+        if not facts and not code and not (_stems(_strip(words)) - asked):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
             # where the fact should be.
             dropped.append(statement)
             continue
-        cited = cited_numbers(statement, len(sources))
+        cited = cited_numbers(words, len(sources))
         cited_texts = [sources[n - 1] for n in cited]
-        about = _about(statement, facts) | _stems(question)
-        if all(any(said_about(f, t, about) for t in cited_texts) for f in facts) and (
-            facts or cited
-        ):
-            if not facts and not _shares_words(statement, cited_texts):
-                unsupported.append(_strip(statement))
+        about = _about(words, facts) | _stems(question)
+
+        checkable = bool(facts or code_facts)
+        if _supported(facts, code_facts, about, cited_texts) and (checkable or cited):
+            if not checkable and not _shares_words(words, cited_texts):
+                unsupported.append(_strip(words))
             kept.append(statement)
             continue
         holders = [
             n
             for n, text in enumerate(sources, start=1)
-            if all(said_about(f, text, about) for f in facts)
+            if _supported(facts, code_facts, about, [text])
         ]
-        if holders and facts:
+        if holders and checkable:
             recited += 1
             kept.append(_with_markers(statement, [holders[0]]))
-        elif not facts:
+        elif not checkable:
             # Nothing checkable and no marker (a lead-in, a closing line): kept as said.
-            if not _shares_words(statement, sources):
-                unsupported.append(_strip(statement))
+            if not _shares_words(words, sources):
+                unsupported.append(_strip(words))
             kept.append(statement)
         else:
             dropped.append(statement)
@@ -247,6 +274,15 @@ def ground_answer(
         return GroundingResult(decline, dropped + kept, recited, [])
     joined = _join(kept, answer)
     return GroundingResult(joined, dropped, recited, unsupported)
+
+
+def _supported(
+    facts: list[str], code_facts: list[str], about: set[str], texts: Sequence[str]
+) -> bool:
+    """Whether ``texts`` hold every fact (said about ``about``) and every word of code."""
+    return all(any(said_about(f, t, about) for t in texts) for f in facts) and all(
+        any(occurs_in(f, t) for t in texts) for f in code_facts
+    )
 
 
 def without_statements(answer: str, unwanted: Callable[[str], bool], decline: str) -> str:
@@ -308,10 +344,12 @@ def _shares_words(statement: str, texts: Sequence[str]) -> bool:
 
 
 def _with_markers(statement: str, numbers: list[int]) -> str:
+    """``statement`` citing ``numbers`` instead, before its full stop or colon and code."""
+    words, code = _without_code(statement)
     marker = "[" + ", ".join(str(n) for n in numbers) + "]"
-    without = CITATION_MARKER.sub("", statement).rstrip()
-    end = "." if without.endswith(".") else ""
-    return f"{without.rstrip('.').rstrip()} {marker}{end}"
+    without = CITATION_MARKER.sub("", words).rstrip()
+    end = without[-1] if without.endswith((".", ":")) else ""
+    return f"{without.rstrip('.:').rstrip()} {marker}{end}{code}"
 
 
 def _join(statements: list[str], original: str) -> str:
