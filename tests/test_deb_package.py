@@ -91,7 +91,17 @@ def test_the_unpacked_package_opens_its_window(deb: Path, tmp_path: Path) -> Non
     desktop_entry = (share / "applications/hearth.desktop").read_text(encoding="utf-8")
     assert "Exec=hearth\n" in desktop_entry
     assert "Icon=hearth\n" in desktop_entry
-    assert (share / "metainfo/io.github.hearth.Hearth.metainfo.xml").is_file()
+    metainfo = share / "metainfo/io.github.hearth.Hearth.metainfo.xml"
+    assert metainfo.is_file()
+    # Debian's own validators, where installed: what software centres and menus accept.
+    validators = {
+        ("appstreamcli", "validate", "--no-net"): metainfo,
+        ("desktop-file-validate",): share / "applications/hearth.desktop",
+    }
+    for validator, target in validators.items():
+        if shutil.which(validator[0]) is not None:
+            checked = subprocess.run([*validator, str(target)], capture_output=True, text=True)
+            assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (share / "icons/hicolor/scalable/apps/hearth.svg").is_file()
     for size in ICON_SIZES:
         assert (share / f"icons/hicolor/{size}x{size}/apps/hearth.png").is_file()
