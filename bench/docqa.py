@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import machine_description, percentile, print_table, write_json
+from hearth.assistant.sources import Source
 from hearth.documents.safe_files import file_sha256
 
 QUESTIONS_FILE = Path(__file__).with_name("docqa_questions.json")
@@ -181,13 +182,11 @@ def is_right(answer: str, question: DocQuestion) -> bool:
     return all(re.search(pattern, text, re.IGNORECASE) for pattern in question.facts)
 
 
-def cites_right_source(
-    turn_sources: list[dict[str, Any]], cited: list[int], question: DocQuestion
-) -> bool:
+def cites_right_source(turn_sources: list[Source], cited: list[int], question: DocQuestion) -> bool:
     for source in turn_sources:
-        if source["n"] not in cited or Path(str(source["document"])).name != question.document:
+        if source.n not in cited or Path(source.document).name != question.document:
             continue
-        if not question.pages or source.get("page") in question.pages:
+        if not question.pages or source.page in question.pages:
             return True
     return False
 
@@ -247,8 +246,8 @@ def run(
             turn = answer_turn(workspace, TurnRequest(question.question, history), note_first)
             seconds = time.perf_counter() - asked_at
             turns[question.id] = (question.question, turn.text)
-            texts = [str(s["text"]) for s in turn.sources]
-            cited_texts = [str(s["text"]) for s in turn.sources if s["n"] in turn.cited]
+            texts = [s.text for s in turn.sources]
+            cited_texts = [s.text for s in turn.sources if s.n in turn.cited]
             row = {
                 "id": question.id,
                 "kind": question.kind,
@@ -261,7 +260,7 @@ def run(
                 "right": is_right(turn.text, question),
                 "cited_right": cites_right_source(turn.sources, turn.cited, question),
                 # Retrieval's share: the right page was among the sources the model read.
-                "found": cites_right_source(turn.sources, [s["n"] for s in turn.sources], question),
+                "found": cites_right_source(turn.sources, [s.n for s in turn.sources], question),
                 "grounded": not unsupported_facts(
                     turn.text, cited_texts or texts, question.question
                 ),
@@ -271,8 +270,7 @@ def run(
                 "tool_step_ran": tool_could_help(workspace, question.question),
                 "tool_step_seconds": tool_step_seconds,
                 "sources": [
-                    f"{Path(str(s['document'])).name}:{s.get('page') or s.get('heading') or ''}"
-                    for s in turn.sources
+                    f"{Path(s.document).name}:{s.page or s.heading or ''}" for s in turn.sources
                 ],
                 "cited": turn.cited,
                 # What the model read of each source: a check can be replayed on them.

@@ -12,6 +12,7 @@ from bench.docqa import (
     is_right,
     load_questions,
 )
+from hearth.assistant.sources import Source
 
 
 def test_the_questions_are_well_formed_and_the_halves_balanced() -> None:
@@ -47,8 +48,8 @@ def test_right_means_every_pattern_and_no_decline() -> None:
 def test_the_right_source_is_the_right_document_and_page() -> None:
     question = DocQuestion("x-3", "gnuplot.pdf", "fact", "tuning", "Q?", ["x"], [42])
     sources = [
-        {"n": 1, "document": "/docs/gnuplot.pdf", "page": 41},
-        {"n": 2, "document": "/docs/gnuplot.pdf", "page": 42},
+        Source(1, "/docs/gnuplot.pdf", 41, "", 0.0),
+        Source(2, "/docs/gnuplot.pdf", 42, "", 0.0),
     ]
     assert cites_right_source(sources, [2], question)
     assert not cites_right_source(sources, [1], question)

@@ -62,7 +62,7 @@ def test_a_follow_up_is_searched_with_its_subject(
         TurnRequest("How must that file be named?", history),
     )
     assert "cron" in turn.search_query
-    assert turn.sources[0]["document"].endswith("policy.txt")
+    assert turn.sources[0].document.endswith("policy.txt")
     # The model reads the follow-up alone, over sources found with its subject: shown the
     # earlier question, the 0.5B answered that one again; an earlier answer's markers name
     # other sources than this turn's.

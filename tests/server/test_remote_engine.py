@@ -167,8 +167,8 @@ def test_workspace_answers_from_documents_through_the_engine_url(
         assert result.text
         assert "".join(pieces).strip() == result.text
         first = result.sources[0]
-        assert (first["document"], first["page"]) == (str(report), 2)
-        assert "48,500" in first["text"]
+        assert (first.document, first.page) == (str(report), 2)
+        assert "48,500" in first.text
     finally:
         workspace.close()
 

@@ -267,7 +267,7 @@ def test_the_answer_and_its_sources_are_read_as_words(
     chip_name = accessible(chip).text(QAccessible.Text.Name)
     assert re.fullmatch(r"source 1, report\.pdf, page \d", chip_name), chip_name
     assert chip_name in names
-    page = answer.sources[0]["page"]
+    page = answer.sources[0].page
     assert chip.text() == f"[1] report.pdf · p. {page}"  # what the eye sees stays short
     description = accessible(chip).text(QAccessible.Text.Description)
     assert "48,500" in description  # the passage, as the tooltip shows it

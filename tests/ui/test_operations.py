@@ -97,7 +97,7 @@ def test_an_answer_is_stored_complete_with_its_sources_and_citations(
     assert reply.status is MessageStatus.COMPLETE
     assert reply.content == "The pressure is 1.5 bar [1]."
     assert reply.cited == [1]
-    assert reply.sources[0]["document"] == str(notes)
+    assert reply.sources[0].document == str(notes)
     messages = scripted_workspace.conversations.messages(conversation.id)
     assert [(m.role, m.status) for m in messages] == [
         ("user", MessageStatus.COMPLETE),

@@ -9,19 +9,20 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from bench.sample_documents import FILLER, write_pdf
+from hearth.assistant.sources import Source
 from hearth.index.document_index import DocumentIndex
 from hearth.ui.source_viewer import OCR_NOTE, SourceViewer, read_source_view
 from tests.documents.sample_files import scanned_pdf, write_csv, write_pptx
 
 
-def cited(index: DocumentIndex, question: str) -> dict[str, object]:
+def cited(index: DocumentIndex, question: str) -> Source:
     """The first hit as the window hands a source to the viewer."""
     [hit, *_] = index.search(question, k=1)
-    return {"n": 1, "document": hit.document, "page": hit.page, "text": hit.chunk.text}
+    return Source(1, hit.document, hit.page, hit.chunk.text, hit.score)
 
 
-def open_viewer(qtbot: QtBot, source: dict[str, object], index: DocumentIndex) -> SourceViewer:
-    viewer = SourceViewer(source, read_source_view(source, index.document(str(source["document"]))))
+def open_viewer(qtbot: QtBot, source: Source, index: DocumentIndex) -> SourceViewer:
+    viewer = SourceViewer(source, read_source_view(source, index.document(source.document)))
     qtbot.addWidget(viewer)
     viewer.show()
     qtbot.waitExposed(viewer)
@@ -36,7 +37,7 @@ def test_pdf_citation_shows_the_rendered_page_scrolled_to_the_passage(
     path = write_pdf(tmp_path / "report.pdf", [FILLER * 6, FILLER * 12 + fact, FILLER * 6])
     document_index.index_paths([path])
     source = cited(document_index, "What did the restoration of the bell tower cost?")
-    assert source["page"] == 2
+    assert source.page == 2
     viewer = open_viewer(qtbot, source, document_index)
     assert viewer.views.currentWidget() is viewer.page_area
     assert viewer.page_view is not None
@@ -110,7 +111,7 @@ def test_a_file_gone_or_swapped_since_indexing_is_not_read(
 ) -> None:
     viewer = open_viewer(
         qtbot,
-        {"n": 1, "document": str(tmp_path / "gone.pdf"), "page": 1, "text": "x"},
+        Source(1, str(tmp_path / "gone.pdf"), 1, "x", 0.5),
         document_index,
     )
     assert not viewer.highlighted

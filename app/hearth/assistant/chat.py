@@ -21,6 +21,7 @@ from hearth.assistant.grounded import (
     StageCallback,
     tool_notes,
 )
+from hearth.assistant.sources import Source
 from hearth.assistant.workspace import Workspace
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import SamplingOptions
@@ -59,7 +60,7 @@ class TurnRequest:
 @dataclass
 class TurnResult:
     text: str
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     finish_reason: str = "stop"
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     cited: list[int] = field(default_factory=list)
@@ -181,7 +182,7 @@ def answer_turn(
         )
         return TurnResult(
             answer.answer,
-            [s.to_json() for s in answer.sources],
+            answer.sources,
             answer.finish_reason,
             answer.tool_calls,
             answer.cited,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from hearth.assistant.sources import Source
 from hearth.index.keywords import content_words
 
 # "[2]", "[1, 3]", "[1][2]", "[2-3]"; small models also write full-width brackets.
@@ -33,10 +33,10 @@ def source_label(document: str, page: int | None, heading: str | None = None) ->
     return f"{name} · {heading}" if heading else name
 
 
-def numbered_source_label(source: dict[str, Any]) -> str:
-    """The label of a source in its JSON form ({n, document, page, heading, ...})."""
-    where = source_label(str(source["document"]), source.get("page"), source.get("heading"))
-    return f"[{source['n']}] {where}"
+def numbered_source_label(source: Source) -> str:
+    """ "[1] report.pdf · p. 4": a source's chip, its line under ``hearth ask``'s answer and
+    in an exported conversation."""
+    return f"[{source.n}] {source_label(source.document, source.page, source.heading)}"
 
 
 def cited_numbers(answer: str, source_count: int) -> list[int]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from hearth.assistant.citations import numbered_source_label
 from hearth.assistant.message_status import MessageStatus
+from hearth.assistant.sources import Source
 from hearth.migrations import Migrations, apply_migrations
 from hearth.paths import hearth_paths
 
@@ -67,14 +68,13 @@ MIGRATIONS: Migrations = [
 ]
 
 
-
 @dataclass
 class Message:
     id: int
     conversation_id: int
     role: str
     content: str
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     status: MessageStatus = MessageStatus.COMPLETE
     error: str | None = None
@@ -187,7 +187,7 @@ class ConversationStore:
         conversation_id: int,
         role: str,
         content: str,
-        sources: list[dict[str, Any]] | None = None,
+        sources: list[Source] | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
         status: MessageStatus = MessageStatus.COMPLETE,
         error: str | None = None,
@@ -206,7 +206,7 @@ class ConversationStore:
                         conversation_id,
                         role,
                         content,
-                        json.dumps(sources or []),
+                        json.dumps([source.to_json() for source in sources or []]),
                         json.dumps(tool_calls or []),
                         str(status),
                         error,
@@ -249,7 +249,7 @@ class ConversationStore:
                 int(r[1]),
                 str(r[2]),
                 str(r[3]),
-                json.loads(r[4]),
+                [Source.from_json(source) for source in json.loads(r[4])],
                 json.loads(r[5]),
                 MessageStatus(str(r[6])),
                 r[7],

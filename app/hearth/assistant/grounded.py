@@ -29,6 +29,7 @@ from hearth.assistant.follow_up import standalone_question
 from hearth.assistant.grounding import FENCED_CODE, ground_answer, without_statements
 from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
+from hearth.assistant.sources import Source
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
@@ -182,29 +183,6 @@ MIN_RELEVANT_COSINE = 0.25
 # Tokens kept free for the prompt's framing beyond what is counted (template drift).
 PROMPT_SAFETY_TOKENS = 32
 MIN_SOURCE_CHARS = 200
-
-
-@dataclass(frozen=True)
-class Source:
-    n: int
-    document: str
-    page: int | None
-    text: str
-    score: float
-    # Where in a document without pages (a chapter, "Sheet1, rows 2–41"); None otherwise.
-    heading: str | None = None
-    ocr: bool = False  # the text was recognised from a scanned page
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "document": self.document,
-            "page": self.page,
-            "heading": self.heading,
-            "ocr": self.ocr,
-            "text": self.text,
-            "score": round(self.score, 4),
-        }
 
 
 @dataclass

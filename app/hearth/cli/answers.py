@@ -95,7 +95,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print_json(
             {
                 "answer": result.text,
-                "sources": result.sources,
+                "sources": [source.to_json() for source in result.sources],
                 "cited": result.cited,
                 "unsupported": result.unsupported,
                 "tool_calls": result.tool_calls,
@@ -109,7 +109,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for call in result.tool_calls:
         output = for_terminal(call["result"][:80])
         print(f"  tool {call['tool']}({json.dumps(call['arguments'])}) -> {output}")
-    cited = [s for n in result.cited for s in result.sources if s["n"] == n]
+    cited = [s for n in result.cited for s in result.sources if s.n == n]
     for source in cited:
         print(f"  {for_terminal(numbered_source_label(source))}")
     for statement in result.unsupported:

@@ -408,7 +408,7 @@ class HearthService:
             turn.prompt_tokens,
             turn.completion_tokens,
             hearth={
-                "sources": turn.sources,
+                "sources": [source.to_json() for source in turn.sources],
                 "cited": turn.cited,
                 "tool_calls": turn.tool_calls,
                 "finish_reason": turn.finish_reason,

@@ -45,7 +45,7 @@ class ChatView(QScrollArea):
     the first message, the welcome text and the questions suggested for the documents."""
 
     suggestion_clicked = Signal(str)
-    source_clicked = Signal(dict)
+    source_clicked = Signal(object)  # a Source
     regenerate_requested = Signal(object)  # the MessageWidget
     resend_requested = Signal(object, str)  # the MessageWidget, its text as edited
 

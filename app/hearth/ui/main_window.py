@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 
     from hearth.assistant.conversations import Conversation, Message
+    from hearth.assistant.sources import Source
     from hearth.settings import Settings
     from hearth.ui.message_widget import MessageWidget
     from hearth.ui.source_viewer import SourceViewer
@@ -363,20 +364,20 @@ class MainWindow(QMainWindow):
         if started and self.conversation is not None:
             self.open_conversation(self.conversation.id)  # shows the new question and reply
 
-    def open_source(self, source: dict[str, Any]) -> None:
+    def open_source(self, source: Source) -> None:
         """The cited page, read off the GUI thread (a PDF page renders for a moment)."""
         from hearth.ui.source_viewer import read_source_view
 
         task = BackgroundTask(
             "read a source",
             lambda context: read_source_view(
-                source, self.workspace.index.document(str(source["document"]))
+                source, self.workspace.index.document(source.document)
             ),
         )
         task.succeeded.connect(lambda view: self._show_source(source, view))
         self.run_task(task)
 
-    def _show_source(self, source: dict[str, Any], view: Any) -> None:
+    def _show_source(self, source: Source, view: Any) -> None:
         from hearth.ui.source_viewer import SourceViewer
 
         self.source_viewer = SourceViewer(source, view, self)

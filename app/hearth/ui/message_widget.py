@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from hearth.assistant.citations import CITATION_MARKER, numbered_source_label
 from hearth.assistant.conversations import Message
 from hearth.assistant.message_status import MessageStatus
+from hearth.assistant.sources import Source
 from hearth.documents.safe_files import shown_name
 from hearth.ui.flow_layout import FlowLayout
 
@@ -37,14 +38,14 @@ UNSUPPORTED_MARK = "*(not found in your documents)*"
 SPEAKERS = {"user": "You", "assistant": "Hearth"}
 
 
-def spoken_source(source: dict[str, Any]) -> str:
+def spoken_source(source: Source) -> str:
     """A source as a screen reader says it: "source 1, report.pdf, page 4" (a chip shows
     "[1] report.pdf · p. 4", which a screen reader reads as punctuation)."""
-    parts = [f"source {source['n']}", shown_name(Path(str(source["document"])).name)]
-    if source.get("page"):
-        parts.append(f"page {source['page']}")
-    elif source.get("heading"):
-        parts.append(str(source["heading"]))
+    parts = [f"source {source.n}", shown_name(Path(source.document).name)]
+    if source.page:
+        parts.append(f"page {source.page}")
+    elif source.heading:
+        parts.append(source.heading)
     return ", ".join(parts)
 
 
@@ -66,7 +67,7 @@ def spoken_text(markdown: str) -> str:
 class MessageWidget(QFrame):
     """One message. Assistant messages stream in piece by piece, then get source chips."""
 
-    source_clicked = Signal(dict)
+    source_clicked = Signal(object)  # a Source
     regenerate_requested = Signal()
     edit_requested = Signal()
     controls_changed = Signal()  # chips were made: the Tab order needs them
@@ -85,7 +86,7 @@ class MessageWidget(QFrame):
         self.message_id = message_id
         self.streaming = False
         self.status = MessageStatus.COMPLETE
-        self.sources: list[dict[str, Any]] = []
+        self.sources: list[Source] = []
         self.cited: list[int] = []
         # Statements no source was found to support: marked in the text once it is stored.
         self.unsupported: list[str] = []
@@ -253,7 +254,7 @@ class MessageWidget(QFrame):
         self.tool_details.setVisible(shown)
         self.tools_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
-    def set_sources(self, sources: list[dict[str, Any]], cited: list[int] | None = None) -> None:
+    def set_sources(self, sources: list[Source], cited: list[int] | None = None) -> None:
         """Chips for the cited sources, in the order the answer cites them; the others fold
         under "N other sources". Without citations (an older message), every source."""
         self.sources = sources
@@ -264,7 +265,7 @@ class MessageWidget(QFrame):
                 widget = item.widget() if item is not None else None
                 if widget is not None:
                     widget.deleteLater()
-        by_number = {int(source["n"]): source for source in sources}
+        by_number = {source.n: source for source in sources}
         shown = [by_number[n] for n in self.cited if n in by_number] or list(sources)
         others = [source for source in sources if source not in shown]
         for source in shown:
@@ -279,11 +280,11 @@ class MessageWidget(QFrame):
         self.other_row.hide()
         self.controls_changed.emit()
 
-    def _chip(self, source: dict[str, Any], name: str) -> QPushButton:
+    def _chip(self, source: Source, name: str) -> QPushButton:
         chip = QPushButton(numbered_source_label(source))
         chip.setObjectName(name or "sourceChip")
-        tip = str(source.get("text", ""))[:400]
-        if source.get("ocr"):
+        tip = source.text[:400]
+        if source.ocr:
             tip = "Recognised by OCR from a scanned page.\n\n" + tip
         chip.setToolTip(tip)
         chip.setAccessibleName(spoken_source(source))

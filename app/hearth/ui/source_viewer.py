@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.assistant.sources import Source
 from hearth.documents.loaders import UnsupportedDocument
 from hearth.documents.page_view import PageView, TextView, source_view
 from hearth.documents.safe_files import ensure_still_indexed, file_path, shown_name
@@ -54,18 +55,16 @@ def page_pixmap(view: PageView) -> QPixmap:
     return pixmap
 
 
-def read_source_view(
-    source: dict[str, Any], indexed: DocumentRecord | None
-) -> PageView | TextView | str:
+def read_source_view(source: Source, indexed: DocumentRecord | None) -> PageView | TextView | str:
     """What the viewer shows for ``source`` (slow: renders or reads the file, so the window
     calls it off the GUI thread), or why the document can no longer be read. ``indexed``: the
     index's record of the document; the file is read only while it is still that file."""
-    path = file_path(str(source["document"]))
+    path = file_path(source.document)
     try:
         if indexed is None:
             raise UnsupportedDocument(path, "it is no longer in the index")
         ensure_still_indexed(path, indexed.size_bytes, indexed.content_hash)
-        return source_view(path, source.get("page"), str(source.get("text", "")))
+        return source_view(path, source.page, source.text)
     except UnsupportedDocument as error:
         return f"This document can no longer be read: {error.reason}"
     except OSError as error:
@@ -75,15 +74,15 @@ def read_source_view(
 class SourceViewer(QDialog):
     def __init__(
         self,
-        source: dict[str, Any],
+        source: Source,
         view: PageView | TextView | str,
         parent: QWidget | None = None,
     ) -> None:
         """``view``: what read_source_view gave."""
         super().__init__(parent)
         self.source = source
-        self.path = file_path(str(source["document"]))
-        self.page: int | None = source.get("page")
+        self.path = file_path(source.document)
+        self.page = source.page
         where = f" — page {self.page}" if self.page else ""
         self.setWindowTitle(f"{shown_name(self.path.name)}{where}")
         self.resize(900, 760)
@@ -159,11 +158,11 @@ class SourceViewer(QDialog):
             self.passage.show()
             self.page_label.setAccessibleDescription(f"The cited passage, highlighted: {passage}")
             self.passage.setFocus()
-        elif self.source.get("text"):
+        elif self.source.text:
             missing = "The passage was not found on this page; the file may have changed."
             self.note.setText(f"{self.note.text()} {missing}".strip())
             self.note.show()
-            searched = " ".join(str(self.source["text"]).split())
+            searched = " ".join(self.source.text.split())
             self.page_label.setAccessibleDescription(f"The passage cited: {searched}")
 
     def scroll_to_passage(self) -> None:

@@ -26,6 +26,7 @@ from hearth.ui.tasks import BackgroundTask, TaskContext, error_message
 
 if TYPE_CHECKING:
     from hearth.assistant.conversations import Conversation
+    from hearth.assistant.sources import Source
     from hearth.assistant.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -248,7 +249,7 @@ class AnswerController(QObject):
         reply: Reply,
         text: str,
         status: MessageStatus,
-        sources: list[dict[str, Any]] | None = None,
+        sources: list[Source] | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
         cited: list[int] | None = None,
         error: str | None = None,
