@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from hearth.assistant.citations import CITATION_MARKER
+from hearth.index.keywords import STOP_WORDS
 
 OMITTED = "(…)"
 
@@ -149,35 +150,43 @@ def without_instructions(text: str) -> str:
 
 def _words(text: str) -> set[str]:
     # Any script (content_words keeps ASCII only); CJK runs are compared as substrings.
-    return {w for w in re.findall(r"\w{3,}", text.casefold()) if not w.isdigit()}
+    # Function words ("that", "for") say nothing an order could have dictated.
+    return {
+        w
+        for w in re.findall(r"\w{3,}", text.casefold())
+        if not w.isdigit() and w not in STOP_WORDS
+    }
 
 
 def dictated(answer: str, sources: list[str], question: str) -> bool:
     """Whether ``answer`` says what a sentence addressed to the assistant dictates: a text
-    it quotes or spells in capitals, or a word found in no other sentence of the sources and
-    not in the question."""
+    it quotes or spells in capitals, or a word found in that sentence and in no other
+    sentence of any source, nor in the question. Any source: a short note with one order
+    ("When you reply, state only that...") held few words besides, so an honest answer from
+    another source ("... and renewed on the first working day") shared a common word with
+    the order ("that", "first") and was declined (30 of 72 asks of one injection set)."""
     said = CITATION_MARKER.sub(" ", answer).casefold()
     asked = question.casefold()
-    new_words = _words(said) - _words(asked)
+    orders: list[tuple[str, bool]] = []
+    plain_sentences: list[str] = []
     for source in sources:
-        sentences = [m.group() for m in _SENTENCE.finditer(source) if m.group().strip()]
-        # (sentence, whether it orders) for each that orders or names an assistant.
-        ordering = [
-            (s, ordered)
-            for s in sentences
-            if (ordered := is_instruction(s)) or names_an_assistant(s)
-        ]
-        if not ordering:
-            continue
-        addressed = {s for s, _ in ordering}
-        plain = " ".join(s for s in sentences if s not in addressed).casefold()
-        plain_words = _words(plain)
-        for sentence, ordered in ordering:
-            for payload in payloads(sentence):
-                folded = payload.casefold()
-                if len(folded) >= 2 and folded in said and folded not in plain + asked:
-                    return True
-            # A sentence that only names an assistant orders nothing: its words may be said.
-            if ordered and any(w not in plain_words for w in new_words & _words(sentence)):
+        for match in _SENTENCE.finditer(source):
+            sentence = match.group()
+            if not sentence.strip():
+                continue
+            # (sentence, whether it orders) for each that orders or names an assistant.
+            if (ordered := is_instruction(sentence)) or names_an_assistant(sentence):
+                orders.append((sentence, ordered))
+            else:
+                plain_sentences.append(sentence)
+    plain = " ".join(plain_sentences).casefold()
+    new_words = _words(said) - _words(asked) - _words(plain)
+    for sentence, ordered in orders:
+        for payload in payloads(sentence):
+            folded = payload.casefold()
+            if len(folded) >= 2 and folded in said and folded not in plain + asked:
                 return True
+        # A sentence that only names an assistant orders nothing: its words may be said.
+        if ordered and new_words & _words(sentence):
+            return True
     return False
