@@ -87,6 +87,12 @@ def test_list_items_stay_one_statement_each_and_stay_a_list() -> None:
     ]
     sources = ["Use dch -i to add an entry.", "The file debian/changelog lists versions."]
     assert ground_answer(answer, sources, "How?", NOT_IN_SOURCES).answer == answer
+    # An answer the checks leave whole keeps its own spacing: what streamed is what stays.
+    paragraphs = "Rinse the filter weekly [1].\n\nDry the basket afterwards [1]."
+    kept = ground_answer(
+        paragraphs, ["Rinse the filter weekly. Dry the basket afterwards."], "How?", ""
+    )
+    assert kept.answer == paragraphs
     # Brackets around a word are no citation: the statement goes on after "[VAC]".
     tagged = "Mail debian-private with [VAC] before the subject [1]."
     assert split_statements(tagged) == [tagged]

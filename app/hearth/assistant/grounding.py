@@ -272,7 +272,8 @@ def ground_answer(
     if statements and not any(cited_numbers(s, len(sources)) for s in kept):
         # Nothing left that rests on a source: say so rather than keep the lead-ins.
         return GroundingResult(decline, dropped + kept, recited, [])
-    joined = _join(kept, answer)
+    # Unchanged, the answer keeps its own spacing (paragraph breaks, a code block's lines).
+    joined = answer if kept == statements == split_statements(answer) else _join(kept, answer)
     return GroundingResult(joined, dropped, recited, unsupported)
 
 
