@@ -22,10 +22,11 @@ from hearth.assistant.grounded import (
     tool_notes,
 )
 from hearth.assistant.sources import Source
+from hearth.assistant.streaming import stream_reply
 from hearth.assistant.workspace import Workspace
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import SamplingOptions
-from hearth.jobs import CancelCheck, Cancelled, check_cancelled
+from hearth.jobs import CancelCheck, check_cancelled
 from hearth.settings import Settings
 from hearth.tools.registry import ToolCall
 
@@ -200,27 +201,24 @@ def answer_turn(
     while kept and engine.count_chat_tokens([system, *kept, question_message]) > budget:
         kept.pop(0)  # the oldest turns go first
     report(READING, "Thinking…")
-    stream = engine.stream_chat([system, *kept, question_message], options)
-    pieces: list[str] = []
-    first_token_at: float | None = None
-    for piece in stream:
-        if not pieces:
-            first_token_at = time.perf_counter()
-            report(WRITING, "Writing…")
-        pieces.append(piece)
-        show(piece)
-    if stream.result.finish_reason == "cancelled":
-        raise Cancelled("answering was cancelled")
-    check_cancelled(should_cancel, "answering")
+    reply = stream_reply(
+        engine,
+        [system, *kept, question_message],
+        options,
+        "answering",
+        should_cancel,
+        on_piece=show,
+        on_first_piece=lambda: report(WRITING, "Writing…"),
+    )
     ended = time.perf_counter()
     return TurnResult(
-        "".join(pieces).strip(),
+        reply.text.strip(),
         [],
-        stream.result.finish_reason,
+        reply.result.finish_reason,
         [call.to_json() for call in calls],
-        prompt_tokens=stream.result.prompt_tokens,
-        completion_tokens=stream.result.completion_tokens,
+        prompt_tokens=reply.result.prompt_tokens,
+        completion_tokens=reply.result.completion_tokens,
         search_query=question,
-        first_token_seconds=(first_token_at or ended) - started,
+        first_token_seconds=(reply.first_piece_at or ended) - started,
         seconds=ended - started,
     )

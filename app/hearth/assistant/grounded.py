@@ -30,13 +30,14 @@ from hearth.assistant.grounding import FENCED_CODE, ground_answer, without_state
 from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
 from hearth.assistant.sources import Source
+from hearth.assistant.streaming import stream_reply
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
 from hearth.index.keywords import content_words
 from hearth.index.retrieve import SearchHit
-from hearth.jobs import CancelCheck, Cancelled, check_cancelled
+from hearth.jobs import CancelCheck, check_cancelled
 from hearth.tools.registry import ToolCall
 
 log = logging.getLogger(__name__)
@@ -554,38 +555,34 @@ class GroundedAnswerer:
         constrained = self.engine.status().has_chat_template and options.grammar is None
         if constrained:
             options = replace(options, grammar=cited_answer_grammar(count))
-        stream = self.engine.stream_chat(messages, options)
-        pieces: list[str] = []
-        first_token_at: float | None = None
-        for piece in stream:
-            if first_token_at is None:
-                first_token_at = time.perf_counter()
-                report(WRITING, "Writing…")
-            pieces.append(piece)
-            if on_piece:
-                on_piece(piece)
-        if stream.result.finish_reason == "cancelled":
-            raise Cancelled("answering was cancelled")
-        check_cancelled(should_cancel, "answering")
+        reply = stream_reply(
+            self.engine,
+            messages,
+            options,
+            "answering",
+            should_cancel,
+            on_piece=on_piece,
+            on_first_piece=lambda: report(WRITING, "Writing…"),
+        )
         report(CHECKING, "Checking the answer against your sources…")
-        answer, unsupported = _checked("".join(pieces).strip(), fitted, question, constrained)
+        answer, unsupported = _checked(reply.text.strip(), fitted, question, constrained)
         cited, cited_by = cited_sources(answer, sources)
         ended = time.perf_counter()
-        first_token_seconds = (first_token_at or ended) - started
+        first_token_seconds = (reply.first_piece_at or ended) - started
         log.info(
             "answered from %d sources: first token after %.2f s, %d tokens in %.2f s",
             count,
             first_token_seconds,
-            stream.result.completion_tokens,
+            reply.result.completion_tokens,
             ended - started,
         )
         return GroundedAnswer(
             answer=answer,
             sources=sources,
             tool_calls=[call.to_json() for call in calls],
-            prompt_tokens=stream.result.prompt_tokens,
-            completion_tokens=stream.result.completion_tokens,
-            finish_reason=stream.result.finish_reason,
+            prompt_tokens=reply.result.prompt_tokens,
+            completion_tokens=reply.result.completion_tokens,
+            finish_reason=reply.result.finish_reason,
             cited=cited,
             cited_by=cited_by,
             first_token_seconds=first_token_seconds,

@@ -13,12 +13,13 @@ import logging
 from pathlib import Path
 
 from hearth.assistant.cache import AssistantCache
+from hearth.assistant.streaming import stream_reply
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
 from hearth.index.entities import DATE, NAME, TITLE
-from hearth.jobs import CancelCheck, Cancelled
+from hearth.jobs import CancelCheck
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,7 @@ QUESTION_SYSTEM = (
 )
 # Three lines, each a question of at most about 20 words ending in "?".
 QUESTIONS_GRAMMAR = (
-    'root ::= question "\\n" question "\\n" question\n'
-    'question ::= [A-Z] [^\\n?]+ "?"'
+    'root ::= question "\\n" question "\\n" question\nquestion ::= [A-Z] [^\\n?]+ "?"'
 )
 
 
@@ -72,17 +72,18 @@ def suggest_questions(
         {"role": "system", "content": QUESTION_SYSTEM},
         {
             "role": "user",
-            "content": f"Document: {title}{about}\n\n" + "\n\n".join(opening)
+            "content": f"Document: {title}{about}\n\n"
+            + "\n\n".join(opening)
             + f"\n\nWrite {QUESTIONS} questions this document answers.",
         },
     ]
-    stream = engine.stream_chat(
+    text = stream_reply(
+        engine,
         messages,
         SamplingOptions(max_tokens=120, temperature=0.0, grammar=QUESTIONS_GRAMMAR),
-    )
-    text = stream.text()
-    if stream.result.finish_reason == "cancelled" or (should_cancel and should_cancel()):
-        raise Cancelled("suggesting questions was cancelled")
+        "suggesting questions",
+        should_cancel,
+    ).text
     questions = [line.strip() for line in text.splitlines() if line.strip().endswith("?")]
     questions = list(dict.fromkeys(q for q in questions if len(q.split()) <= 25))[:QUESTIONS]
     if cache is not None and questions:

@@ -23,13 +23,14 @@ from typing import Any
 
 from hearth.assistant.cache import AssistantCache
 from hearth.assistant.injection import without_instructions
+from hearth.assistant.streaming import stream_reply
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
 from hearth.errors import DocumentNotIndexed
 from hearth.index.document_index import DocumentIndex
 from hearth.index.entities import DATE, NAME, TITLE
-from hearth.jobs import CancelCheck, Cancelled, ProgressCallback, check_cancelled
+from hearth.jobs import CancelCheck, ProgressCallback, check_cancelled
 
 # Part of every cache key: change it when the prompts or what they read change (3: sources
 # without sentences addressed to an AI).
@@ -132,12 +133,9 @@ class DocumentSummarizer:
                 },
             ]
             options = SamplingOptions(max_tokens=summary_tokens, temperature=0.2, stop=SUMMARY_STOP)
-            stream = self.engine.stream_chat(messages, options)
-            text = stream.text().strip()
-            if stream.result.finish_reason == "cancelled" or (
-                should_cancel is not None and should_cancel()
-            ):
-                raise Cancelled("summarising was cancelled")  # the cut-off part is not kept
+            # A cancelled part raises Cancelled: the cut-off part is not kept.
+            reply = stream_reply(self.engine, messages, options, "summarising", should_cancel)
+            text = reply.text.strip()
             if self.cache is not None:
                 self.cache.store_summary(key, path, text)
             return text

@@ -24,7 +24,13 @@ if TYPE_CHECKING:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from hearth.assistant.chat import answer_options
+    from hearth.assistant.streaming import stream_reply
     from hearth.engine.prompts import ChatMessage
+
+    def show(piece: str) -> None:
+        if not args.json:
+            sys.stdout.write(text_for_terminal(piece))
+            sys.stdout.flush()
 
     started = time.perf_counter()
     with open_workspace(args.model) as workspace:
@@ -33,22 +39,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
             {"role": "system", "content": settings.system_prompt},
             {"role": "user", "content": args.prompt},
         ]
-        stream = workspace.engine.stream_chat(messages, answer_options(settings, args.max_tokens))
-        pieces: list[str] = []
-        for piece in stream:
-            pieces.append(piece)
-            if not args.json:
-                sys.stdout.write(text_for_terminal(piece))
-                sys.stdout.flush()
+        options = answer_options(settings, args.max_tokens)
+        reply = stream_reply(workspace.engine, messages, options, "chatting", on_piece=show)
         model_id = workspace.ensure_model_loaded().id
-    text = "".join(pieces).strip()
+    text = reply.text.strip()
     if args.json:
         print_json(
             {
                 "model": model_id,
                 "text": text,
-                "prompt_tokens": stream.result.prompt_tokens,
-                "completion_tokens": stream.result.completion_tokens,
+                "prompt_tokens": reply.result.prompt_tokens,
+                "completion_tokens": reply.result.completion_tokens,
                 "seconds": round(time.perf_counter() - started, 3),
             }
         )

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from hearth.assistant.chat import TurnRequest, answer_options, answer_turn
+from hearth.assistant.streaming import stream_reply
 from hearth.assistant.tool_loop import ANSWER, ToolRunner
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import SamplingOptions
-from hearth.jobs import Cancelled, CancelToken, ProgressCallback
+from hearth.jobs import CancelToken, ProgressCallback
 from hearth.models.catalogue import ModelInfo, UnknownModel
 from hearth.server.errors import ApiError
 from hearth.server.schemas import (
@@ -361,19 +362,15 @@ class HearthService:
                 code="context_length_exceeded",
                 param="messages",
             )
-        stream = engine.stream_chat(plan.messages, self.options(plan))
-        pieces: list[str] = []
-        for piece in stream:
-            pieces.append(piece)
-            on_piece(piece)
-        if stream.result.finish_reason == "cancelled":
-            raise Cancelled("answering was cancelled")
-        token.check("answering")
+        reply = stream_reply(
+            engine, plan.messages, self.options(plan), "answering", token, on_piece=on_piece
+        )
+        result = reply.result
         return ChatOutcome(
-            "".join(pieces),
-            stream.result.finish_reason if stream.result.finish_reason == "length" else "stop",
-            stream.result.prompt_tokens,
-            stream.result.completion_tokens,
+            reply.text,
+            result.finish_reason if result.finish_reason == "length" else "stop",
+            result.prompt_tokens,
+            result.completion_tokens,
         )
 
     def _grounded(

@@ -1,0 +1,54 @@
+"""Stream-and-cancel, written once: every model call whose words are shown as they come,
+or that a Stop may end (an answer, a chat, a summary's part, suggested questions), runs
+through ``stream_reply``. The engine stops mid-token when cancelled (the turn's cancel
+hook calls ``engine.cancel()``) and ends its stream with the finish reason "cancelled";
+a cancel that came just after the last token is caught by the check after the stream.
+Either way the caller gets Cancelled, never a cut-off text to keep."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hearth.engine.prompts import ChatMessage
+from hearth.engine.protocol import Engine
+from hearth.engine.types import GenerationResult, SamplingOptions
+from hearth.jobs import CancelCheck, Cancelled, check_cancelled
+
+
+@dataclass
+class StreamedReply:
+    text: str  # the pieces joined, as the model wrote them (not stripped)
+    result: GenerationResult
+    # When the first piece came (time.perf_counter()); None when none came.
+    first_piece_at: float | None = None
+
+
+def stream_reply(
+    engine: Engine,
+    messages: list[ChatMessage],
+    options: SamplingOptions,
+    what: str,
+    should_cancel: CancelCheck | None = None,
+    on_piece: Callable[[str], None] | None = None,
+    on_first_piece: Callable[[], None] | None = None,
+) -> StreamedReply:
+    """The model's reply to ``messages``, each piece passed to ``on_piece`` as it comes
+    (``on_first_piece`` runs before the first). Raises Cancelled ("<what> was cancelled")
+    when the engine's stream was cancelled or ``should_cancel`` says so once it ends."""
+    stream = engine.stream_chat(messages, options)
+    pieces: list[str] = []
+    first_piece_at: float | None = None
+    for piece in stream:
+        if first_piece_at is None:
+            first_piece_at = time.perf_counter()
+            if on_first_piece is not None:
+                on_first_piece()
+        pieces.append(piece)
+        if on_piece is not None:
+            on_piece(piece)
+    if stream.result.finish_reason == "cancelled":
+        raise Cancelled(f"{what} was cancelled")
+    check_cancelled(should_cancel, what)
+    return StreamedReply("".join(pieces), stream.result, first_piece_at)
