@@ -276,8 +276,15 @@ def test_scripts_run_installs_every_package_the_check_knows_for_xcb() -> None:
     assert listed("FEDORA_PACKAGES") == {fedora for _, fedora in xcb.values()}
     # The README's two commands name the same packages.
     readme = (Path(__file__).parents[2] / "README.md").read_text().replace("\\\n", " ")
-    [apt_line] = [line for line in readme.splitlines() if line.startswith("sudo apt-get install")]
-    [dnf_line] = [line for line in readme.splitlines() if line.startswith("sudo dnf install")]
+    # (Installing the built .deb, "sudo apt-get install ./dist/...", is another command.)
+    [apt_line, dnf_line] = [
+        next(
+            line
+            for line in readme.splitlines()
+            if line.startswith(f"sudo {tool} install") and "./" not in line
+        )
+        for tool in ("apt-get", "dnf")
+    ]
     assert set(apt_line.split("#")[0].split()[3:]) == listed("DEBIAN_PACKAGES")
     assert set(dnf_line.split("#")[0].split()[3:]) == listed("FEDORA_PACKAGES")
 
