@@ -229,7 +229,8 @@ def ground_answer(
     dropped: list[str] = []
     unsupported: list[str] = []
     recited = 0
-    statements = _cited_by_the_next(split_statements(answer), len(sources))
+    as_written = split_statements(answer)
+    statements = _cited_by_the_next(as_written, len(sources))
     asked = _stems(question) | _FILLER_STEMS
     for statement in statements:
         words, code = _without_code(statement)
@@ -273,7 +274,7 @@ def ground_answer(
         # Nothing left that rests on a source: say so rather than keep the lead-ins.
         return GroundingResult(decline, dropped + kept, recited, [])
     # Unchanged, the answer keeps its own spacing (paragraph breaks, a code block's lines).
-    joined = answer if kept == statements == split_statements(answer) else _join(kept, answer)
+    joined = answer if kept == as_written else _join(kept, answer)
     return GroundingResult(joined, dropped, recited, unsupported)
 
 
