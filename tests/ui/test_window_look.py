@@ -150,6 +150,10 @@ def test_the_top_status_follows_the_answer_until_it_is_done(
     qtbot.wait(20)
     watch.stop()
     assert status.text() == "Ready"
+    # The stage shown in the bottom status bar goes with the answer (it said "Checking the
+    # answer…" after the answer was done).
+    stages_below = ("Searching", "Reading", "Writing", "Checking")
+    assert not window.statusBar().currentMessage().startswith(stages_below)
     working = shown[: shown.index("Ready", 1)] if "Ready" in shown[1:] else shown
     assert "Ready" not in working[1:-1]
     assert "Searching your documents…" in working

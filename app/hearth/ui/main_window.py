@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.resize(1180, 760)
         self.tasks: set[BackgroundTask] = set()
         self.last_error: str | None = None
+        self._stage_shown_below: str | None = None  # the answer's stage in the status bar
         self.source_viewer: SourceViewer | None = None
         self.view_settings = QSettings(
             str(workspace.paths.config / "window.ini"), QSettings.Format.IniFormat
@@ -239,7 +240,7 @@ class MainWindow(QMainWindow):
         answers.reply_started.connect(chat.start_reply)
         answers.reply_piece.connect(chat.append_to_reply)
         answers.reply_stage.connect(chat.set_reply_stage)
-        answers.reply_stage.connect(lambda _, label: self.statusBar().showMessage(label, 3000))
+        answers.reply_stage.connect(self._show_stage_below)
         # The top status says what the answer is doing from its start (the first stage
         # comes after the model is loaded and the tools are weighed) to its end.
         answers.reply_started.connect(lambda _: self.toolbar.show_activity(WORKING))
@@ -428,11 +429,18 @@ class MainWindow(QMainWindow):
         )
 
     # -- what a screen reader is told ------------------------------------------------------
+    def _show_stage_below(self, _conversation_id: int, label: str) -> None:
+        self._stage_shown_below = label
+        self.statusBar().showMessage(label)
+
     def _busy_changed(self, busy: bool) -> None:
         if "stop_answer" in self.actions_by_name:
             self.actions_by_name["stop_answer"].setEnabled(busy)
         if not busy:
             self.toolbar.show_activity("")
+            # A stage left below would say the answer is still being worked on.
+            if self.statusBar().currentMessage() == self._stage_shown_below:
+                self.statusBar().clearMessage()
 
     def _announce_stage(self, conversation_id: int, label: str) -> None:
         if conversation_id == self.chat_view.conversation_id:
