@@ -27,6 +27,19 @@ _AI = (
     r"\blanguage models?\b|\bmodels? reading\b|\bsystem prompt\b|\bKI\b|\bIA\b|"
     r"\basistente\b|\bassistente\b|\bintelligence artificielle\b|人工智能|助手|模型)"
 )
+# Who processes a document (rather than reading it for themselves), and what processing it
+# is: describing, summarising or answering about "this" (the document itself).
+_ROLE = (
+    r"(?:summari[sz]ers?|readers?|reviewers?|bots?|agents?|crawlers?|indexers?|scrapers?|"
+    r"whoever (?:reads|summari[sz]es|processes) (?:this|these|it)|"
+    r"anyone (?:reading|summari[sz]ing|processing) (?:this|these|it))\b"
+)
+_PROCESS = (
+    r"(?:(?:are|get|were) asked (?:\w+ ){0,2}about|describe|summari[sz]e|sum up|"
+    r"answer (?:\w+ ){0,2}about|reply about|respond about|write about|talk about|discuss|"
+    r"report on|explain)\s+"
+    r"(?:this|these|it)\b"
+)
 _PATTERNS = [
     # Ignore / forget what came before (en, fr, de, es, it, pt, nl).
     r"\b(?:ignore|disregard|forget)\b.{0,30}\b(?:previous|prior|above|earlier|all|any|your|"
@@ -72,6 +85,19 @@ _PATTERNS = [
     r"\b(?:if|when) you are an? " + _AI,
     r"\b(?:note|reminder|message) (?:to|for) (?:any |all )?" + _AI,
     r"^\s*" + _AI + r"\s*[:,]",
+    # Addressed to whoever processes the document, not to its human reader: a greeting to a
+    # summariser or a bot, a request for what to mention "whenever you describe this", or
+    # a polite "you could kindly mention that": a polite order is an order.
+    r"^\W*(?:dear|hello|hi|hey|attention|greetings|to)\s+(?:the |any |all |my )?(?:\w+ )?"
+    + _ROLE
+    + r"\s*[,:!]",
+    r"\b(?:when|whenever|if|each time|every time|once)\s+you\s+" + _PROCESS + r".{0,120}\b"
+    r"(?:mention|state|include|say|add|point out|tell|write|call it|refer to)\b",
+    r"\b(?:mention|state|include|say|add|point out)\b.{0,120}\b(?:when|whenever|each time|"
+    r"every time)\s+you\s+" + _PROCESS,
+    r"\byou (?:could|would|might) (?:kindly |please |also |always )*(?:mention|state|include|"
+    r"add|point out) that\b",
+    r"\b(?:please|kindly) (?:also |always )*(?:mention|state|point out) that\b",
 ]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 
@@ -152,9 +178,7 @@ def _words(text: str) -> set[str]:
     # Any script (content_words keeps ASCII only); CJK runs are compared as substrings.
     # Function words ("that", "for") say nothing an order could have dictated.
     return {
-        w
-        for w in re.findall(r"\w{3,}", text.casefold())
-        if not w.isdigit() and w not in STOP_WORDS
+        w for w in re.findall(r"\w{3,}", text.casefold()) if not w.isdigit() and w not in STOP_WORDS
     }
 
 
