@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from hearth.assistant.citations import CITATION_MARKER
 from hearth.engine.prompts import ChatMessage
 from hearth.index.keywords import content_words
 
@@ -27,14 +28,26 @@ _REFERRING_WORD = re.compile(
     re.IGNORECASE,
 )
 FOLLOW_UP_MIN_WORDS = 3
+# The earlier answer's words carried: its first few new ones name what it found (a tool, a
+# file, a setting); more would outweigh the follow-up's own words in the search.
+ANSWER_WORDS_CARRIED = 6
+_REPLY_OPENERS = {"yes", "no"}  # "Yes, there is a tool called dcut..."
+
+
+def earlier_turn(history: list[ChatMessage] | None) -> tuple[str, str]:
+    """(the last question the user asked before this one, the reply to it), "" where none."""
+    messages = history or []
+    for position in range(len(messages) - 1, -1, -1):
+        message = messages[position]
+        if message["role"] == "user" and message["content"].strip():
+            replies = (m["content"] for m in messages[position + 1 :] if m["role"] == "assistant")
+            return message["content"].strip(), next(replies, "").strip()
+    return "", ""
 
 
 def earlier_question(history: list[ChatMessage] | None) -> str:
     """The last question the user asked before this one, or ""."""
-    for message in reversed(history or []):
-        if message["role"] == "user" and message["content"].strip():
-            return message["content"].strip()
-    return ""
+    return earlier_turn(history)[0]
 
 
 def refers_back(question: str) -> bool:
@@ -43,17 +56,26 @@ def refers_back(question: str) -> bool:
     return len(words) < FOLLOW_UP_MIN_WORDS or bool(_REFERRING_WORD.search(question))
 
 
-def carried_question(question: str, earlier: str) -> str:
-    """``question`` with the earlier question's content words after it, for the search."""
-    words = content_words(question)
+def carried_question(question: str, earlier: str, earlier_answer: str = "") -> str:
+    """``question`` with the earlier question's content words after it, for the search, and
+    the first words the earlier answer added, where it cited a source: "How would I use it
+    to call off an upload?" after "Which tool deletes files from the upload queue?" means
+    the tool the answer named (dcut), a word the earlier question never held."""
+    words = set(content_words(question))
     subject = [word for word in dict.fromkeys(content_words(earlier)) if word not in words]
+    if CITATION_MARKER.search(earlier_answer):  # an answer that cites nothing names nothing
+        known = words.union(subject)
+        answered = CITATION_MARKER.sub(" ", earlier_answer)
+        known |= _REPLY_OPENERS
+        named = [word for word in dict.fromkeys(content_words(answered)) if word not in known]
+        subject += named[:ANSWER_WORDS_CARRIED]
     return f"{question} ({' '.join(subject)})" if subject else question
 
 
 def standalone_question(question: str, history: list[ChatMessage] | None) -> str:
-    """``question`` as it is searched: with the earlier question's content words when it
-    refers back to it or is too short to stand alone, else as asked."""
-    earlier = earlier_question(history)
+    """``question`` as it is searched: with the earlier turn's content words when it refers
+    back to it or is too short to stand alone, else as asked."""
+    earlier, earlier_answer = earlier_turn(history)
     if not earlier or not refers_back(question):
         return question
-    return carried_question(question, earlier)
+    return carried_question(question, earlier, earlier_answer)
