@@ -1,5 +1,5 @@
 """`hearth models list | add | remove | default` (the models on this computer; getting them
-from Hugging Face is hearth.cli_models) and `hearth doctor`."""
+from Hugging Face is hearth.cli.hub) and `hearth doctor`."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     default = models_commands.add_parser("default", help="choose the default model")
     default.add_argument("id")
     default.set_defaults(handler=cmd_models_default)
-    from hearth.cli_models import add_commands as add_models_hub_commands
+    from hearth.cli.hub import add_commands as add_models_hub_commands
 
     add_models_hub_commands(models_commands)
 

@@ -1,6 +1,6 @@
 """`hearth models search`, `hearth models download` and `hearth models token`: getting
 models from Hugging Face on the command line (the core is hearth.models.hub and
-hearth.models.downloads; hearth.cli.parser only registers these)."""
+hearth.models.downloads; hearth.cli.parser registers these)."""
 
 from __future__ import annotations
 
