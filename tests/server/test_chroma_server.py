@@ -3,8 +3,6 @@ Hearths on one server, and the server going away while Hearth indexes."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ import hearth.index.vectors
 from bench.processes import ServerProcess, chroma_server, running
 from bench.sample_documents import report_pages, write_pdf
 from hearth.assistant.workspace import Workspace
+from hearth.cli import run_cli
 from hearth.index.document_index import DocumentIndex, IndexSettings
 from hearth.index.store import VectorStoreUnavailable
 
@@ -210,28 +209,15 @@ def test_moving_a_local_index_to_a_server_lists_its_documents_for_indexing_again
 
 
 def test_the_cli_takes_chroma_url_and_names_a_bad_one(
-    chroma: ServerProcess, tmp_path: Path
+    chroma: ServerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     notes = write_notes(tmp_path / "notes", 1, "jetty")
-    hearth = [sys.executable, "-m", "hearth", "--chroma-url", chroma.url]
-    indexed = subprocess.run(
-        [*hearth, "index", str(notes[0]), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert indexed.returncode == 0, indexed.stderr
+    # In this process, as `hearth --chroma-url URL index ...` runs it (one embedder start).
+    assert run_cli(["--chroma-url", chroma.url, "index", str(notes[0]), "--json"]) == 0
     assert any(name.endswith("-passages") for name in server_collections(chroma.url))
-    bad = subprocess.run(
-        [sys.executable, "-m", "hearth", "--chroma-url", "http://127.0.0.1:8000/db", "search", "x"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines() == [
+    capsys.readouterr()
+    assert run_cli(["--chroma-url", "http://127.0.0.1:8000/db", "search", "x"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         "hearth: error: the chroma URL 'http://127.0.0.1:8000/db' must be a server address "
         "only (http://host:port)"
     ]
