@@ -126,6 +126,7 @@ YES_NO_QUESTION = re.compile(
 # and the lines; "\n\n" is one token to the model, so without it the 1.5B, refused its
 # paragraph break, ended the answer at the lead-in ("... follow these steps [1] and [4].").
 ANSWER_WORD_CHARS = 64
+WORD_IN_BRACKETS_STARTS = "[-A-Za-z/.<$]"  # a tag, an option, a path, a placeholder
 MAX_STATEMENTS = 12
 MAX_CODE_LINES = 24
 
@@ -148,8 +149,10 @@ def cited_answer_grammar(source_count: int) -> str:
             'cite ::= "[" number ("," " "? number)* "]"',
             f"number ::= {numbers}",
             f"word ::= piece{{1,{ANSWER_WORD_CHARS}}}",
-            # "[" opens a citation only before a digit: "[VAC]", "[Unit]", "[-v]" are words.
-            'piece ::= [^ \\[\\n] | "[" [^0-9 \\[\\]\\n]',
+            # "[" opens a citation only before a digit: "[VAC]", "[Unit]", "[-v]", "[/path]"
+            # are words; "[**1**]" is not (the 1.5B, let write it, numbered its statements
+            # "[**1**] ..." in bold and cited nothing).
+            f'piece ::= [^ \\[\\n] | "[" {WORD_IN_BRACKETS_STARTS}',
         ]
     )
 
