@@ -258,9 +258,6 @@ def run(
                 # As the model wrote it, before the checks (to replay them without a model).
                 "draft": "".join(streamed).strip(),
                 "right": is_right(turn.text, question),
-                # Where the checks left nothing and the model was asked again: its first try.
-                "first_answer": turn.first_answer,
-                "right_first": is_right(turn.first_answer or turn.text, question),
                 "cited_right": cites_right_source(turn.sources, turn.cited, question),
                 # Retrieval's share: the right page was among the sources the model read.
                 "found": cites_right_source(turn.sources, [s.n for s in turn.sources], question),
@@ -357,9 +354,6 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         summary[key] = {
             "questions": len(members),
             "right": sum(r["right"] for r in members) / len(members),
-            # Right before the model was asked again (the same where it was not).
-            "right_first": sum(r.get("right_first", r["right"]) for r in members) / len(members),
-            "asked_again": sum(bool(r.get("first_answer")) for r in members),
             "answerable_right": sum(r["right"] for r in answerable) / max(1, len(answerable)),
             "declined": sum(r["right"] for r in unanswerable) / max(1, len(unanswerable)),
             "cited_right": sum(r["cited_right"] for r in answerable) / max(1, len(answerable)),
@@ -435,8 +429,6 @@ def main(argv: list[str] | None = None) -> int:
                     kind,
                     entry["questions"],
                     entry["right"],
-                    entry["right_first"],
-                    entry["asked_again"],
                     entry["cited_right"] if kind != "unanswerable" else "-",
                     entry["found"] if kind != "unanswerable" else "-",
                     entry["grounded"],
@@ -451,8 +443,6 @@ def main(argv: list[str] | None = None) -> int:
             "kind",
             "n",
             "right",
-            "first try",
-            "again",
             "cited right",
             "source found",
             "grounded",

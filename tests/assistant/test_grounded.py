@@ -296,38 +296,6 @@ def test_a_number_that_no_source_holds_is_dropped_from_the_answer(
     assert (answer.answer, answer.cited) == (NOT_IN_SOURCES, [])
 
 
-def test_an_answer_the_checks_leave_nothing_of_is_asked_for_once_more(
-    document_index: DocumentIndex, indexed_manual: Path
-) -> None:
-    scripted = ScriptedEngine()
-    # The first draft dresses the fact up with a port of its own; told so, the model answers
-    # from the source.
-    scripted.enqueue("E119 is fixed on port 5616 [1].", "E119 means low water pressure [1].")
-    answer = GroundedAnswerer(document_index, scripted).ask("What does E119 mean?", OPTIONS)
-    assert answer.answer == "E119 means low water pressure [1]."
-    assert answer.first_answer == NOT_IN_SOURCES
-    first, again = (r for r in scripted.requests if r.messages)
-    assert first.messages is not None
-    assert again.messages is not None
-    assert again.messages[: len(first.messages)] == first.messages  # the same sources
-    assert again.messages[-2] == {"role": "assistant", "content": "E119 is fixed on port 5616 [1]."}
-    told = again.messages[-1]["content"]
-    assert told.startswith("Your answer was not kept: no source says")
-    assert '"E119 is fixed on port 5616."' in told
-    # Asked once only: a second try the checks leave nothing of is declined.
-    scripted.enqueue("Port 5616 [1].", "Port 5617 [1].")
-    answer = GroundedAnswerer(document_index, scripted).ask(
-        "Which port does the boiler use?", OPTIONS
-    )
-    assert (answer.answer, answer.cited) == (NOT_IN_SOURCES, [])
-    # The model's own decline is an answer: it is not asked again.
-    scripted.requests.clear()
-    scripted.enqueue(NOT_IN_SOURCES)
-    answer = GroundedAnswerer(document_index, scripted).ask("What is the boiler output?", OPTIONS)
-    assert (answer.answer, answer.first_answer) == (NOT_IN_SOURCES, "")
-    assert len([r for r in scripted.requests if r.messages]) == 1
-
-
 def test_a_number_that_no_source_holds_never_survives_into_the_default_model_s_answer(
     document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_manual: Path
 ) -> None:

@@ -73,8 +73,6 @@ class TurnResult:
     unsupported: list[str] = field(default_factory=list)
     first_token_seconds: float = 0.0
     seconds: float = 0.0
-    # Where the model was asked again (grounded.py): what its first draft came to.
-    first_answer: str = ""
 
 
 def history_from(messages: list[Message]) -> list[ChatMessage]:
@@ -195,7 +193,6 @@ def answer_turn(
             answer.unsupported,
             answer.first_token_seconds,
             time.perf_counter() - started,
-            answer.first_answer,
         )
     system: ChatMessage = {"role": "system", "content": settings.system_prompt}
     question_message: ChatMessage = {"role": "user", "content": tool_notes(calls) + question}

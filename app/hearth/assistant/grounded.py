@@ -26,12 +26,7 @@ from typing import Any
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers, supporting_numbers
 from hearth.assistant.follow_up import standalone_question
-from hearth.assistant.grounding import (
-    FENCED_CODE,
-    ground_answer,
-    without_markers,
-    without_statements,
-)
+from hearth.assistant.grounding import FENCED_CODE, ground_answer, without_statements
 from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
 from hearth.assistant.sources import Source
@@ -89,20 +84,6 @@ INSTRUCTED_SYSTEM_PROMPT = (
     "sentence or step with the number of the source it comes from in square brackets, like "
     f"[2]. If the sources do not answer the question, reply: {NOT_IN_SOURCES}"
 )
-# Asked once more where the checks left nothing of an answer the model did write: shown what
-# was wrong, the model often finds the fact it paraphrased or dressed up (a made-up example
-# path, "17:00" for a cron line's "0 17") in the sources it has just read.
-ANSWER_AGAIN_PROMPT = (
-    "Your answer was not kept: {reason} Answer the question again from the sources above. "
-    "Write names, commands, paths and numbers exactly as a source writes them, and end each "
-    "sentence with its source number, like [1]. If the sources do not answer the question, "
-    f"reply: {NOT_IN_SOURCES}"
-)
-RESTATED = "it said the question back without the answer."
-RETRY_QUOTED_STATEMENTS = 3  # of those dropped, quoted back to the model
-RETRY_QUOTE_CHARS = 240
-NOT_IN_THE_SOURCES = "no source says {statements}"
-ANSWERING_AGAIN = "Answering again from what the sources say…"
 # Repeated after the sources: a small model follows the instruction nearest the question.
 INSTRUCTED_REMINDER = (
     "Answer from the sources above, and end each sentence with its source number, like [1]."
@@ -226,9 +207,6 @@ class GroundedAnswer:
     search_query: str = ""
     # Statements whose facts no source holds, kept but shown as unsupported.
     unsupported: list[str] = field(default_factory=list)
-    # The checked answer of the model's first draft, where the checks left nothing of it and
-    # the model was asked again ("" otherwise): benchmarks score both.
-    first_answer: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -538,8 +516,7 @@ class GroundedAnswerer:
         if not hits:
             return NOTHING_FOUND, []
         fitted, _ = self._fit(question, hits, answer_tokens, "")
-        checked = _checked(draft, fitted, question, self.engine.status().has_chat_template)
-        return checked.answer, checked.unsupported
+        return _checked(draft, fitted, question, self.engine.status().has_chat_template)
 
     def ask(
         self,
@@ -591,29 +568,7 @@ class GroundedAnswerer:
             on_first_piece=lambda: report(WRITING, "Writing…"),
         )
         report(CHECKING, "Checking the answer against your sources…")
-        checked = _checked(reply.text.strip(), fitted, question, constrained)
-        first_answer = ""
-        completion_tokens = reply.result.completion_tokens
-        if checked.retry_reason:
-            report(CHECKING, ANSWERING_AGAIN)
-            again = stream_reply(
-                self.engine,
-                [
-                    *messages,
-                    {"role": "assistant", "content": reply.text.strip()},
-                    {
-                        "role": "user",
-                        "content": ANSWER_AGAIN_PROMPT.format(reason=checked.retry_reason),
-                    },
-                ],
-                options,
-                "answering",
-                should_cancel,
-            )
-            completion_tokens += again.result.completion_tokens
-            first_answer = checked.answer
-            checked = _checked(again.text.strip(), fitted, question, constrained)
-        answer, unsupported = checked.answer, checked.unsupported
+        answer, unsupported = _checked(reply.text.strip(), fitted, question, constrained)
         cited, cited_by = cited_sources(answer, sources)
         ended = time.perf_counter()
         first_token_seconds = (reply.first_piece_at or ended) - started
@@ -621,7 +576,7 @@ class GroundedAnswerer:
             "answered from %d sources: first token after %.2f s, %d tokens in %.2f s",
             count,
             first_token_seconds,
-            completion_tokens,
+            reply.result.completion_tokens,
             ended - started,
         )
         return GroundedAnswer(
@@ -629,7 +584,7 @@ class GroundedAnswerer:
             sources=sources,
             tool_calls=[call.to_json() for call in calls],
             prompt_tokens=reply.result.prompt_tokens,
-            completion_tokens=completion_tokens,
+            completion_tokens=reply.result.completion_tokens,
             finish_reason=reply.result.finish_reason,
             cited=cited,
             cited_by=cited_by,
@@ -637,30 +592,22 @@ class GroundedAnswerer:
             seconds=ended - started,
             search_query=search_query,
             unsupported=unsupported,
-            first_answer=first_answer,
         )
 
 
-@dataclass(frozen=True)
-class _Checked:
-    answer: str
-    unsupported: list[str]
-    # Why the checks left nothing of a draft that answered, for asking the model again; ""
-    # where something was kept, the model declined, or a source dictated the answer.
-    retry_reason: str = ""
-
-
-def _checked(draft: str, fitted: list[_FittedSource], question: str, constrained: bool) -> _Checked:
+def _checked(
+    draft: str, fitted: list[_FittedSource], question: str, constrained: bool
+) -> tuple[str, list[str]]:
     """The model's ``draft`` as Hearth passes it on, and its statements whose support was
     not found: cut after its last citation, declined where it only says the question back,
     every fact checked against its sources (grounding.py), nothing a source dictates."""
     answer = draft
     if constrained:
         answer = without_uncited_tail(answer)
-        if answer != NOT_IN_SOURCES and restates_question(answer, question):
-            return _Checked(NOT_IN_SOURCES, [], RESTATED)  # no fact: say so, cite nothing
+        if restates_question(answer, question):
+            return NOT_IN_SOURCES, []  # it found no fact: say so, cite nothing
     if answer in (NOT_IN_SOURCES, NOTHING_FOUND) or not fitted:
-        return _Checked(answer, [])
+        return answer, []
     grounding = ground_answer(answer, [f.full_text for f in fitted], question, NOT_IN_SOURCES)
     if grounding.dropped or grounding.recited:
         log.info(
@@ -676,14 +623,7 @@ def _checked(draft: str, fitted: list[_FittedSource], question: str, constrained
         lambda statement: dictated(statement, raw_texts, question),
         NOT_IN_SOURCES,
     )
-    retry_reason = ""
-    if constrained and grounding.answer == NOT_IN_SOURCES and grounding.dropped:
-        said = "; ".join(
-            f'"{without_markers(statement)[:RETRY_QUOTE_CHARS]}."'
-            for statement in grounding.dropped[:RETRY_QUOTED_STATEMENTS]
-        )
-        retry_reason = NOT_IN_THE_SOURCES.format(statements=said)
-    return _Checked(answer, grounding.unsupported, retry_reason)
+    return answer, grounding.unsupported
 
 
 def _joined_chunks(texts: list[str]) -> str:

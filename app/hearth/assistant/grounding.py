@@ -65,7 +65,7 @@ _SAYS_NOTHING = frozenset(
 )
 
 
-def without_markers(text: str) -> str:
+def _strip(text: str) -> str:
     """``text`` without its markers (and the full stop after the last), as it reads."""
     return re.sub(r"\s+([.,;:])", r"\1", CITATION_MARKER.sub("", text)).strip().rstrip(".").strip()
 
@@ -99,7 +99,7 @@ def _without_code(statement: str) -> tuple[str, str]:
 
 def checkable_facts(text: str) -> list[str]:
     """The numbers, paths, file names, options, quoted code and proper names in ``text``."""
-    plain = _LIST_MARKER.sub("", without_markers(text))
+    plain = _LIST_MARKER.sub("", _strip(text))
     facts: list[str] = [quoted.strip() for quoted in _BACKTICKED.findall(plain)]
     bare = _BACKTICKED.sub(" ", plain)
     for pattern in (_PATH, _FILE_NAME, _OPTION):
@@ -234,13 +234,13 @@ def ground_answer(
     asked = _stems(question) | _FILLER_STEMS
     for statement in statements:
         words, code = _without_code(statement)
-        if without_markers(words).endswith("?"):
+        if _strip(words).endswith("?"):
             # A question back ("Therefore, when is the lamp cleaned? [2]") answers nothing.
             dropped.append(statement)
             continue
         facts = [f for f in checkable_facts(words) if not occurs_in(f, question)]
         code_facts = [t for t in _code_tokens(code) if not occurs_in(t, question)]
-        if not facts and not code and not (_stems(without_markers(words)) - asked):
+        if not facts and not code and not (_stems(_strip(words)) - asked):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
             # where the fact should be.
             dropped.append(statement)
@@ -252,7 +252,7 @@ def ground_answer(
         checkable = bool(facts or code_facts)
         if _supported(facts, code_facts, about, cited_texts) and (checkable or cited):
             if not checkable and not _shares_words(words, cited_texts):
-                unsupported.append(without_markers(words))
+                unsupported.append(_strip(words))
             kept.append(statement)
             continue
         holders = [
@@ -266,7 +266,7 @@ def ground_answer(
         elif not checkable:
             # Nothing checkable and no marker (a lead-in, a closing line): kept as said.
             if not _shares_words(words, sources):
-                unsupported.append(without_markers(words))
+                unsupported.append(_strip(words))
             kept.append(statement)
         else:
             dropped.append(statement)
@@ -319,7 +319,7 @@ def _cited_by_the_next(statements: list[str], source_count: int) -> list[str]:
 
 def _about(statement: str, facts: list[str]) -> set[str]:
     """What ``statement`` says its facts about: its words less the facts' and filler."""
-    plain = without_markers(statement)
+    plain = _strip(statement)
     for fact in facts:
         plain = plain.replace(fact, " ")
     return _stems(plain) - _FILLER_STEMS
@@ -339,7 +339,7 @@ _FILLER_STEMS = {_stem(word) for word in _SAYS_NOTHING}
 
 
 def _shares_words(statement: str, texts: Sequence[str]) -> bool:
-    words = set(content_words(without_markers(statement)))
+    words = set(content_words(_strip(statement)))
     if len(words) < 3:
         return True
     return any(len(words & set(content_words(t))) * 3 >= len(words) for t in texts)
