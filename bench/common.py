@@ -12,6 +12,41 @@ from typing import Any
 
 import psutil
 
+# The words the generated documents of the scale and OCR benchmarks are made of.
+TOWN_WORDS = [
+    "harbour",
+    "lantern",
+    "survey",
+    "storm",
+    "wall",
+    "budget",
+    "council",
+    "ferry",
+    "garden",
+    "museum",
+    "tide",
+    "engine",
+    "report",
+    "meeting",
+    "repair",
+    "volunteer",
+    "bridge",
+    "school",
+    "market",
+    "festival",
+    "road",
+    "train",
+    "station",
+    "library",
+    "orchard",
+    "river",
+    "beacon",
+    "cottage",
+    "chapel",
+    "mill",
+    "quarry",
+]
+
 
 def machine_description() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine_description, print_table, write_json
+from bench.common import TOWN_WORDS, machine_description, print_table, write_json
 
 OCR_DPI = 150
 A4_INCHES = (8.27, 11.69)
@@ -34,42 +34,7 @@ BASELINE_PAGES = 5
 CSV_MB = 1  # 50 MB took 33 minutes on 2 cores (docs/BENCHMARKS.md, 2026-12-03)
 LINES_PER_PAGE = 24
 
-WORDS = [
-    "harbour",
-    "lantern",
-    "survey",
-    "storm",
-    "wall",
-    "budget",
-    "council",
-    "ferry",
-    "garden",
-    "museum",
-    "tide",
-    "engine",
-    "report",
-    "meeting",
-    "repair",
-    "volunteer",
-    "bridge",
-    "school",
-    "market",
-    "festival",
-    "road",
-    "station",
-    "library",
-    "orchard",
-    "river",
-    "beacon",
-    "cottage",
-    "chapel",
-    "mill",
-    "quarry",
-    "keeper",
-    "ledger",
-    "schooner",
-    "paraffin",
-]
+WORDS = [*TOWN_WORDS, "keeper", "ledger", "schooner", "paraffin"]
 NAMES = ["Tobias Wren", "Marguerite Okonkwo", "Ada Lindqvist", "Rafael Moreau", "Hana Sato"]
 
 

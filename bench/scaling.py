@@ -20,44 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import machine_description, percentile, print_table, write_json
+from bench.common import TOWN_WORDS, machine_description, percentile, print_table, write_json
 
 SIZES = (1_000, 10_000, 50_000)
 QUERIES = 60
 CHUNKS_PER_DOCUMENT = 10
-WORDS = [
-    "harbour",
-    "lantern",
-    "survey",
-    "storm",
-    "wall",
-    "budget",
-    "council",
-    "ferry",
-    "garden",
-    "museum",
-    "tide",
-    "engine",
-    "report",
-    "meeting",
-    "repair",
-    "volunteer",
-    "bridge",
-    "school",
-    "market",
-    "festival",
-    "road",
-    "train",
-    "station",
-    "library",
-    "orchard",
-    "river",
-    "beacon",
-    "cottage",
-    "chapel",
-    "mill",
-    "quarry",
-]
 NAMES = [
     "Ada Quinlan",
     "Bertram Osei",
@@ -77,7 +44,7 @@ MONTHS = ["January", "March", "May", "July", "September", "November"]
 def synthetic_chunk(rng: random.Random, number: int) -> str:
     sentences = []
     for _ in range(9):
-        words = " ".join(rng.choice(WORDS) for _ in range(10))
+        words = " ".join(rng.choice(TOWN_WORDS) for _ in range(10))
         sentences.append(
             f"{rng.choice(NAMES)} met in {rng.choice(PLACES)} on {rng.choice(MONTHS)} "
             f"{rng.randint(1, 28)} about the {words}."
@@ -155,7 +122,7 @@ def run(work: Path, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     store = IndexStore(work / "index")
     retriever = Retriever(store, embedder)
     queries = [
-        f"What did {rng.choice(NAMES)} say about the {rng.choice(WORDS)} in "
+        f"What did {rng.choice(NAMES)} say about the {rng.choice(TOWN_WORDS)} in "
         f"{rng.choice(PLACES)} on {rng.choice(MONTHS)} {rng.randint(1, 28)}?"
         for _ in range(QUERIES)
     ]
