@@ -131,7 +131,7 @@ hearth_install() {
         fi
     fi
     HEARTH_VULKAN_WANTED="$(hearth_vulkan_wanted)"
-    echo "hearth: installing into $VENV (the first time compiles llama.cpp: about 10 minutes on 2 cores)" >&2
+    echo "hearth: installing into $VENV (the first time compiles llama.cpp: about 5 minutes on 2 cores)" >&2
     [[ -x "$VENV/bin/python" ]] || "$PYTHON_BIN" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
     # torch first and pinned: 2.13.0 is the local CPU wheel; anything else pulls CUDA.
@@ -142,19 +142,35 @@ hearth_install() {
     hearth_compile_bytecode
 }
 
+# llama-cpp-python forces llama.cpp's "common" library on (LLAMA_BUILD_COMMON, FORCE), and
+# with it cpp-httplib: ~27,000 lines of C++ (chat templates, JSON, argument parsing, HTTP)
+# that only its multimodal library (LLAVA_BUILD, off here) and llama.cpp's own programs
+# use; no Python binding calls them. The wheel is built from the sdist with that line off.
+LLAMA_CPP_COMMON_ON='set(LLAMA_BUILD_COMMON ON CACHE BOOL "Build llama.cpp common library" FORCE)'
+LLAMA_CPP_COMMON_OFF='set(LLAMA_BUILD_COMMON OFF CACHE BOOL "Build llama.cpp common library" FORCE)'
+
 # Print the path of a llama-cpp-python wheel built with the CMake flags "$1", compiling it
 # first unless this computer's wheel cache has one for exactly these flags.
 llama_cpp_wheel() {
     local cmake_args="$1" key folder
-    key="$(printf '%s %s' "$LLAMA_CPP_VERSION" "$cmake_args" | sha256sum | cut -c1-16)"
+    key="$(printf '%s %s without common' "$LLAMA_CPP_VERSION" "$cmake_args" | sha256sum | cut -c1-16)"
     folder="$WHEEL_CACHE_ROOT/llama-cpp-python-$LLAMA_CPP_VERSION-$key"
     if ! compgen -G "$folder/llama_cpp_python-*.whl" >/dev/null; then
         echo "hearth: compiling llama.cpp $LLAMA_CPP_VERSION ($cmake_args)" >&2
-        local building="$folder.building.$$"
+        local building="$folder.building.$$" source tree
+        source="$(llama_cpp_source)"
         rm -rf "$building" && mkdir -p "$building"
+        tree="$building/llama-cpp-python-$LLAMA_CPP_VERSION"
+        cp -r "$source" "$tree"
+        sed -i "s/$LLAMA_CPP_COMMON_ON/$LLAMA_CPP_COMMON_OFF/" "$tree/CMakeLists.txt"
+        if grep -qF "$LLAMA_CPP_COMMON_ON" "$tree/CMakeLists.txt"; then
+            echo "hearth: could not turn llama.cpp's common library off in $tree" >&2
+            return 1
+        fi
         CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
             "$VENV/bin/python" -m pip wheel --quiet --no-deps --no-cache-dir \
-            --no-binary llama-cpp-python -w "$building" "llama-cpp-python==$LLAMA_CPP_VERSION" >&2
+            -w "$building" "$tree" >&2
+        rm -rf "$tree"
         printf '%s\n' "$cmake_args" > "$building/cmake-args.txt"
         rm -rf "$folder" && mv "$building" "$folder"
     fi
