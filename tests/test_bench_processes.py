@@ -77,7 +77,7 @@ def test_a_server_never_ready_is_stopped_and_reported(tmp_path: Path) -> None:
         "import time; print('starting'); time.sleep(60)",
         tmp_path / "slow.log",
         "never",
-        start_seconds=1.5,
+        start_seconds=0.5,  # it prints "starting" within milliseconds
     )
     with pytest.raises(RuntimeError, match="not ready in time") as raised:
         server.start()
@@ -88,7 +88,7 @@ def test_a_server_never_ready_is_stopped_and_reported(tmp_path: Path) -> None:
 def test_stop_kills_a_server_that_ignores_sigterm(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(processes, "STOP_SECONDS", 1.0)
+    monkeypatch.setattr(processes, "STOP_SECONDS", 0.3)  # SIGTERM is ignored before "up"
     server = python_process(
         "import signal, time\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
