@@ -45,11 +45,6 @@ def earlier_turn(history: list[ChatMessage] | None) -> tuple[str, str]:
     return "", ""
 
 
-def earlier_question(history: list[ChatMessage] | None) -> str:
-    """The last question the user asked before this one, or ""."""
-    return earlier_turn(history)[0]
-
-
 def refers_back(question: str) -> bool:
     """Whether ``question`` needs an earlier question to be understood."""
     words = content_words(question)
@@ -64,9 +59,8 @@ def carried_question(question: str, earlier: str, earlier_answer: str = "") -> s
     words = set(content_words(question))
     subject = [word for word in dict.fromkeys(content_words(earlier)) if word not in words]
     if CITATION_MARKER.search(earlier_answer):  # an answer that cites nothing names nothing
-        known = words.union(subject)
+        known = words | set(subject) | _REPLY_OPENERS
         answered = CITATION_MARKER.sub(" ", earlier_answer)
-        known |= _REPLY_OPENERS
         named = [word for word in dict.fromkeys(content_words(answered)) if word not in known]
         subject += named[:ANSWER_WORDS_CARRIED]
     return f"{question} ({' '.join(subject)})" if subject else question
