@@ -312,11 +312,16 @@ def replay(result_file: Path, model: Path, home: Path) -> int:
         answerer = GroundedAnswerer(workspace.index, workspace.engine)
         settings = workspace.settings
         before: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        answered = {row["id"]: row["answer"] for row in earlier["rows"]}
         for row in earlier["rows"]:
             question = by_id[row["id"]]
             history: list[ChatMessage] | None = None
             if question.follows:
-                history = [{"role": "user", "content": by_id[question.follows].question}]
+                # The turn before as the run had it: a follow-up's search reads its answer.
+                history = [
+                    {"role": "user", "content": by_id[question.follows].question},
+                    {"role": "assistant", "content": answered.get(question.follows, "")},
+                ]
             answer, _ = answerer.replay(
                 question.question,
                 row["draft"],

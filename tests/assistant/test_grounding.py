@@ -38,6 +38,8 @@ def test_the_facts_of_a_statement_are_its_numbers_paths_options_code_and_names()
     # A capital that starts a sentence or a list item is no name; markers are no numbers.
     assert checkable_facts("Turn the valve [1].\n2. Close it again [2].") == []
     assert checkable_facts("The port is 5616 by default. [3]") == ["5616"]
+    # A dot after a space starts a word: "the .changes file" holds no file "the.changes".
+    assert checkable_facts("Mail the .changes file [1].") == []
 
 
 def test_a_number_is_found_only_as_a_whole_number_and_with_or_without_thousands() -> None:

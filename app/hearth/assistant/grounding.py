@@ -67,7 +67,9 @@ _SAYS_NOTHING = frozenset(
 
 def _strip(text: str) -> str:
     """``text`` without its markers (and the full stop after the last), as it reads."""
-    return re.sub(r"\s+([.,;:])", r"\1", CITATION_MARKER.sub("", text)).strip().rstrip(".").strip()
+    # The space a marker leaves before punctuation goes; a file name's dot (" .changes") stays.
+    unmarked = CITATION_MARKER.sub("", text)
+    return re.sub(r"\s+([.,;:])(?=\s|$)", r"\1", unmarked).strip().rstrip(".").strip()
 
 
 def split_statements(answer: str) -> list[str]:
