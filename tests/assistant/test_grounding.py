@@ -153,6 +153,13 @@ def test_an_excerpt_that_would_cut_a_sentence_takes_all_of_it() -> None:
     excerpt = best_excerpt(text, "How long does the warranty last?", chars=120)
     assert "The warranty lasts seven years\nif the boiler is serviced\nevery year." in excerpt
 
+    # A term ending in a colon stays with the lines it introduces (a definition list).
+    ranges = ["0-99:", "   Fixed ids for the base system.", "", "100-999:"]
+    described = ["   Ids for system users that packages create with adduser --system."]
+    text = "\n".join([*filler[:15], *ranges, *described, "", "1000-59999:", *filler[15:]])
+    excerpt = best_excerpt(text, "Which ids do packages create with adduser --system?", chars=60)
+    assert excerpt.startswith("100-999:\n   Ids for system users")
+
 
 def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
     from llama_cpp.llama_grammar import LlamaGrammar
