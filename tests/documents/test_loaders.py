@@ -57,6 +57,19 @@ def test_html_visible_text_only(tmp_path: Path) -> None:
     assert "color" not in document.text
 
 
+def test_html_table_cells_and_definition_terms_stay_apart(tmp_path: Path) -> None:
+    path = tmp_path / "etc.html"
+    path.write_text(
+        "<html><body><table><tr><th>File</th><th>Description</th></tr>"
+        "<tr><td><code>securetty</code></td><td>TTY access control for root login</td></tr>"
+        "</table><dl><dt>100-999</dt><dd>System users.</dd></dl></body></html>",
+        "utf-8",
+    )
+    text = load_document(path).text
+    assert "File | Description\nsecuretty | TTY access control for root login" in text
+    assert "100-999\nSystem users." in text
+
+
 @pytest.mark.parametrize(
     ("encoding", "bom"),
     [

@@ -151,6 +151,9 @@ class VisibleText(HTMLParser):
             "table",
             "ul",
             "ol",
+            "dl",
+            "dt",
+            "dd",
             "pre",
             "blockquote",
             "header",
@@ -164,6 +167,13 @@ class VisibleText(HTMLParser):
         }
     )
     HEADINGS: ClassVar[frozenset[str]] = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+    # A table's cells, one row a line, apart as in a DOCX's rows: run together, a row read
+    # "securettyTTY access control for root login", and no search found "securetty".
+    CELLS: ClassVar[frozenset[str]] = frozenset({"td", "th"})
+    CELL_SEPARATOR = " | "
+    # Lines that follow each other with no blank line between: a table's rows, a term and
+    # its description.
+    LINES: ClassVar[frozenset[str]] = frozenset({"tr", "dt", "dd"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -174,6 +184,7 @@ class VisibleText(HTMLParser):
         self.heading_parts: list[str] | None = None
         self.title_parts: list[str] = []
         self.in_title = False
+        self.cells_in_row = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
@@ -186,6 +197,12 @@ class VisibleText(HTMLParser):
             self.heading_parts = []
         if tag in self.BLOCK:
             self.parts.append("\n")
+        if tag == "tr":
+            self.cells_in_row = 0
+        elif tag in self.CELLS and not self.hidden_depth:
+            if self.cells_in_row:
+                self.parts.append(self.CELL_SEPARATOR)
+            self.cells_in_row += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -195,7 +212,7 @@ class VisibleText(HTMLParser):
         if tag in self.HEADINGS and self.heading_parts is not None:
             self.heading = " ".join("".join(self.heading_parts).split()) or None
             self.heading_parts = None
-        if tag in self.BLOCK:
+        if tag in self.BLOCK and tag not in self.LINES:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
