@@ -176,7 +176,7 @@ def run(
     }
 
 
-def replay(result_file: Path, work: Path, model: Path, n_ctx: int) -> int:
+def replay(result_file: Path, data: Path, work: Path, model: Path, n_ctx: int) -> int:
     """The answer's checks run again on an earlier run's drafts over the same index (kept
     with ``--work``), without the model writing; prints the scores before and after only
     (the answers are not shown)."""
@@ -185,7 +185,7 @@ def replay(result_file: Path, work: Path, model: Path, n_ctx: int) -> int:
     from hearth.index.document_index import DocumentIndex
 
     earlier = json.loads(result_file.read_text(encoding="utf-8"))
-    by_id = {q.id: q for q in load_questions(DEFAULT_DATA)}
+    by_id = {q.id: q for q in load_questions(data)}
     before = after = changed = 0.0
     with DocumentIndex(work / "index") as index, EngineClient() as engine:
         engine.load(model, n_ctx=n_ctx, n_threads=2)
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay:
         if not args.work:
             parser.error("--replay needs the --work folder the run used")
-        return replay(args.replay, args.work, model, args.ctx)
+        return replay(args.replay, args.data.resolve(), args.work, model, args.ctx)
     with tempfile.TemporaryDirectory(prefix="hearth-answers-") as temporary:
         work = args.work or Path(temporary)
         work.mkdir(parents=True, exist_ok=True)

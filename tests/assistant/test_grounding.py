@@ -69,6 +69,22 @@ def test_a_statement_goes_to_the_source_that_holds_its_facts_or_goes() -> None:
     assert nothing.answer == NOT_IN_SOURCES
 
 
+def test_an_answer_whose_opening_fact_is_invented_says_what_is_left_or_declines() -> None:
+    question = "How much disk space does the proxy's cache take?"
+    invented = "The cache takes about 20 GB [2]. This is because it keeps every package [2]."
+    # The explanation of a dropped statement goes with it; nothing stated is left.
+    checked = ground_answer(invented, [HISTORY_SOURCE, PROXY_SOURCE], question, NOT_IN_SOURCES)
+    assert checked.answer == NOT_IN_SOURCES
+    hedged = "The cache takes about 20 GB [2]. The size depends on the packages kept [2]."
+    assert ground_answer(hedged, [PROXY_SOURCE] * 2, question, NOT_IN_SOURCES).answer == (
+        NOT_IN_SOURCES
+    )
+    # A fact of the sources kept after the invented one keeps the answer.
+    found = "The cache takes about 20 GB [2]. Packages go to /var/cache/apt-cacher-ng [2]."
+    kept = ground_answer(found, [HISTORY_SOURCE, PROXY_SOURCE], question, NOT_IN_SOURCES)
+    assert kept.answer == "Packages go to /var/cache/apt-cacher-ng [2]."
+
+
 def test_a_statement_with_nothing_to_check_and_no_word_in_common_is_marked() -> None:
     result = ground_answer(
         "Saved history survives reboots of laptops nightly [1]. It keeps 500 commands [1].",
@@ -122,7 +138,9 @@ def test_a_code_block_stays_with_its_lead_in_and_each_of_its_words_is_in_the_sou
         question,
         NOT_IN_SOURCES,
     )
-    assert wrong.answer == "Then update the package lists [1]."  # the made-up line goes
+    # The made-up line goes, and with it the answer: what is left states nothing.
+    assert wrong.answer == NOT_IN_SOURCES
+    assert wrong.dropped[0].startswith(lead_in)
     # A block cut by the token cap goes; a whole one stays with the citation before it.
     assert without_uncited_tail(f"{lead_in}{code}") == f"{lead_in}{code}"
     assert without_uncited_tail(f"{lead_in}\n```\ndeb http://") == lead_in

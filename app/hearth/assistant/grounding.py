@@ -56,6 +56,10 @@ _ORDINARY_CAPITALS = frozenset(
     | {"Second", "Next", "Finally", "Each", "Every", "Some", "Any", "All", "One"}
 )
 _ABBREVIATION_ENDS = ("e.g", "i.e", "etc", "vs")
+# A statement that opens by pointing at the one before ("This is because ...", "It also ...").
+_REFERS_BACK = re.compile(
+    r"(?:[-*•]\s+|\d{1,2}[.)]\s+)?(?:this|that|these|those|it|they|such)\b", re.I
+)
 # Words a statement may add to the question's without saying anything.
 _SAYS_NOTHING = frozenset(
     {"answer", "answers", "correct", "source", "sources", "number", "based", "information"}
@@ -231,11 +235,21 @@ def ground_answer(
     dropped: list[str] = []
     unsupported: list[str] = []
     recited = 0
+    previous = ""
+    kept_facts = False  # a kept statement states something a source was found to hold
+    opening_invented = False  # the first statement's facts are in no source
     as_written = split_statements(answer)
     statements = _cited_by_the_next(as_written, len(sources))
     asked = _stems(question) | _FILLER_STEMS
     for statement in statements:
         words, code = _without_code(statement)
+        if dropped and dropped[-1] == previous and _REFERS_BACK.match(_strip(words)):
+            # "This is because it includes the base system [2]." said of a dropped statement
+            # (an invented "20-30 GB") explains what is no longer there.
+            dropped.append(statement)
+            previous = statement
+            continue
+        previous = statement
         if _strip(words).endswith("?"):
             # A question back ("Therefore, when is the lamp cleaned? [2]") answers nothing.
             dropped.append(statement)
@@ -256,6 +270,7 @@ def ground_answer(
             if not checkable and not _shares_words(words, cited_texts):
                 unsupported.append(_strip(words))
             kept.append(statement)
+            kept_facts = kept_facts or checkable
             continue
         holders = [
             n
@@ -265,6 +280,7 @@ def ground_answer(
         if holders and checkable:
             recited += 1
             kept.append(_with_markers(statement, [holders[0]]))
+            kept_facts = True
         elif not checkable:
             # Nothing checkable and no marker (a lead-in, a closing line): kept as said.
             if not _shares_words(words, sources):
@@ -272,6 +288,11 @@ def ground_answer(
             kept.append(statement)
         else:
             dropped.append(statement)
+            opening_invented = opening_invented or statement is statements[0]
+    if opening_invented and not kept_facts:
+        # The answer's opening fact was invented and what is left states none ("The size
+        # can vary depending on the packages used [1]."): the documents do not say.
+        return GroundingResult(decline, dropped + kept, recited, [])
     if statements and not any(cited_numbers(s, len(sources)) for s in kept):
         # Nothing left that rests on a source: say so rather than keep the lead-ins.
         return GroundingResult(decline, dropped + kept, recited, [])
