@@ -85,12 +85,8 @@ INSTRUCTED_SYSTEM_PROMPT = (
     f"[2]. If the sources do not answer the question, reply: {NOT_IN_SOURCES}"
 )
 # Repeated after the sources: a small model follows the instruction nearest the question.
-# "Every part": the 1.5B answered the first half of two-part questions ("where was it, and
-# do I have to move it?"); with these words, 7 of 10 tuning follow-ups of bench_docqa were
-# right instead of 4 (how-to 7 of 15 either way, unanswerable 2 of 5 instead of 3).
 INSTRUCTED_REMINDER = (
-    "Answer every part of the question from the sources above, and end each sentence with "
-    "its source number, like [1]."
+    "Answer from the sources above, and end each sentence with its source number, like [1]."
 )
 # A yes-or-no question ("Did ...?", "Is ...?", not "Can you ...?") is answered by its own
 # words, so an answer that repeats them is not a restatement (restates_question).
