@@ -14,6 +14,9 @@ import pytest
 
 from bench.processes import free_port, llama_cpp_server, running
 from bench.sample_documents import report_pages
+from hearth.assistant.citations import CITATION_MARKER
+from hearth.assistant.grounded import NOT_IN_SOURCES
+from hearth.assistant.grounding import split_statements
 from hearth.engine.errors import EngineCrashed, ModelLoadError
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.remote import (
@@ -165,7 +168,12 @@ def test_workspace_answers_from_documents_through_the_engine_url(
         )
         assert isinstance(workspace.engine, RemoteEngine)
         assert result.text
-        assert "".join(pieces).strip() == result.text
+        # What streamed is the model's draft; the answer is what the checks keep of it
+        # (this server samples, so the 0.5B's draft varies: "... cost [4,5,4] pounds. [2]"
+        # kept "pounds. [2]", and a restatement became the decline): they only take away.
+        streamed = CITATION_MARKER.sub("", "".join(pieces))
+        kept = [CITATION_MARKER.sub("", s).strip(" .") for s in split_statements(result.text)]
+        assert result.text == NOT_IN_SOURCES or all(k in streamed for k in kept), result.text
         first = result.sources[0]
         assert (first.document, first.page) == (str(report), 2)
         assert "48,500" in first.text
