@@ -235,21 +235,19 @@ def ground_answer(
     dropped: list[str] = []
     unsupported: list[str] = []
     recited = 0
-    previous = ""
     kept_facts = False  # a kept statement states something a source was found to hold
     opening_invented = False  # the first statement's facts are in no source
     as_written = split_statements(answer)
     statements = _cited_by_the_next(as_written, len(sources))
     asked = _stems(question) | _FILLER_STEMS
-    for statement in statements:
+    for number, statement in enumerate(statements):
         words, code = _without_code(statement)
-        if dropped and dropped[-1] == previous and _REFERS_BACK.match(_strip(words)):
+        follows_dropped = number > 0 and bool(dropped) and dropped[-1] is statements[number - 1]
+        if follows_dropped and _REFERS_BACK.match(_strip(words)):
             # "This is because it includes the base system [2]." said of a dropped statement
             # (an invented "20-30 GB") explains what is no longer there.
             dropped.append(statement)
-            previous = statement
             continue
-        previous = statement
         if _strip(words).endswith("?"):
             # A question back ("Therefore, when is the lamp cleaned? [2]") answers nothing.
             dropped.append(statement)
@@ -288,7 +286,7 @@ def ground_answer(
             kept.append(statement)
         else:
             dropped.append(statement)
-            opening_invented = opening_invented or statement is statements[0]
+            opening_invented = opening_invented or number == 0
     if opening_invented and not kept_facts:
         # The answer's opening fact was invented and what is left states none ("The size
         # can vary depending on the packages used [1]."): the documents do not say.
