@@ -301,6 +301,7 @@ def replay(result_file: Path, model: Path, home: Path) -> int:
     does, in seconds. Changed answers are printed for the tuning half only (the held-out
     half is counted, never read)."""
     os.environ["HEARTH_HOME"] = str(home)
+    from hearth.assistant.citations import cited_numbers
     from hearth.assistant.grounded import GroundedAnswerer
     from hearth.assistant.workspace import Workspace
     from hearth.engine.prompts import ChatMessage
@@ -311,7 +312,9 @@ def replay(result_file: Path, model: Path, home: Path) -> int:
         workspace.load_model(workspace.catalogue.add(model))
         answerer = GroundedAnswerer(workspace.index, workspace.engine)
         settings = workspace.settings
-        before: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        # Per half/kind: questions, right before, right replayed, right page cited before
+        # and replayed (answerable questions).
+        before: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         answered = {row["id"]: row["answer"] for row in earlier["rows"]}
         for row in earlier["rows"]:
             question = by_id[row["id"]]
@@ -330,20 +333,37 @@ def replay(result_file: Path, model: Path, home: Path) -> int:
                 history,
             )
             right = is_right(answer, question)
+            sources = _sources_of(row)
             counts = before[f"{question.half}/{question.kind}"]
             counts[0] += 1
             counts[1] += bool(row["right"])
             counts[2] += right
+            if question.answerable:
+                counts[3] += bool(row["cited_right"])
+                counts[4] += cites_right_source(
+                    sources, cited_numbers(answer, len(sources)), question
+                )
             if question.half == "tuning" and answer != row["answer"]:
                 mark = {(True, False): "LOST", (False, True): "WON "}.get(
                     (row["right"], right), "same"
                 )
                 print(f"{mark} {question.id:12} {row['answer'][:90]!r}\n{'':17} -> {answer[:90]!r}")
     print_table(
-        ["half/kind", "n", "right before", "right replayed"],
-        [[key, n, was, now] for key, (n, was, now) in sorted(before.items())],
+        ["half/kind", "n", "right before", "right replayed", "cited before", "cited replayed"],
+        [[key, *counts] for key, counts in sorted(before.items())],
     )
     return 0
+
+
+def _sources_of(row: dict[str, Any]) -> list[Source]:
+    """A stored row's sources as the run numbered them ("name:page" or "name:heading")."""
+    sources = []
+    for n, label in enumerate(row["sources"], start=1):
+        name, _, where = label.partition(":")
+        page = int(where) if where.isdigit() else None
+        text = row["source_texts"][n - 1]
+        sources.append(Source(n, name, page, text, 0.0, None if page else where or None))
+    return sources
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -257,3 +257,29 @@ def test_a_sentence_without_a_marker_takes_the_one_it_runs_into() -> None:
     assert ground_answer(answer, sources, "How?", NOT_IN_SOURCES).answer == (
         "Put a cloth under the valve [1]. Turn it a quarter turn [1]."
     )
+
+
+def test_a_statement_is_cited_to_the_source_it_copies_from() -> None:
+    sources = [
+        "Descaling: fill the tank with one part vinegar to two parts water and run a full "
+        "cycle without coffee. Rinse with two tanks of clean water afterwards.",
+        "The machine warns when the tank is empty. Vinegar can also clean the carafe.",
+    ]
+    question = "How do I descale the coffee machine?"
+    # One marker closes both sentences, and it names the source that only mentions vinegar.
+    answer = (
+        "Fill the tank with one part vinegar to two parts water and run a full cycle "
+        "without coffee. Rinse with two tanks of clean water afterwards [2]."
+    )
+    checked = ground_answer(answer, sources, question, NOT_IN_SOURCES)
+    assert checked.answer == (
+        "Fill the tank with one part vinegar to two parts water and run a full cycle "
+        "without coffee [1]. Rinse with two tanks of clean water afterwards [1]."
+    )
+    assert checked.recited == 2
+    # A statement that draws on its cited source as much as on another keeps its marker.
+    shared = "Vinegar cleans the tank [2]."
+    assert ground_answer(shared, sources, question, NOT_IN_SOURCES).answer == shared
+    # What the model read decides, not the whole chunk behind it.
+    read = [sources[0][:12], sources[1]]
+    assert ground_answer(answer, sources, question, NOT_IN_SOURCES, read=read).recited == 0

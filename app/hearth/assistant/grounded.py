@@ -619,7 +619,13 @@ def _checked(
             return NOT_IN_SOURCES, []  # it found no fact: say so, cite nothing
     if answer in (NOT_IN_SOURCES, NOTHING_FOUND) or not fitted:
         return answer, []
-    grounding = ground_answer(answer, [f.full_text for f in fitted], question, NOT_IN_SOURCES)
+    grounding = ground_answer(
+        answer,
+        [f.full_text for f in fitted],
+        question,
+        NOT_IN_SOURCES,
+        read=[f.source.text for f in fitted],
+    )
     if grounding.dropped or grounding.recited:
         log.info(
             "grounding: %d statements dropped, %d re-cited",

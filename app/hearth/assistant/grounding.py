@@ -226,11 +226,18 @@ class GroundingResult:
 
 
 def ground_answer(
-    answer: str, sources: Sequence[str], question: str, decline: str
+    answer: str,
+    sources: Sequence[str],
+    question: str,
+    decline: str,
+    read: Sequence[str] | None = None,
 ) -> GroundingResult:
     """``answer`` with every statement's facts found in the sources it cites: re-cited to
-    the source holding them, else dropped; ``decline`` when nothing is left. ``sources``
-    are the numbered sources' texts ([1] is sources[0])."""
+    the source holding them, else dropped; ``decline`` when nothing is left. A kept
+    statement that copies another source's words far more than its cited one's is cited
+    to that one. ``sources`` are the numbered sources' texts ([1] is sources[0]); ``read``
+    what the model read of each (an excerpt of it; the same where not given)."""
+    shown = read if read is not None and len(read) == len(sources) else sources
     kept: list[str] = []
     dropped: list[str] = []
     unsupported: list[str] = []
@@ -265,6 +272,11 @@ def ground_answer(
 
         checkable = bool(facts or code_facts)
         if _supported(facts, code_facts, about, cited_texts) and (checkable or cited):
+            copied = _copied_from(words, cited, shown)
+            if copied and _supported(facts, code_facts, about, [sources[copied - 1]]):
+                recited += 1
+                statement = _with_markers(statement, [copied])
+                cited_texts = [sources[copied - 1]]
             if not checkable and not _shares_words(words, cited_texts):
                 unsupported.append(_strip(words))
             kept.append(statement)
@@ -297,6 +309,28 @@ def ground_answer(
     # Unchanged, the answer keeps its own spacing (paragraph breaks, a code block's lines).
     joined = answer if kept == as_written else _join(kept, answer)
     return GroundingResult(joined, dropped, recited, unsupported)
+
+
+# A statement is cited to the source it copies from: the 1.5B often closes several
+# sentences with one marker, or numbers a neighbour, while another source holds the
+# sentence nearly word for word. Only a clear difference moves a marker: the share of the
+# statement's words in the copied source at least COPIED_MIN_SHARE and COPIED_MARGIN above
+# the best cited source's (tuning half: right page cited 37 -> 41 of 51 answers).
+COPIED_MIN_SHARE = 0.5
+COPIED_MARGIN = 0.35
+
+
+def _copied_from(statement: str, cited: list[int], read: Sequence[str]) -> int | None:
+    """The source ``statement`` takes its words from where that is clearly not a cited one."""
+    words = _stems(_strip(statement))
+    if not cited or len(words) < 2:
+        return None
+    shares = [len(words & _stems(text)) / len(words) for text in read]
+    best = max(range(len(shares)), key=lambda n: shares[n])
+    cited_best = max(shares[n - 1] for n in cited)
+    if best + 1 in cited or shares[best] < COPIED_MIN_SHARE:
+        return None
+    return best + 1 if shares[best] - cited_best >= COPIED_MARGIN else None
 
 
 def _supported(
