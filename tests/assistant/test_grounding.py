@@ -162,6 +162,21 @@ def test_contents_and_index_pages_are_told_from_tables_and_prose() -> None:
     settings = "\n".join(f"gnuplot*line{n}Width: 0" for n in range(1, 9))
     assert not is_navigation_page(settings)
     assert not is_navigation_page(HISTORY_SOURCE * 5)
+    # An HTML or EPUB chapter's contents: numbered section headings, no page numbers.
+    chapter = (
+        "Chapter 2. The Boiler\n\nTable of Contents\n\n2.1. Purpose\n2.2. Safety\n"
+        "2.3. /etc/boiler : Settings (optional)\n\n2.3.1. Purpose\n2.3.2. Requirements\n"
+        "2.4. /var/boiler : Logs\n\n2.4.1. Purpose"
+    )
+    assert is_navigation_page(chapter)
+    # The same contents followed by its first section's text: the section is read.
+    section = "\n2.1. Purpose\n\nThe boiler heats the water.\nIt runs on gas.\nIt is quiet.\n" * 2
+    assert not is_navigation_page(chapter + "\n" + section + "Bleed it yearly.\nCall us.")
+    # A procedure's steps and a list of changes by version are read, not skipped.
+    steps = "1. Open the valve.\n2. Bleed the radiator.\n3. Close the valve.\n4. Check it."
+    assert not is_navigation_page(steps)
+    changes = "\n".join(f"4.{n}.0 Packages must now declare field {n}." for n in range(1, 6))
+    assert not is_navigation_page(changes)
 
 
 def test_an_excerpt_that_would_cut_a_sentence_takes_all_of_it() -> None:

@@ -288,14 +288,20 @@ def _ends_sentence(line: str) -> bool:
 
 # A table of contents or an index. A contents page: dot leaders, or most lines ending in
 # a page number that grows down the page (a table of values ends its rows in numbers too,
-# but not in order). An index: most lines a term and then page numbers after commas.
+# but not in order), or, in HTML and EPUB (no pages), three lines in four a numbered
+# section's heading ("3.7.4. /etc/opt : Configuration files for /opt"; a procedure's steps
+# are numbered "1.", not "3.7."; a heading ends in no full stop; a chapter's contents
+# followed by its first section's text, half headings, is read). An index: most lines a
+# term and then page numbers after commas.
 # Such a page stays searchable (a user may look for it) but is never an answer's source:
 # it names topics, it answers nothing.
 _DOT_LEADERS = re.compile(r"(?:\.\s?){5,}\s*\d{1,4}")
 _ENDING_NUMBER = re.compile(r"[^\d:=]\s(\d{1,4})\s*$")  # not "width: 0", "x = 2"
 _INDEX_LINE = re.compile(r",\s*\d{1,4}(?:\s*[,–-]\s*\d{1,4})*\s*$")
+_SECTION_HEADING_LINE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,3})+\.?\s+\S.{0,78}(?<![.:;])\s*$")
 NAVIGATION_MIN_LINES = 4
 NAVIGATION_SHARE = 0.5
+CONTENTS_HEADINGS_SHARE = 0.75
 
 
 def is_navigation_page(text: str) -> bool:
@@ -305,9 +311,13 @@ def is_navigation_page(text: str) -> bool:
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) < NAVIGATION_MIN_LINES:
         return False
-    indexed = sum(bool(_INDEX_LINE.search(line)) for line in lines)
-    if indexed >= NAVIGATION_MIN_LINES and indexed >= NAVIGATION_SHARE * len(lines):
-        return True
+    for listing, share in (
+        (_INDEX_LINE, NAVIGATION_SHARE),
+        (_SECTION_HEADING_LINE, CONTENTS_HEADINGS_SHARE),
+    ):
+        listed = sum(bool(listing.search(line)) for line in lines)
+        if listed >= NAVIGATION_MIN_LINES and listed >= share * len(lines):
+            return True
     numbers = [int(m.group(1)) for line in lines if (m := _ENDING_NUMBER.search(line))]
     if len(numbers) < NAVIGATION_MIN_LINES or len(numbers) < NAVIGATION_SHARE * len(lines):
         return False
