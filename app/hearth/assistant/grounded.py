@@ -85,8 +85,13 @@ INSTRUCTED_SYSTEM_PROMPT = (
     f"[2]. If the sources do not answer the question, reply: {NOT_IN_SOURCES}"
 )
 # Repeated after the sources: a small model follows the instruction nearest the question.
+# "Every part": the 1.5B answered the first half of two-part questions (bench_docqa, 1.5B:
+# tuning follow-ups 4 -> 7 of 10; held-out how-to 5 of 13 without it, 9 with it). With it
+# the 0.5B cited a neighbouring page of a sentence it copied, until statements were cited
+# to the source they copy from (grounding.py).
 INSTRUCTED_REMINDER = (
-    "Answer from the sources above, and end each sentence with its source number, like [1]."
+    "Answer every part of the question from the sources above, and end each sentence with "
+    "its source number, like [1]."
 )
 # A yes-or-no question ("Did ...?", "Is ...?", not "Can you ...?") is answered by its own
 # words, so an answer that repeats them is not a restatement (restates_question).
