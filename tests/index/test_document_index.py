@@ -394,3 +394,39 @@ def test_keywords_in_most_chunks_are_left_out_of_a_large_index(
     hits = document_index.search("quarterly ladder", k=3)
     assert hits[0].document == str(library / "note-2.txt")
     assert hits[0].evidence["keyword_match"] == 1.0
+
+
+def test_a_document_an_older_reader_read_is_read_again_and_kept_till_then(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    library = tmp_path / "library"
+    library.mkdir()
+    page = library / "filesystem.html"
+    page.write_text(
+        "<html><body><h1>/etc</h1><table><tr><td>securetty</td>"
+        "<td>TTY access control for root login</td></tr></table></body></html>",
+        "utf-8",
+    )
+    notes = library / "notes.txt"
+    notes.write_text("The quince tree was planted by Tobias Fenwick.", "utf-8")
+    document_index.index_paths([library])
+    store = document_index.store
+    assert store.document(str(page)).reader_version == 2  # type: ignore[union-attr]
+    # An index written before the HTML reader kept table cells apart: its rows are version 1.
+    store.rows.db.execute("UPDATE documents SET reader_version = 1")
+    document_index.close()
+
+    reopened = DocumentIndex(store.folder, embedder=document_index.embedder)
+    try:
+        # Listed to be read again (the window does at its start); searchable meanwhile.
+        assert reopened.documents_to_reindex() == [str(page)]
+        assert reopened.search("securetty", k=1)
+        again = reopened.index_paths([library])
+        assert (again.indexed, again.unchanged) == ([str(page)], [str(notes)])
+        assert reopened.documents_to_reindex() == []
+        # Re-index asked for by the user reads an unchanged file again.
+        forced = reopened.index_paths([notes], reread=True)
+        assert forced.indexed == [str(notes)]
+        consistent(reopened.store)
+    finally:
+        reopened.close()

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from hearth.index.rows import INDEX_MIGRATIONS, SCHEMA_VERSION, IndexRows
+from hearth.index.rows import (
+    INDEX_MIGRATIONS,
+    SCHEMA_VERSION,
+    IndexRows,
+    add_reader_version_column,
+)
 
 # What Hearth ran at every open before the index's schema became named migrations (format 3).
 SCHEMA_BEFORE_MIGRATIONS = """
@@ -76,13 +81,20 @@ def columns(db: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     return {table: db.execute(f"PRAGMA table_info({table})").fetchall() for table in TABLES}
 
 
+def schema_now(path: Path) -> sqlite3.Connection:
+    """The schema before named migrations, with the columns named migrations added since."""
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_BEFORE_MIGRATIONS)
+    add_reader_version_column(db)
+    return db
+
+
 def applied(db: sqlite3.Connection) -> list[str]:
     return [str(row[0]) for row in db.execute("SELECT name FROM migrations ORDER BY name")]
 
 
 def test_a_new_index_has_the_tables_and_columns_hearth_always_wrote(tmp_path: Path) -> None:
-    before = sqlite3.connect(tmp_path / "before.sqlite3")
-    before.executescript(SCHEMA_BEFORE_MIGRATIONS)
+    before = schema_now(tmp_path / "before.sqlite3")
     rows = IndexRows(tmp_path / "new.sqlite3")
     try:
         assert columns(rows.db) == columns(before)
@@ -98,8 +110,7 @@ def test_a_new_index_has_the_tables_and_columns_hearth_always_wrote(tmp_path: Pa
 def test_an_index_from_before_named_migrations_keeps_its_rows(tmp_path: Path, version: int) -> None:
     path = tmp_path / "index.sqlite3"
     old_index(path, version, ocr_column=version >= 3)
-    before = sqlite3.connect(tmp_path / "before.sqlite3")
-    before.executescript(SCHEMA_BEFORE_MIGRATIONS)
+    before = schema_now(tmp_path / "before.sqlite3")
     rows = IndexRows(path)
     try:
         assert rows.format_found == version
@@ -107,11 +118,13 @@ def test_an_index_from_before_named_migrations_keeps_its_rows(tmp_path: Path, ve
         # Version 2 gains the OCR column (nothing in it was recognised); version 3 had it.
         assert columns(rows.db) == columns(before)
         [document] = rows.documents()
-        assert (document.path, document.chunk_count, document.entity_count) == (
-            "/notes/lamp.md",
-            1,
-            1,
-        )
+        # Read by the readers of the time (version 1): an HTML or EPUB is read again.
+        assert (
+            document.path,
+            document.chunk_count,
+            document.entity_count,
+            document.reader_version,
+        ) == ("/notes/lamp.md", 1, 1, 1)
         chunk = rows.chunks_by_rowid([7])[7]
         assert (chunk.chunk_id, chunk.text, chunk.ocr) == (
             "c7",

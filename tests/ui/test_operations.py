@@ -310,3 +310,29 @@ def test_the_conversation_controller_keeps_the_open_conversation_as_stored(
     assert store.exists(other.id)
     conversations.delete()  # nothing open: nothing happens
     assert closed == [True]
+
+
+def test_re_index_reads_an_unchanged_file_again(
+    qtbot: QtBot, scripted_workspace: Workspace, tmp_path: Path
+) -> None:
+    note = tmp_path / "note.md"
+    note.write_text("# Note\n\nThe kettle descales with vinegar.\n", "utf-8")
+    runner = Runner()
+    library = LibraryController(scripted_workspace, runner)
+
+    def indexed_at() -> float:
+        record = scripted_workspace.index.document(str(note))
+        assert record is not None
+        return record.indexed_at
+
+    library.index_paths([note])
+    qtbot.waitUntil(lambda: not library.busy and runner.idle(), timeout=60_000)
+    first = indexed_at()
+    library.index_paths([note])  # unchanged: left as it is
+    qtbot.waitUntil(lambda: not library.busy and runner.idle(), timeout=60_000)
+    assert indexed_at() == first
+    # The Re-index button: read again although the file is the same (before, it was not).
+    library.index_paths([note], watch_folders=False, reread=True)
+    qtbot.waitUntil(lambda: not library.busy and runner.idle(), timeout=60_000)
+    assert indexed_at() > first
+    assert library.states[str(note)] is DocumentState.READY

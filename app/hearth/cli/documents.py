@@ -16,7 +16,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.watch:
         return _watch_folders(args)
     with open_index(args) as index:
-        report = index.index_paths([Path(p) for p in args.paths], progress=index_progress())
+        report = index.index_paths(
+            [Path(p) for p in args.paths], progress=index_progress(), reread=args.again
+        )
     if args.json:
         print_json(report.to_json())
         return 0

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("paths", nargs="+", metavar="PATH")
     index.add_argument("--json", action="store_true", help="print JSON")
     index.add_argument(
+        "--again", action="store_true", help="read the files again even where unchanged"
+    )
+    index.add_argument(
         "--watch",
         action="store_true",
         help="keep the index in step with the paths until Ctrl+C (changes while stopped "

@@ -147,6 +147,18 @@ DAMAGED_FILE_ERRORS = (
 )
 
 
+# What a reader makes of a file changes now and then; a document read by an older reader
+# is read again (Indexer, DocumentStore.documents_to_reindex), as its file had changed.
+# html and epub 2: a table's cells apart (" | ") and one row a line, a definition's term
+# on its own line (they ran together: "securettyTTY access control").
+READER_VERSIONS = {"html": 2, "epub": 2}
+
+
+def reader_version(kind: str) -> int:
+    """The version of the reader of documents of ``kind`` ("pdf", "html", ...)."""
+    return READER_VERSIONS.get(kind, 1)
+
+
 def size_limit(path: Path) -> int:
     return LOADERS.get(path.suffix.lower(), _SNIFFED_TEXT).size_limit
 

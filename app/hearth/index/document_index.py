@@ -52,8 +52,9 @@ class DocumentIndex:
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         folders: Iterable[Path] | None = None,
+        reread: bool = False,
     ) -> IndexReport:
-        return self.indexer.index_paths(paths, progress, should_cancel, folders)
+        return self.indexer.index_paths(paths, progress, should_cancel, folders, reread)
 
     def search(
         self,
@@ -85,7 +86,8 @@ class DocumentIndex:
         return nearest[0][1] if nearest else 0.0
 
     def documents_to_reindex(self) -> list[str]:
-        """Paths an interrupted write or an index format change took out of the index."""
+        """Paths an interrupted write or an index format change took out of the index, and
+        documents an older reader read."""
         return self.store.documents_to_reindex()
 
     def remove(self, path: Path | str) -> bool:

@@ -26,7 +26,7 @@ import numpy as np
 
 from hearth.documents.chunking import chunk_sections
 from hearth.documents.document import DocumentStream, one_line
-from hearth.documents.loaders import UnsupportedDocument, open_document
+from hearth.documents.loaders import UnsupportedDocument, open_document, reader_version
 from hearth.documents.safe_files import document_key, file_sha256, reading_refusal, shown_name
 from hearth.index.embedder import EMBEDDING_DIMENSIONS, Embedder, Vectors
 from hearth.index.entities import DATE, NAME, TITLE, Entity, extract_entities
@@ -180,9 +180,11 @@ class Indexer:
         progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         folders: Iterable[Path] | None = None,
+        reread: bool = False,
     ) -> IndexReport:
         """Index ``paths`` (files and folders). ``folders``: where links may point (by
-        default the folders given and those of the files given; a watcher gives its roots)."""
+        default the folders given and those of the files given; a watcher gives its roots).
+        ``reread``: read the files again even where unchanged (the window's Re-index)."""
         started = time.perf_counter()
         report = IndexReport()
         paths = list(paths)
@@ -212,7 +214,7 @@ class Indexer:
                 if progress:
                     progress(done - 1, total, label)
 
-            prepared = self._prepare(path, report, reading, self.max_file_bytes, allowed)
+            prepared = self._prepare(path, report, reading, self.max_file_bytes, allowed, reread)
             if prepared is None:
                 continue
             header, chunks = prepared
@@ -260,9 +262,11 @@ class Indexer:
         progress: ProgressCallback,
         max_bytes: int | None,
         folders: list[Path],
+        reread: bool = False,
     ) -> tuple[DocumentWrite, Iterator[PreparedChunk]] | None:
-        """Start reading a changed file: its document row, and its chunks (with entities) as
-        they are read. None if it is unchanged or cannot be opened (then it is in the report).
+        """Start reading a changed file (or one read by an older reader, or any if
+        ``reread``): its document row, and its chunks (with entities) as they are read.
+        None if it is unchanged or cannot be opened (then it is in the report).
         A file found unreadable part-way shows as UnsupportedDocument from the chunks."""
         key = document_key(path)
         # Looked at again just before reading: the file may have been swapped since listing.
@@ -277,7 +281,12 @@ class Indexer:
             report.skipped.append(Skipped(key, f"cannot read it ({error.strerror or error})"))
             return None
         existing = self.store.document(key)
-        if existing is not None and existing.content_hash == content_hash:
+        if (
+            existing is not None
+            and existing.content_hash == content_hash
+            and existing.reader_version >= reader_version(existing.kind)
+            and not reread
+        ):
             report.unchanged.append(key)
             return None
         try:
@@ -297,6 +306,7 @@ class Indexer:
             title=shown_name(document.title),
             page_count=document.page_count,
             size_bytes=size,
+            reader_version=reader_version(document.kind),
             chunks=[],
             passage_vectors=np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32),
             edges={},

@@ -15,7 +15,7 @@ from hearth.index.records import ChunkRecord, DocumentRecord
 IN_BATCH = 500  # well under SQLite's limit on bound parameters
 DOCUMENT_COLUMNS = (
     "id, path, content_hash, kind, title, page_count, chunk_count, entity_count, size_bytes,"
-    " indexed_at"
+    " indexed_at, reader_version"
 )
 CHUNK_RECORD_COLUMNS = (
     "c.rowid, c.chunk_id, c.document_id, d.path, c.ordinal, c.page, c.heading, c.start, c.end,"

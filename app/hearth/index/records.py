@@ -23,6 +23,7 @@ class DocumentRecord:
     entity_count: int
     size_bytes: int
     indexed_at: float
+    reader_version: int = 1  # the version of the reader that read it (READER_VERSIONS)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class DocumentWrite:
     # One row per passage, chunk by chunk in order (PreparedChunk.passage_texts).
     passage_vectors: Vectors
     edges: dict[tuple[str, str], float]
+    reader_version: int = 1
 
 
 def chunk_identity(path: str, content_hash: str, ordinal: int) -> str:

@@ -86,6 +86,13 @@ def add_ocr_column(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
 
 
+def add_reader_version_column(db: sqlite3.Connection) -> None:
+    """documents.reader_version: what was stored before it came from version 1 readers."""
+    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(documents)")}
+    if "reader_version" not in columns:
+        db.execute("ALTER TABLE documents ADD COLUMN reader_version INTEGER NOT NULL DEFAULT 1")
+
+
 INDEX_MIGRATIONS: Migrations = [
     ("0001_documents_chunks_and_graph", FORMAT_2_TABLES),
     ("0002_chunks_ocr", add_ocr_column),
@@ -97,6 +104,7 @@ INDEX_MIGRATIONS: Migrations = [
     ),
     # Summaries moved to the assistant's own cache (hearth/assistant/cache.py).
     ("0004_summaries_moved_out", "DROP TABLE IF EXISTS summaries"),
+    ("0005_documents_reader_version", add_reader_version_column),
 ]
 
 
@@ -167,7 +175,8 @@ class IndexRows(IndexQueries):
             old_chunk_ids, orphan_keys = self._delete_document(db, document.path)
             cursor = db.execute(
                 "INSERT INTO documents (path, content_hash, kind, title, page_count, chunk_count,"
-                " entity_count, size_bytes, indexed_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
+                " entity_count, size_bytes, indexed_at, reader_version)"
+                " VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
                 (
                     document.path,
                     document.content_hash,
@@ -176,6 +185,7 @@ class IndexRows(IndexQueries):
                     document.page_count,
                     document.size_bytes,
                     time.time(),
+                    document.reader_version,
                 ),
             )
             document_id = int(cursor.lastrowid or 0)

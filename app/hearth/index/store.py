@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from hearth.documents.loaders import reader_version
 from hearth.index.embedder import Vectors
 from hearth.index.records import (
     ChunkRecord,
@@ -99,8 +100,13 @@ class IndexStore:
         return self.rows.key_entities(path, kinds, limit)
 
     def documents_to_reindex(self) -> list[str]:
-        """Paths taken out of the index by a format change or an interrupted write."""
-        return self.rows.documents_to_reindex()
+        """Paths taken out of the index by a format change or an interrupted write, and
+        documents an older reader read (kept as they are until read again)."""
+        taken_out = self.rows.documents_to_reindex()
+        read_before = [
+            d.path for d in self.rows.documents() if d.reader_version < reader_version(d.kind)
+        ]
+        return sorted(set(taken_out) | set(read_before))
 
     def dense_search(
         self, vector: Vectors, limit: int, documents: list[str] | None = None

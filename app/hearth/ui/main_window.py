@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         documents.remove_requested.connect(self.library.remove)
         documents.summarize_requested.connect(self.summarize_documents)
         documents.reindex_requested.connect(
-            lambda paths: self.library.index_paths([Path(p) for p in paths])
+            lambda paths: self.library.index_paths([Path(p) for p in paths], reread=True)
         )
         library = self.library
         library.state_changed.connect(documents.set_state)

@@ -46,6 +46,7 @@ class Batch:
     # What the batch does with its writer: index the paths (None) or apply changes.
     action: Callable[[DocumentIndex, TaskContext], Any] | None = None
     label: str = "index documents"
+    reread: bool = False  # read the files again even where unchanged (Re-index)
 
 
 class LibraryController(QObject):
@@ -81,13 +82,16 @@ class LibraryController(QObject):
         self.state_changed.emit(path, state, reason)
 
     # -- indexing --------------------------------------------------------------------------
-    def index_paths(self, paths: list[Path], watch_folders: bool = True) -> None:
-        """Queue files and folders for indexing; folders are watched from now on."""
+    def index_paths(
+        self, paths: list[Path], watch_folders: bool = True, reread: bool = False
+    ) -> None:
+        """Queue files and folders for indexing; folders are watched from now on.
+        ``reread``: read them again even where unchanged."""
         folders = [p for p in paths if p.is_dir()]
         for path in paths:
             if path.is_file():
                 self._set_state(str(path.absolute()), DocumentState.QUEUED)
-        self.queue.append(Batch(list(paths)))
+        self.queue.append(Batch(list(paths), reread=reread))
         if watch_folders and folders:
             self.watch([str(folder.absolute()) for folder in folders])
         self._start_next()
@@ -107,7 +111,10 @@ class LibraryController(QObject):
                 if batch.action is not None:
                     return batch.action(writer, context)
                 return writer.index_paths(
-                    batch.paths, progress=context.progress, should_cancel=context.cancel_token
+                    batch.paths,
+                    progress=context.progress,
+                    should_cancel=context.cancel_token,
+                    reread=batch.reread,
                 )
             finally:
                 writer.close()
