@@ -298,3 +298,16 @@ def test_a_statement_is_cited_to_the_source_it_copies_from() -> None:
     # What the model read decides, not the whole chunk behind it.
     read = [sources[0][:12], sources[1]]
     assert ground_answer(answer, sources, question, NOT_IN_SOURCES, read=read).recited == 0
+
+
+def test_a_fact_the_question_gives_must_still_be_in_a_source() -> None:
+    question = "Which mode, such as 1777, must the proxy's cache directory have?"
+    answer = "The cache directory must have mode 1777 [1]. This keeps it private [1]."
+    # The question's "1777" is in no source: the answer only says the question back.
+    assert ground_answer(answer, [PROXY_SOURCE], question, NOT_IN_SOURCES).answer == (
+        NOT_IN_SOURCES
+    )
+    # A fact of the question that a source holds needs no more than that.
+    asked = "Does apt-cacher-ng keep packages in /var/cache/apt-cacher-ng?"
+    kept = "Yes, it keeps them in /var/cache/apt-cacher-ng [1]."
+    assert ground_answer(kept, [PROXY_SOURCE], asked, NOT_IN_SOURCES).answer == kept

@@ -259,7 +259,10 @@ def ground_answer(
             # A question back ("Therefore, when is the lamp cleaned? [2]") answers nothing.
             dropped.append(statement)
             continue
-        facts = [f for f in checkable_facts(words) if not occurs_in(f, question)]
+        # A fact the question gives needs no source, unless it is a number no source holds:
+        # "What mode, such as 1777, does it require?" is not answered by "1777 [2]". (A
+        # name or path is often the question's own spelling: "UID/GID", "Debian's".)
+        facts = [f for f in checkable_facts(words) if not _given(f, question, sources)]
         code_facts = [t for t in _code_tokens(code) if not occurs_in(t, question)]
         if not facts and not code and not (_stems(_strip(words)) - asked):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
@@ -331,6 +334,14 @@ def _copied_from(statement: str, cited: list[int], read: Sequence[str]) -> int |
     if best + 1 in cited or shares[best] < COPIED_MIN_SHARE:
         return None
     return best + 1 if shares[best] - cited_best >= COPIED_MARGIN else None
+
+
+def _given(fact: str, question: str, sources: Sequence[str]) -> bool:
+    """Whether ``fact`` is the question's own, and if a number, some source holds it."""
+    if not occurs_in(fact, question):
+        return False
+    measured = _NUMBER.fullmatch(fact) or _NUMBER_WITH_UNIT.fullmatch(fact)
+    return not measured or any(occurs_in(fact, text) for text in sources)
 
 
 def _supported(
