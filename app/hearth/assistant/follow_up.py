@@ -10,6 +10,8 @@ A rewrite by the loaded model into one standalone question ("Are minor tic marks
 default?") was tried and measured on the same 10 tuning follow-ups with the 1.5B: 3 right
 against 5 with the carried words, in two runs (it kept "there" or "it" unresolved, or
 named the wrong subject), and a model call more per follow-up; so it is not used.
+Nor is the earlier turn given to the model as a turn of the chat before the sources (the
+1.5B, the same 10: 3 right against 2, one gained and none lost; too little to keep).
 """
 
 from __future__ import annotations
