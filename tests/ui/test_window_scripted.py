@@ -53,14 +53,18 @@ def test_the_cited_source_comes_first_and_the_others_fold(
     index_notes(qtbot, window, tmp_path)
     scripted_engine.replies.clear()  # suggestions may have used the queue: answer next
     qtbot.waitUntil(lambda: not window.answers.busy and window.answers._suggest_task is None)
-    scripted_engine.enqueue(["The flue ", "was sealed [2]."])
-    window.send("What happened to the boiler flue?")
+    # An answer from a source that is not the first (a statement is cited to the source it
+    # copies, so the reply must copy the roof note to cite it).
+    scripted_engine.enqueue(["The roof tiles ", "were replaced in March [2]."])
+    window.send("What pressure should the boiler have?")
     qtbot.waitUntil(lambda: not window.answers.busy, timeout=30_000)
     answer = window.chat_view.messages[-1]
     sources = answer.sources
     assert len(sources) >= 2
+    [roof] = [source for source in sources if source.document.endswith("roof.md")]
+    assert roof.n != 1
     [cited_chip] = answer.chip_buttons()
-    assert cited_chip.text().startswith("[2] ")
+    assert cited_chip.text().startswith(f"[{roof.n}] ")
     assert cited_chip.objectName() == "citedSourceChip"
     assert len(answer.other_chip_buttons()) == len(sources) - 1
     assert not answer.other_row.isVisible()  # folded until asked for
