@@ -284,7 +284,7 @@ class Indexer:
         if (
             existing is not None
             and existing.content_hash == content_hash
-            and existing.reader_version >= reader_version(existing.kind)
+            and not existing.read_by_an_older_reader
             and not reread
         ):
             report.unchanged.append(key)

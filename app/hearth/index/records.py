@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from hearth.documents.chunking import passage_spans
+from hearth.documents.loaders import reader_version
 from hearth.index.embedder import Vectors
 from hearth.index.entities import Entity, entity_token
 
@@ -24,6 +25,10 @@ class DocumentRecord:
     size_bytes: int
     indexed_at: float
     reader_version: int = 1  # the version of the reader that read it (READER_VERSIONS)
+
+    @property
+    def read_by_an_older_reader(self) -> bool:
+        return self.reader_version < reader_version(self.kind)
 
 
 @dataclass(frozen=True)

@@ -79,18 +79,21 @@ CREATE TABLE IF NOT EXISTS entity_edges (
 """
 
 
+def _add_missing_column(db: sqlite3.Connection, table: str, column: str, declared: str) -> None:
+    """``table``.``column`` added, unless the index has it already."""
+    columns = {str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")}
+    if column not in columns:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declared}")
+
+
 def add_ocr_column(db: sqlite3.Connection) -> None:
     """Format 3's chunks.ocr, unless the index (written before named migrations) has it."""
-    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(chunks)")}
-    if "ocr" not in columns:
-        db.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
+    _add_missing_column(db, "chunks", "ocr", "INTEGER NOT NULL DEFAULT 0")
 
 
 def add_reader_version_column(db: sqlite3.Connection) -> None:
     """documents.reader_version: what was stored before it came from version 1 readers."""
-    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(documents)")}
-    if "reader_version" not in columns:
-        db.execute("ALTER TABLE documents ADD COLUMN reader_version INTEGER NOT NULL DEFAULT 1")
+    _add_missing_column(db, "documents", "reader_version", "INTEGER NOT NULL DEFAULT 1")
 
 
 INDEX_MIGRATIONS: Migrations = [

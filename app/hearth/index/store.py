@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from hearth.documents.loaders import reader_version
 from hearth.index.embedder import Vectors
 from hearth.index.records import (
     ChunkRecord,
@@ -103,9 +102,7 @@ class IndexStore:
         """Paths taken out of the index by a format change or an interrupted write, and
         documents an older reader read (kept as they are until read again)."""
         taken_out = self.rows.documents_to_reindex()
-        read_before = [
-            d.path for d in self.rows.documents() if d.reader_version < reader_version(d.kind)
-        ]
+        read_before = [d.path for d in self.rows.documents() if d.read_by_an_older_reader]
         return sorted(set(taken_out) | set(read_before))
 
     def dense_search(
