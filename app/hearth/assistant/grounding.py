@@ -238,6 +238,7 @@ def ground_answer(
     to that one. ``sources`` are the numbered sources' texts ([1] is sources[0]); ``read``
     what the model read of each (an excerpt of it; the same where not given)."""
     shown = read if read is not None and len(read) == len(sources) else sources
+    shown_stems = [_stems(text) for text in shown]  # once per answer, not per statement
     kept: list[str] = []
     dropped: list[str] = []
     unsupported: list[str] = []
@@ -275,7 +276,7 @@ def ground_answer(
 
         checkable = bool(facts or code_facts)
         if _supported(facts, code_facts, about, cited_texts) and (checkable or cited):
-            copied = _copied_from(words, cited, shown)
+            copied = _copied_from(words, cited, shown_stems)
             if copied and _supported(facts, code_facts, about, [sources[copied - 1]]):
                 recited += 1
                 statement = _with_markers(statement, [copied])
@@ -323,12 +324,13 @@ COPIED_MIN_SHARE = 0.5
 COPIED_MARGIN = 0.35
 
 
-def _copied_from(statement: str, cited: list[int], read: Sequence[str]) -> int | None:
-    """The source ``statement`` takes its words from where that is clearly not a cited one."""
+def _copied_from(statement: str, cited: list[int], read: Sequence[set[str]]) -> int | None:
+    """The source ``statement`` takes its words from where that is clearly not a cited one
+    (``read``: the word stems of what the model read of each source)."""
     words = _stems(_strip(statement))
     if not cited or len(words) < 2:
         return None
-    shares = [len(words & _stems(text)) / len(words) for text in read]
+    shares = [len(words & stems) / len(words) for stems in read]
     best = max(range(len(shares)), key=lambda n: shares[n])
     cited_best = max(shares[n - 1] for n in cited)
     if best + 1 in cited or shares[best] < COPIED_MIN_SHARE:
