@@ -301,8 +301,7 @@ def replay(result_file: Path, model: Path, home: Path) -> int:
     does, in seconds. Changed answers are printed for the tuning half only (the held-out
     half is counted, never read)."""
     os.environ["HEARTH_HOME"] = str(home)
-    from hearth.assistant.citations import cited_numbers
-    from hearth.assistant.grounded import GroundedAnswerer
+    from hearth.assistant.grounded import GroundedAnswerer, cited_sources
     from hearth.assistant.workspace import Workspace
     from hearth.engine.prompts import ChatMessage
 
@@ -340,9 +339,8 @@ def replay(result_file: Path, model: Path, home: Path) -> int:
             counts[2] += right
             if question.answerable:
                 counts[3] += bool(row["cited_right"])
-                counts[4] += cites_right_source(
-                    sources, cited_numbers(answer, len(sources)), question
-                )
+                cited, _ = cited_sources(answer, sources)  # markers, else overlap: as the run
+                counts[4] += cites_right_source(sources, cited, question)
             if question.half == "tuning" and answer != row["answer"]:
                 mark = {(True, False): "LOST", (False, True): "WON "}.get(
                     (row["right"], right), "same"
