@@ -146,6 +146,25 @@ def test_a_code_block_stays_with_its_lead_in_and_each_of_its_words_is_in_the_sou
     assert without_uncited_tail(f"{lead_in}\n```\ndeb http://") == lead_in
 
 
+def test_a_code_block_cited_after_its_lines_is_one_statement_with_its_lead_in() -> None:
+    # The grammar lets a lead-in end in a colon, give its lines, then cite them: the 1.5B,
+    # made to cite before the lines, stopped at the lead-in ("... the following lines: [1]").
+    lead_in = "Add this line to your sources.list file:"
+    code = "\n\n```\ndeb http://deb.debian.org/debian experimental main\n```"
+    answer = f"{lead_in}{code}\n[2]. Then update the package lists [2]."
+    assert split_statements(answer) == [
+        f"{lead_in}{code} [2].",
+        "Then update the package lists [2].",
+    ]
+    question = "What do I add to sources.list to get packages from experimental?"
+    sources = ["Bugs are filed with reportbug.", SOURCES_LIST_SOURCE]
+    assert ground_answer(answer, sources, question, NOT_IN_SOURCES).answer == answer
+    # Cited to a source that lacks the line: re-cited, the citation before the lines.
+    checked = ground_answer(answer.replace("[2]", "[1]"), sources, question, NOT_IN_SOURCES)
+    assert checked.answer.startswith(f"Add this line to your sources.list file [2]:{code}")
+    assert without_uncited_tail(f"{lead_in}{code}\n[2].") == f"{lead_in}{code}\n[2]."
+
+
 def test_contents_and_index_pages_are_told_from_tables_and_prose() -> None:
     contents = "\n".join(
         f"{title} . . . . . . . . . . {page}"
@@ -203,6 +222,8 @@ def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
     # Within a word, "[" goes on with a letter, "-", "/", ".", "<" or "$" ("[VAC]", "[-v]"),
     # never a digit (a citation) or "*" ("[**1**]", a bold number that cites nothing).
     assert 'piece ::= [^ \\[\\n] | "[" [-A-Za-z/.<$]' in grammar
+    # A statement's code block comes after its citation, or before it after a lead-in.
+    assert '(" "? cite ("." | ":")? code? | code code-cite)' in grammar
     LlamaGrammar.from_string(grammar, verbose=False)
 
 
@@ -241,6 +262,16 @@ def test_a_number_with_a_unit_needs_the_same_unit_in_the_source() -> None:
     said = "Let it cool for 30 min, until the gauge reads 1.5 bar [1]."
     assert ground_answer(said, [source], "How long?", NOT_IN_SOURCES).answer == said
     assert checkable_facts("There are 5 in the list [1].") == ["5"]  # "in" is no unit
+
+
+def test_a_number_with_a_unit_is_in_a_source_that_names_the_unit_beside_it() -> None:
+    queue = "Uploads wait in the directory DELAYED/X-day (X between 0 and 15) before they go in."
+    question = "What is the longest delay I can pick for an upload?"
+    said = "The longest delay you can pick is 15 days [1]."
+    assert ground_answer(said, [queue], question, NOT_IN_SOURCES).answer == said
+    # A unit of its own, or a word of its own, after the source's number is not that unit.
+    for other in ("Each directory holds 15 packages, emptied every day.", "It takes 15 hours."):
+        assert ground_answer(said, [other], question, NOT_IN_SOURCES).answer == NOT_IN_SOURCES
 
 
 def test_a_number_or_name_is_support_only_where_the_source_says_it_about_the_question() -> None:

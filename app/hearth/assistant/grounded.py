@@ -35,7 +35,7 @@ from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
-from hearth.index.keywords import content_words
+from hearth.index.keywords import content_stems, content_words
 from hearth.index.retrieve import SearchHit
 from hearth.jobs import CancelCheck, check_cancelled
 from hearth.tools.registry import ToolCall
@@ -111,6 +111,8 @@ YES_NO_QUESTION = re.compile(
 # statements may be a paragraph apart: a manual's answer is often "add these lines [1]:"
 # and the lines; "\n\n" is one token to the model, so without it the 1.5B, refused its
 # paragraph break, ended the answer at the lead-in ("... follow these steps [1] and [4].").
+# The block may also come before its citation, after a lead-in's colon: made to cite first,
+# the 1.5B stopped after "... add the following lines to your sources.list file: [1]".
 ANSWER_WORD_CHARS = 64
 WORD_IN_BRACKETS_STARTS = "[-A-Za-z/.<$]"  # a tag, an option, a path, a placeholder
 MAX_STATEMENTS = 12
@@ -127,7 +129,9 @@ def cited_answer_grammar(source_count: int) -> str:
             f"decline ::= {json.dumps(NOT_IN_SOURCES)}",
             f"answer ::= statement (sep statement){{0,{MAX_STATEMENTS - 1}}}",
             'sep ::= " " | "\\n" | "\\n\\n"',
-            'statement ::= bullet? word (" " word)* " "? cite ("." | ":")? code?',
+            'statement ::= bullet? word (" " word)* '
+            '(" "? cite ("." | ":")? code? | code code-cite)',
+            'code-cite ::= ("\\n" | " ")? cite "."?',
             # A code line never starts with a backtick, so "```" always closes the block.
             f'code ::= "\\n" "\\n"? "```" [a-z]{{0,12}} "\\n" line{{1,{MAX_CODE_LINES}}} "```"',
             'line ::= [^`\\n] [^\\n]* "\\n" | "\\n"',
@@ -257,8 +261,8 @@ def best_excerpt(text: str, question: str, chars: int = EXCERPT_CHARS) -> str:
     lines = text.split("\n")
     if len(lines) < 3:
         lines = SENTENCE_BREAK.split(text)
-    wanted = set(content_words(question))
-    overlap = [len(wanted & set(content_words(line))) for line in lines]
+    wanted = content_stems(question)
+    overlap = [len(wanted & content_stems(line)) for line in lines]
     best_score, best = -1, (0, 1)
     for first in range(len(lines)):
         size, score, last = 0, 0, first
@@ -426,7 +430,7 @@ class GroundedAnswerer:
         notes: str = "",
     ) -> tuple[list[Source], list[ChatMessage]]:
         """As many top hits as the context holds, with ``answer_tokens`` left free."""
-        fitted, messages = self._fit(question, hits, answer_tokens, notes)
+        fitted, messages = self._fit(question, question, hits, answer_tokens, notes)
         return [f.source for f in fitted], messages
 
     def _source_texts(
@@ -458,17 +462,21 @@ class GroundedAnswerer:
     def _fit(
         self,
         question: str,
+        searched: str,
         hits: list[SearchHit],
         answer_tokens: int,
         notes: str,
     ) -> tuple[list[_FittedSource], list[ChatMessage]]:
+        """The sources that fit the context, each an excerpt chosen by ``searched`` (the
+        question with a follow-up's subject), and the messages the model answers
+        ``question`` from."""
         status = self.engine.status()
         instructed = status.has_chat_template
         budget = status.n_ctx - answer_tokens - PROMPT_SAFETY_TOKENS
         blocks: list[str] = []
         fitted: list[_FittedSource] = []
         used = self.engine.count_chat_tokens(grounded_messages(question, [], notes, instructed))
-        for hit, text, full_text, raw_text in self._source_texts(hits, question, instructed):
+        for hit, text, full_text, raw_text in self._source_texts(hits, searched, instructed):
             number = len(fitted) + 1
             block = source_block(number, hit, text)
             cost = self.engine.count_tokens(block + "\n\n")
@@ -536,12 +544,12 @@ class GroundedAnswerer:
         """The checks of ``ask`` run again on a ``draft`` the model wrote earlier, over the
         same search and sources (no model call): a change to the checks is measured on
         stored drafts in seconds. Returns (answer, unsupported statements)."""
-        _, hits = self._search(
+        search_query, hits = self._search(
             question, history, max_sources, None, lambda stage, detail: None, None
         )
         if not hits:
             return NOTHING_FOUND, []
-        fitted, _ = self._fit(question, hits, answer_tokens, "")
+        fitted, _ = self._fit(question, search_query, hits, answer_tokens, "")
         return _checked(draft, fitted, question, self.engine.status().has_chat_template)
 
     def ask(
@@ -574,7 +582,9 @@ class GroundedAnswerer:
         # The model reads a follow-up as asked, never beside the earlier question: shown
         # "Earlier question: ...", the 0.5B answered that one again (5 of the 10 tuning
         # follow-ups of bench_docqa); its sources are about the earlier subject already.
-        fitted, messages = self._fit(question, hits, options.max_tokens, tool_notes(calls))
+        fitted, messages = self._fit(
+            question, search_query, hits, options.max_tokens, tool_notes(calls)
+        )
         sources = [f.source for f in fitted]
         count = len(sources)
         check_cancelled(should_cancel, "answering")

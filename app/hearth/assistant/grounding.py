@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers
-from hearth.index.keywords import content_words
+from hearth.index.keywords import content_stems, content_words, word_stem
 
 # A statement ends after its citation (and full stop), at a line break, or at a sentence
 # end before a capital letter. A citation ends in a digit: "[VAC]" is a word.
@@ -80,12 +80,15 @@ def split_statements(answer: str) -> list[str]:
     """The answer's statements in order, each with its own markers (and code block)."""
     blocks = [match.group(0) for match in FENCED_CODE.finditer(answer)]
     held = FENCED_CODE.sub(lambda match: f"\x00{blocks.index(match.group(0))}\x00", answer)
-    parts = [part.strip() for part in _STATEMENT_END.split(held)]
-    return [
-        _CODE_PLACE.sub(lambda place: blocks[int(place.group(1))], part)
-        for part in parts
-        if part and not CITATION_MARKER.fullmatch(part)
-    ]
+    parts: list[str] = []
+    for part in (part.strip() for part in _STATEMENT_END.split(held)):
+        marker = CITATION_MARKER.fullmatch(part.rstrip("."))
+        if marker and parts and _CODE_PLACE.search(parts[-1][-8:]):
+            # "Add these lines:" and the lines, then their citation: one statement.
+            parts[-1] += " " + part
+        elif part and not marker:
+            parts.append(part)
+    return [_CODE_PLACE.sub(lambda place: blocks[int(place.group(1))], part) for part in parts]
 
 
 def _code_tokens(code: str) -> list[str]:
@@ -160,11 +163,29 @@ def _occurrences(fact: str, text: str) -> Iterator[tuple[str, int, int]]:
         number, unit = measured.groups()
         # The unit's first letters: "7 years" is in "7 year", "30 min" in "30 minutes".
         pattern = rf"(?<![\d.]){re.escape(number)}\s?{re.escape(unit[:3])}"
+        yield from _bare_with_unit_near(number, unit, haystack)
     else:
         # A path written with or without its trailing slash.
         pattern = re.escape(wanted.rstrip("/") or wanted)
     for match in re.finditer(pattern, haystack):
         yield haystack, match.start(), match.end()
+
+
+# A number a source gives bare, its unit named just before or after ("DELAYED/X-day (X
+# between 0 and 15)"), is that number with that unit; one the source gives with another
+# unit ("1.5 bar") or a word of its own ("15 packages a day") is not.
+UNIT_NEAR_CHARS = 40
+
+
+def _bare_with_unit_near(number: str, unit: str, haystack: str) -> Iterator[tuple[str, int, int]]:
+    """Each place ``haystack`` holds ``number`` with no word after it and ``unit``'s first
+    letters begin a word at most UNIT_NEAR_CHARS away."""
+    bare = rf"(?<![\d.])(?<![\d][.,:]){re.escape(number)}(?![\d])(?![.,:]\d)(?!\s?[a-z%°])"
+    named = re.compile(rf"(?<![a-z]){re.escape(unit[:3].lower())}")
+    for match in re.finditer(bare, haystack):
+        low = max(0, match.start() - UNIT_NEAR_CHARS)
+        if named.search(haystack, low, match.end() + UNIT_NEAR_CHARS):
+            yield haystack, match.start(), match.end()
 
 
 # A number or a name supports a statement only where the source says it about what the
@@ -197,7 +218,7 @@ def said_about(fact: str, text: str, words: set[str]) -> bool:
         after = _SENTENCE_EDGE.search(haystack, end, min(len(haystack), end + NEAR_CHARS))
         first = before[-1] if before else low
         sentence = haystack[first : after.start() if after else end + NEAR_CHARS]
-        around = _stems(sentence.replace(haystack[start:end], " "))
+        around = content_stems(sentence.replace(haystack[start:end], " "))
         shared = words & around
         # Two words in common, or half the words of a short sentence ("Let it cool for 30
         # minutes." for "Cool it for 30 min").
@@ -238,7 +259,7 @@ def ground_answer(
     to that one. ``sources`` are the numbered sources' texts ([1] is sources[0]); ``read``
     what the model read of each (an excerpt of it; the same where not given)."""
     shown = read if read is not None and len(read) == len(sources) else sources
-    shown_stems = [_stems(text) for text in shown]  # once per answer, not per statement
+    shown_stems = [content_stems(text) for text in shown]  # once per answer, not per statement
     kept: list[str] = []
     dropped: list[str] = []
     unsupported: list[str] = []
@@ -247,7 +268,7 @@ def ground_answer(
     opening_invented = False  # the first statement's facts are in no source
     as_written = split_statements(answer)
     statements = _cited_by_the_next(as_written, len(sources))
-    asked = _stems(question) | _FILLER_STEMS
+    asked = content_stems(question) | _FILLER_STEMS
     for number, statement in enumerate(statements):
         words, code = _without_code(statement)
         follows_dropped = number > 0 and bool(dropped) and dropped[-1] is statements[number - 1]
@@ -265,14 +286,14 @@ def ground_answer(
         # name or path is often the question's own spelling: "UID/GID", "Debian's".)
         facts = [f for f in checkable_facts(words) if not _given(f, question, sources)]
         code_facts = [t for t in _code_tokens(code) if not occurs_in(t, question)]
-        if not facts and not code and not (_stems(_strip(words)) - asked):
+        if not facts and not code and not (content_stems(_strip(words)) - asked):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
             # where the fact should be.
             dropped.append(statement)
             continue
         cited = cited_numbers(words, len(sources))
         cited_texts = [sources[n - 1] for n in cited]
-        about = _about(words, facts) | _stems(question)
+        about = _about(words, facts) | content_stems(question)
 
         checkable = bool(facts or code_facts)
         if _supported(facts, code_facts, about, cited_texts) and (checkable or cited):
@@ -327,7 +348,7 @@ COPIED_MARGIN = 0.35
 def _copied_from(statement: str, cited: list[int], read: Sequence[set[str]]) -> int | None:
     """The source ``statement`` takes its words from where that is clearly not a cited one
     (``read``: the word stems of what the model read of each source)."""
-    words = _stems(_strip(statement))
+    words = content_stems(_strip(statement))
     if not cited or len(words) < 2:
         return None
     shares = [len(words & stems) / len(words) for stems in read]
@@ -390,20 +411,10 @@ def _about(statement: str, facts: list[str]) -> set[str]:
     plain = _strip(statement)
     for fact in facts:
         plain = plain.replace(fact, " ")
-    return _stems(plain) - _FILLER_STEMS
+    return content_stems(plain) - _FILLER_STEMS
 
 
-def _stems(text: str) -> set[str]:
-    return {_stem(word) for word in content_words(text)}
-
-
-def _stem(word: str) -> str:
-    """``word`` with a plural's or a tense's ending taken off ("stops" is "stop")."""
-    return _SUFFIX.sub("", word) if len(word) > 4 else word
-
-
-_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
-_FILLER_STEMS = {_stem(word) for word in _SAYS_NOTHING}
+_FILLER_STEMS = {word_stem(word) for word in _SAYS_NOTHING}
 
 
 def _shares_words(statement: str, texts: Sequence[str]) -> bool:
@@ -417,9 +428,11 @@ def _with_markers(statement: str, numbers: list[int]) -> str:
     """``statement`` citing ``numbers`` instead, before its full stop or colon and code."""
     words, code = _without_code(statement)
     marker = "[" + ", ".join(str(n) for n in numbers) + "]"
-    without = CITATION_MARKER.sub("", words).rstrip()
-    end = without[-1] if without.endswith((".", ":")) else ""
-    return f"{without.rstrip('.:').rstrip()} {marker}{end}{code}"
+    without = CITATION_MARKER.sub("", words)
+    body = without.rstrip(" \t\n.:")
+    tail = without[len(body) :]
+    end = ":" if ":" in tail else "." if "." in tail else ""  # "lines: [1]." leads in
+    return f"{body} {marker}{end}{code}"
 
 
 def _join(statements: list[str], original: str) -> str:

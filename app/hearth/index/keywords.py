@@ -200,6 +200,20 @@ def content_words(text: str) -> list[str]:
     return [word for word in folded_words(text) if word not in STOP_WORDS]
 
 
+def content_stems(text: str) -> set[str]:
+    """The stems of ``text``'s content words: "stops" and "stop", "controls" and "control"
+    are one word to an excerpt's choice and to the grounding check."""
+    return {word_stem(word) for word in content_words(text)}
+
+
+def word_stem(word: str) -> str:
+    """``word`` with a plural's or a tense's ending taken off ("stops" is "stop")."""
+    return _SUFFIX.sub("", word) if len(word) > 4 else word
+
+
+_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+
+
 def proximity_scores(query: str, texts: list[str]) -> list[float]:
     """For each text, the share of the query's words (weighted by how rare each is among
     ``texts``) that its best window of PROXIMITY_WINDOW_WORDS words holds. BM25 scores a
