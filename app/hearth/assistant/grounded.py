@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -262,10 +264,15 @@ def best_excerpt(text: str, question: str, chars: int = EXCERPT_CHARS) -> str:
     if len(lines) < 3:
         lines = SENTENCE_BREAK.split(text)
     wanted = content_stems(question)
-    overlap = [len(wanted & content_stems(line)) for line in lines]
-    best_score, best = -1, (0, 1)
+    shared = [wanted & content_stems(line) for line in lines]
+    # A word most lines hold ("file" down a table of files) tells the lines apart less
+    # than one few do ("root"): each counts by its rarity among the lines.
+    holding = Counter(stem for stems in shared for stem in stems)
+    rarity = {stem: math.log(1.0 + len(lines) / count) for stem, count in holding.items()}
+    overlap = [sum(rarity[stem] for stem in stems) for stems in shared]
+    best_score, best = -1.0, (0, 1)
     for first in range(len(lines)):
-        size, score, last = 0, 0, first
+        size, score, last = 0, 0.0, first
         while last < len(lines) and (last == first or size + len(lines[last]) + 1 <= chars):
             size += len(lines[last]) + 1
             score += overlap[last]
@@ -284,7 +291,18 @@ def best_excerpt(text: str, question: str, chars: int = EXCERPT_CHARS) -> str:
     joiner = "\n" if "\n" in text else " "
     excerpt = joiner.join(lines[first:last])
     limit = chars + WIDEN_CHARS
-    return excerpt[:limit] if len(excerpt) > limit else excerpt
+    excerpt = excerpt[:limit] if len(excerpt) > limit else excerpt
+    # The line that matches best on its own is shown where the densest run lacks it: the
+    # row a question names, far down a table whose top shares its common words.
+    top = max(range(len(lines)), key=lambda n: overlap[n])
+    if first <= top < last or overlap[top] <= max(overlap[first:last]):
+        return excerpt
+    apart = lines[top].strip()[:WIDEN_CHARS]
+    return (
+        f"{apart}{joiner}…{joiner}{excerpt}"
+        if top < first
+        else f"{excerpt}{joiner}…{joiner}{apart}"
+    )
 
 
 def _ends_sentence(line: str) -> bool:
@@ -453,11 +471,24 @@ class GroundedAnswerer:
                 text = without_instructions(raw)
                 chosen.append((hit, text, text, raw))
                 continue
-            full = without_instructions(hit.chunk.text)
+            raw = self._with_its_table_run_on(hit)
+            full = without_instructions(raw)
             chars = LEAD_EXCERPT_CHARS if rank < LEAD_SOURCES else EXCERPT_CHARS
             shown = best_excerpt(full, question, chars) if instructed else full
-            chosen.append((hit, shown, full, hit.chunk.text))
+            chosen.append((hit, shown, full, raw))
         return chosen
+
+    def _with_its_table_run_on(self, hit: SearchHit) -> str:
+        """The hit's chunk, and the next chunk where a table runs on into it: a long table
+        is cut into chunks, and the row the question asks about may be in the next one
+        (FHS's /etc table: the search found its first half, "securetty" is in the second)."""
+        text = hit.chunk.text
+        if not _ends_in_table_row(text):
+            return text
+        following = self.index.next_chunk(hit.chunk)
+        if following is None or not _TABLE_ROW.search(following.text[: OVERLAP_SEARCH_CHARS * 2]):
+            return text
+        return _joined_chunks([text, following.text])
 
     def _fit(
         self,
@@ -666,6 +697,15 @@ def _checked(
         NOT_IN_SOURCES,
     )
     return answer, grounding.unsupported
+
+
+# A row of a table as the HTML, EPUB and DOCX readers write it: cells between " | ".
+_TABLE_ROW = re.compile(r"^[^\n]*\S \| \S[^\n]*$", re.MULTILINE)
+
+
+def _ends_in_table_row(text: str) -> bool:
+    last = text.rstrip().rsplit("\n", 1)[-1]
+    return bool(_TABLE_ROW.fullmatch(last))
 
 
 def _joined_chunks(texts: list[str]) -> str:

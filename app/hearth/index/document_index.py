@@ -16,7 +16,7 @@ from hearth.index.embedder import Embedder, Vectors
 from hearth.index.indexer import Indexer, IndexReport
 from hearth.index.query_plan import QueryPlan
 from hearth.index.retrieve import Retriever, SearchHit
-from hearth.index.store import DocumentRecord, IndexStore
+from hearth.index.store import ChunkRecord, DocumentRecord, IndexStore
 from hearth.jobs import CancelCheck, ProgressCallback
 from hearth.paths import hearth_paths
 from hearth.settings import Settings
@@ -75,6 +75,10 @@ class DocumentIndex:
     def document_chunks(self, path: str) -> list[tuple[str, str]]:
         """(chunk id, text) of a document, in reading order."""
         return self.store.document_chunks(path)
+
+    def next_chunk(self, chunk: ChunkRecord) -> ChunkRecord | None:
+        """The chunk after ``chunk`` in its document (None after the last)."""
+        return self.store.next_chunk(chunk)
 
     def key_entities(self, path: str, kinds: tuple[str, ...], limit: int) -> list[str]:
         """The document's most telling entities: mentions there times rarity elsewhere."""

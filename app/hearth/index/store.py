@@ -94,6 +94,11 @@ class IndexStore:
         """(chunk id, text) of a document in order."""
         return self.rows.document_chunks(path)
 
+    def next_chunk(self, chunk: ChunkRecord) -> ChunkRecord | None:
+        """The chunk after ``chunk`` in its document (None after the last)."""
+        rowid = self.rows.chunk_rowid_at(chunk.document_id, chunk.ordinal + 1)
+        return self.rows.chunks_by_rowid([rowid]).get(rowid) if rowid is not None else None
+
     def key_entities(self, path: str, kinds: tuple[str, ...], limit: int) -> list[str]:
         """The document's most telling entities: mentions here times rarity elsewhere."""
         return self.rows.key_entities(path, kinds, limit)
