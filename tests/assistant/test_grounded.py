@@ -311,3 +311,34 @@ def test_a_number_that_no_source_holds_never_survives_into_the_default_model_s_a
         answer = answerer.ask(question, HOW_TO_OPTIONS)
         texts = [source.text for source in answer.sources]
         assert unsupported_facts(answer.answer, texts, question) == [], answer.answer
+
+
+def test_a_table_that_runs_on_into_the_next_chunk_is_read_with_it(
+    document_index: DocumentIndex, tmp_path: Path
+) -> None:
+    rows = [(f"unit{n}.conf", f"Settings of heating unit {n} (optional)") for n in range(70)]
+    rows.insert(32, ("securetty", "TTY access control for root login (optional)"))
+    cells = "".join(f"<tr><td>{name}</td><td>{what}</td></tr>" for name, what in rows)
+    page = tmp_path / "etc.html"
+    page.write_text(
+        "<html><body><h1>/etc: configuration files</h1><p>These files must be in /etc.</p>"
+        f"<table><tr><th>File</th><th>Description</th></tr>{cells}</table></body></html>"
+    )
+    document_index.index_paths([page])
+    chunks = [text for _, text in document_index.document_chunks(str(page))]
+    # The table is cut: the row asked about is in the second chunk.
+    assert "securetty" not in chunks[0]
+    assert "securetty" in chunks[1]
+    first = next(
+        h
+        for h in document_index.search("/etc configuration files", k=10)
+        if "unit0.conf" in h.chunk.text
+    )
+    question = "Which file in /etc controls the terminals root can login on?"
+    sources, _ = GroundedAnswerer(document_index, ScriptedEngine()).fit_sources(
+        question, [first], answer_tokens=200
+    )
+    # The first half of the table was found; the row asked about is read from the second,
+    # shown apart where the excerpt's densest run of matching lines lacks it.
+    assert "securetty | TTY access control for root login" in sources[0].text
+    assert sources[0].page == first.page

@@ -213,6 +213,29 @@ def test_an_excerpt_that_would_cut_a_sentence_takes_all_of_it() -> None:
     assert excerpt.startswith("100-999:\n   Ids for system users")
 
 
+def test_an_excerpt_shows_the_line_that_matches_best_where_its_run_lacks_it() -> None:
+    top = [
+        "The following files must be in /etc:",
+        "File | Description",
+        "exports | NFS access control list",
+        "gettydefs | Terminal settings used by getty",
+        "hosts.allow | Host access file for wrappers",
+    ]
+    rows = [f"unit{n}.conf | Settings of heating unit {n}" for n in range(40)]
+    rows.insert(30, "securetty | TTY access control for root login")
+    text = "\n".join(top + rows)
+    question = "Which file in /etc controls the terminals root can login on?"
+    excerpt = best_excerpt(text, question, chars=200)
+    # The densest run of matching lines is the table's top; the row holding the rarest
+    # words together is shown after it, apart.
+    assert excerpt.startswith("The following files must be in /etc:")
+    assert excerpt.endswith("\n…\nsecuretty | TTY access control for root login")
+    # Where the run holds the best line, the excerpt is the run alone.
+    alone = best_excerpt(text, "What does unit2.conf set for heating unit 2?", chars=200)
+    assert "…" not in alone
+    assert "unit2.conf" in alone
+
+
 def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
     from llama_cpp.llama_grammar import LlamaGrammar
 
