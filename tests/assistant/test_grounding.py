@@ -246,7 +246,7 @@ def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
     # never a digit (a citation) or "*" ("[**1**]", a bold number that cites nothing).
     assert 'piece ::= [^ \\[\\n] | "[" [-A-Za-z/.<$]' in grammar
     # A statement's code block comes after its citation, or before it after a lead-in.
-    assert '(" "? cite ("." | ":")? code? | code code-cite)' in grammar
+    assert '(" "? cite ("." | ":")? code? | ":" code code-cite)' in grammar
     LlamaGrammar.from_string(grammar, verbose=False)
 
 

@@ -115,6 +115,8 @@ YES_NO_QUESTION = re.compile(
 # paragraph break, ended the answer at the lead-in ("... follow these steps [1] and [4].").
 # The block may also come before its citation, after a lead-in's colon: made to cite first,
 # the 1.5B stopped after "... add the following lines to your sources.list file: [1]".
+# Only after a colon: let any words lead in, the 0.5B gave a heading and then its source's
+# text as a block of "python".
 ANSWER_WORD_CHARS = 64
 WORD_IN_BRACKETS_STARTS = "[-A-Za-z/.<$]"  # a tag, an option, a path, a placeholder
 MAX_STATEMENTS = 12
@@ -132,7 +134,7 @@ def cited_answer_grammar(source_count: int) -> str:
             f"answer ::= statement (sep statement){{0,{MAX_STATEMENTS - 1}}}",
             'sep ::= " " | "\\n" | "\\n\\n"',
             'statement ::= bullet? word (" " word)* '
-            '(" "? cite ("." | ":")? code? | code code-cite)',
+            '(" "? cite ("." | ":")? code? | ":" code code-cite)',
             'code-cite ::= ("\\n" | " ")? cite "."?',
             # A code line never starts with a backtick, so "```" always closes the block.
             f'code ::= "\\n" "\\n"? "```" [a-z]{{0,12}} "\\n" line{{1,{MAX_CODE_LINES}}} "```"',
