@@ -147,8 +147,7 @@ def test_a_code_block_stays_with_its_lead_in_and_each_of_its_words_is_in_the_sou
 
 
 def test_a_code_block_cited_after_its_lines_is_one_statement_with_its_lead_in() -> None:
-    # The grammar lets a lead-in end in a colon, give its lines, then cite them: the 1.5B,
-    # made to cite before the lines, stopped at the lead-in ("... the following lines: [1]").
+    # A model writing without the answer grammar (a base model) may cite after the lines.
     lead_in = "Add this line to your sources.list file:"
     code = "\n\n```\ndeb http://deb.debian.org/debian experimental main\n```"
     answer = f"{lead_in}{code}\n[2]. Then update the package lists [2]."
@@ -245,8 +244,6 @@ def test_the_answer_grammar_names_only_real_sources_and_compiles() -> None:
     # Within a word, "[" goes on with a letter, "-", "/", ".", "<" or "$" ("[VAC]", "[-v]"),
     # never a digit (a citation) or "*" ("[**1**]", a bold number that cites nothing).
     assert 'piece ::= [^ \\[\\n] | "[" [-A-Za-z/.<$]' in grammar
-    # A statement's code block comes after its citation, or before it after a lead-in.
-    assert '(" "? cite ("." | ":")? code? | ":" code code-cite)' in grammar
     LlamaGrammar.from_string(grammar, verbose=False)
 
 
