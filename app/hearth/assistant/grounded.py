@@ -254,9 +254,10 @@ def relevant_hits(hits: list[SearchHit]) -> list[SearchHit]:
 
 def best_excerpt(text: str, question: str, chars: int = EXCERPT_CHARS) -> str:
     """The run of consecutive lines (or sentences, in prose) of about ``chars`` that shares
-    the most content words with ``question``, widened to the whole sentences it cuts
-    (a line that ends mid-sentence takes the next, up to WIDEN_CHARS more); ``text``
-    itself when it is short enough."""
+    the most content words with ``question`` (each weighed by its rarity among the lines),
+    widened to the whole sentences it cuts (a line that ends mid-sentence takes the next,
+    up to WIDEN_CHARS more), and the best-matching line after a "…" where the run lacks
+    it; ``text`` itself when it is short enough."""
     if len(text) <= chars + WIDEN_CHARS:
         return text
     lines = text.split("\n")
