@@ -33,6 +33,7 @@ from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
 from hearth.assistant.sources import Source
 from hearth.assistant.streaming import stream_reply
+from hearth.documents.document import CELL_SEPARATOR
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
 from hearth.engine.types import SamplingOptions
@@ -699,8 +700,8 @@ def _checked(
     return answer, grounding.unsupported
 
 
-# A row of a table as the HTML, EPUB and DOCX readers write it: cells between " | ".
-_TABLE_ROW = re.compile(r"^[^\n]*\S \| \S[^\n]*$", re.MULTILINE)
+# A row of a table as the readers write it: one line, its cells apart.
+_TABLE_ROW = re.compile(rf"^[^\n]*\S{re.escape(CELL_SEPARATOR)}\S[^\n]*$", re.MULTILINE)
 
 
 def _ends_in_table_row(text: str) -> bool:

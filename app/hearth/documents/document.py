@@ -15,6 +15,9 @@ from pathlib import Path
 from hearth.errors import HearthError
 
 SECTION_SEPARATOR = "\n\n"
+# Between a table row's cells, one row a line, in every reader (sheets, DOCX, PPTX, ODT,
+# HTML, EPUB); the answer's source step knows a table row by it.
+CELL_SEPARATOR = " | "
 MB = 1024 * 1024
 
 # (done, total, label), as hearth.jobs.ProgressCallback: the reader's own units (pages,

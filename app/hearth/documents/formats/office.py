@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.documents.document import (
+    CELL_SEPARATOR,
     DocumentStream,
     LoadedDocument,
     ReadProgress,
@@ -46,7 +47,7 @@ def read_docx(path: Path, progress: ReadProgress | None = None) -> DocumentStrea
             lines.append(text)
     for table in word.tables:
         for row in table.rows:
-            lines.append(" | ".join(cell.text.strip() for cell in row.cells))
+            lines.append(CELL_SEPARATOR.join(cell.text.strip() for cell in row.cells))
     sections.append(Section("\n".join(lines), heading=heading))
     return whole(LoadedDocument(path, "docx", title or path.stem, sections))
 
@@ -61,7 +62,7 @@ def _shape_texts(shapes: Any) -> Iterator[str]:
             yield shape.text_frame.text.strip()
         if getattr(shape, "has_table", False):
             for row in shape.table.rows:
-                yield " | ".join(cell.text.strip() for cell in row.cells)
+                yield CELL_SEPARATOR.join(cell.text.strip() for cell in row.cells)
 
 
 def read_pptx(path: Path, progress: ReadProgress | None = None) -> DocumentStream:
@@ -143,7 +144,7 @@ def read_odt(path: Path, progress: ReadProgress | None = None) -> DocumentStream
                     if getattr(cell, "qname", None) == (TABLENS, "table-cell")
                 ]
                 if any(cells):
-                    lines.append(" | ".join(cells))
+                    lines.append(CELL_SEPARATOR.join(cells))
             elif qname is not None:
                 walk(child)
 

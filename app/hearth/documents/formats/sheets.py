@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from hearth.documents.document import DocumentStream, ReadProgress, Section, UnsupportedDocument
+from hearth.documents.document import (
+    CELL_SEPARATOR,
+    DocumentStream,
+    ReadProgress,
+    Section,
+    UnsupportedDocument,
+)
 from hearth.documents.formats.encryption import refuse_encrypted_odf, refuse_encrypted_office_file
 from hearth.documents.formats.text import open_text_file
 
 # A section (header + rows) stays under the chunker's limit, so it is one chunk, never cut.
 SECTION_CHARS = 1100
-CELL_SEPARATOR = " | "
 ROWS_PER_PROGRESS = 5000
 CSV_SNIFF_CHARS = 16384
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 from hearth.documents.document import (
+    CELL_SEPARATOR,
     DocumentStream,
     LoadedDocument,
     ReadProgress,
@@ -170,7 +171,6 @@ class VisibleText(HTMLParser):
     # A table's cells, one row a line, apart as in a DOCX's rows: run together, a row read
     # "securettyTTY access control for root login", and no search found "securetty".
     CELLS: ClassVar[frozenset[str]] = frozenset({"td", "th"})
-    CELL_SEPARATOR = " | "
     # Lines that follow each other with no blank line between: a table's rows, a term and
     # its description.
     LINES: ClassVar[frozenset[str]] = frozenset({"tr", "dt", "dd"})
@@ -201,7 +201,7 @@ class VisibleText(HTMLParser):
             self.cells_in_row = 0
         elif tag in self.CELLS and not self.hidden_depth:
             if self.cells_in_row:
-                self.parts.append(self.CELL_SEPARATOR)
+                self.parts.append(CELL_SEPARATOR)
             self.cells_in_row += 1
 
     def handle_endtag(self, tag: str) -> None:
