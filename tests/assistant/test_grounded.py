@@ -10,6 +10,7 @@ import pytest
 
 from bench.sample_documents import report_pages, write_pdf
 from hearth.assistant.grounded import (
+    CODE_BLOCK_GRAMMAR,
     NOT_IN_SOURCES,
     NOTHING_FOUND,
     GroundedAnswer,
@@ -342,3 +343,68 @@ def test_a_table_that_runs_on_into_the_next_chunk_is_read_with_it(
     # shown apart where the excerpt's densest run of matching lines lacks it.
     assert "securetty | TTY access control for root login" in sources[0].text
     assert sources[0].page == first.page
+
+
+EXPERIMENTAL_PAGE = (
+    "Using the experimental suite\n\n"
+    "Packages in experimental are not part of any release. To install them, add these "
+    "lines to the file /etc/apt/sources.list:\n\n"
+    "deb http://deb.example.org/debian experimental main\n"
+    "deb-src http://deb.example.org/debian experimental main\n\n"
+    "Then run apt update and install a package with apt install -t experimental name.\n"
+)
+LEAD_IN = "To install packages from experimental, add these lines to /etc/apt/sources.list: [1]"
+
+
+@pytest.fixture
+def indexed_suite_notes(document_index: DocumentIndex, tmp_path: Path) -> Path:
+    notes = tmp_path / "suites.txt"
+    notes.write_text(EXPERIMENTAL_PAGE)
+    document_index.index_paths([notes])
+    return notes
+
+
+def test_an_answer_that_stops_at_its_lead_in_goes_on_with_the_lines_it_introduces(
+    document_index: DocumentIndex, indexed_suite_notes: Path
+) -> None:
+    # The model ends at "...: [1]"; asked to go on from a code fence, it writes the lines.
+    scripted = ScriptedEngine()
+    lines = "deb http://deb.example.org/debian experimental main\n"
+    scripted.enqueue(LEAD_IN, ["\n", lines, "```"])
+    pieces: list[str] = []
+    question = "What do I add to sources.list to get packages from experimental?"
+    answer = GroundedAnswerer(document_index, scripted).ask(
+        question, HOW_TO_OPTIONS, on_piece=pieces.append
+    )
+    assert answer.answer == f"{LEAD_IN}\n\n```\n{lines}```"
+    assert "".join(pieces).strip() == answer.answer  # the window showed the lines as they came
+    continuation = scripted.requests[1]
+    assert continuation.prompt is not None
+    assert continuation.prompt.endswith(f"{LEAD_IN}\n\n```")
+    assert continuation.options.grammar == CODE_BLOCK_GRAMMAR
+    # Lines that the source does not hold are dropped with their lead-in.
+    scripted.enqueue(LEAD_IN, "\ndeb http://mirror.invalid/debian unstable contrib\n```")
+    answer = GroundedAnswerer(document_index, scripted).ask(question, HOW_TO_OPTIONS)
+    assert answer.answer == NOT_IN_SOURCES
+    # An answer that ends anywhere else is not gone on with.
+    scripted.enqueue("Add the experimental line to /etc/apt/sources.list [1].")
+    asked = len(scripted.requests)
+    GroundedAnswerer(document_index, scripted).ask(question, HOW_TO_OPTIONS)
+    assert len(scripted.requests) == asked + 1
+
+
+def test_the_default_model_writes_the_lines_a_lead_in_introduces(
+    document_index: DocumentIndex,
+    engine: EngineClient,
+    qwen05_model: Path,
+    indexed_suite_notes: Path,
+) -> None:
+    engine.load(qwen05_model, n_ctx=4096, n_threads=2)
+    answerer = GroundedAnswerer(document_index, engine)
+    question = "What do I add to sources.list to get packages from experimental?"
+    sources, messages = answerer.fit_sources(question, document_index.search(question), 256)
+    assert "experimental main" in sources[0].text
+    block = answerer._lines_after_lead_in(messages, LEAD_IN, HOW_TO_OPTIONS, None, None)
+    assert block.text.startswith("\n\n```"), block.text
+    assert block.text.endswith("```"), block.text
+    assert "deb http://deb.example.org/debian experimental main" in block.text, block.text

@@ -264,6 +264,14 @@ def test_a_statement_that_only_says_the_question_back_around_a_marker_goes() -> 
     kept = ground_answer("Wishlist [1]", ["severity wishlist"], "Which severity?", NOT_IN_SOURCES)
     assert kept.answer == "Wishlist [1]"
 
+    # A "no" in the question's own words answers its yes-or-no part.
+    question = "Do I have to physically move my existing mail spool to the new location?"
+    source = ["There is no requirement to physically move the mail spool to this location."]
+    said_no = "You do not have to physically move your existing mail spool to the new location [1]."
+    assert ground_answer(said_no, source, question, NOT_IN_SOURCES).answer == said_no
+    said_back = "You have to physically move your existing mail spool to the new location [1]."
+    assert ground_answer(said_back, source, question, NOT_IN_SOURCES).answer == NOT_IN_SOURCES
+
 
 def test_a_question_asked_back_is_not_an_answer() -> None:
     question = "When is the lighthouse lamp cleaned?"

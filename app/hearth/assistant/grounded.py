@@ -32,7 +32,7 @@ from hearth.assistant.grounding import FENCED_CODE, ground_answer, without_state
 from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
 from hearth.assistant.sources import Source
-from hearth.assistant.streaming import stream_reply
+from hearth.assistant.streaming import StreamedReply, stream_continuation, stream_reply
 from hearth.documents.document import CELL_SEPARATOR
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.protocol import Engine
@@ -123,6 +123,18 @@ MAX_STATEMENTS = 12
 MAX_CODE_LINES = 24
 
 
+# A code block after its opening fence: a language name, its lines, the closing fence. A
+# code line never starts with a backtick, so "```" always closes the block.
+CODE_FENCE = "\n\n```"
+CODE_BODY_RULES = (
+    f'code-body ::= [a-z]{{0,12}} "\\n" line{{1,{MAX_CODE_LINES}}} "```"',
+    'line ::= [^`\\n] [^\\n]* "\\n" | "\\n"',
+)
+# What an answer that stopped after a lead-in goes on with (_lines_after_lead_in).
+CODE_BLOCK_GRAMMAR = "\n".join(["root ::= code-body", *CODE_BODY_RULES])
+CODE_BLOCK_TOKENS = 320
+
+
 def cited_answer_grammar(source_count: int) -> str:
     """The GBNF an instruction model answers under, its markers naming sources 1 to
     ``source_count``."""
@@ -134,9 +146,8 @@ def cited_answer_grammar(source_count: int) -> str:
             f"answer ::= statement (sep statement){{0,{MAX_STATEMENTS - 1}}}",
             'sep ::= " " | "\\n" | "\\n\\n"',
             'statement ::= bullet? word (" " word)* " "? cite ("." | ":")? code?',
-            # A code line never starts with a backtick, so "```" always closes the block.
-            f'code ::= "\\n" "\\n"? "```" [a-z]{{0,12}} "\\n" line{{1,{MAX_CODE_LINES}}} "```"',
-            'line ::= [^`\\n] [^\\n]* "\\n" | "\\n"',
+            'code ::= "\\n" "\\n"? "```" code-body',
+            *CODE_BODY_RULES,
             'bullet ::= "- " | [1-9] ". "',
             'cite ::= "[" number ("," " "? number)* "]"',
             f"number ::= {numbers}",
@@ -635,8 +646,13 @@ class GroundedAnswerer:
             on_piece=on_piece,
             on_first_piece=lambda: report(WRITING, "Writing…"),
         )
+        text, completion_tokens = reply.text, reply.result.completion_tokens
+        if constrained and reply.result.finish_reason == "stop" and _ENDS_IN_LEAD_IN.search(text):
+            block = self._lines_after_lead_in(messages, text, options, should_cancel, on_piece)
+            text += block.text
+            completion_tokens += block.result.completion_tokens
         report(CHECKING, "Checking the answer against your sources…")
-        answer, unsupported = _checked(reply.text.strip(), fitted, question, constrained)
+        answer, unsupported = _checked(text.strip(), fitted, question, constrained)
         cited, cited_by = cited_sources(answer, sources)
         ended = time.perf_counter()
         first_token_seconds = (reply.first_piece_at or ended) - started
@@ -652,7 +668,7 @@ class GroundedAnswerer:
             sources=sources,
             tool_calls=[call.to_json() for call in calls],
             prompt_tokens=reply.result.prompt_tokens,
-            completion_tokens=reply.result.completion_tokens,
+            completion_tokens=completion_tokens,
             finish_reason=reply.result.finish_reason,
             cited=cited,
             cited_by=cited_by,
@@ -661,6 +677,35 @@ class GroundedAnswerer:
             search_query=search_query,
             unsupported=unsupported,
         )
+
+    def _lines_after_lead_in(
+        self,
+        messages: list[ChatMessage],
+        reply: str,
+        options: SamplingOptions,
+        should_cancel: CancelCheck | None,
+        on_piece: Callable[[str], None] | None,
+    ) -> StreamedReply:
+        """The code block that a ``reply`` which stopped after its lead-in introduces, its
+        opening fence included: the model goes on from the fence, as if it had written it."""
+        reply = reply.rstrip()
+        if on_piece:
+            on_piece(CODE_FENCE)
+        prompt = self.engine.format_chat(messages) + reply + CODE_FENCE
+        block_options = replace(options, grammar=CODE_BLOCK_GRAMMAR, max_tokens=CODE_BLOCK_TOKENS)
+        block = stream_continuation(
+            self.engine, prompt, block_options, "answering", should_cancel, on_piece
+        )
+        return replace(block, text=CODE_FENCE + block.text)
+
+
+# A reply that ends at a lead-in: "... add the following lines to your sources.list file:
+# [1]", and nothing after it. The grammar lets a code block come only after a statement's
+# citation, and the 1.5B, wanting it before, ended the answer there (bench_docqa tuning:
+# devref-09, devref-25); let it come before, and the coder models wrote every how-to's
+# steps as code (see cited_answer_grammar). Its lines' words are then checked against the
+# cited source like any code (grounding.py).
+_ENDS_IN_LEAD_IN = re.compile(r"(?::\s*\[\d+(?:,\s*\d+)*\]\.?|\[\d+(?:,\s*\d+)*\]\s*:)\s*$")
 
 
 def _checked(

@@ -67,6 +67,9 @@ _SAYS_NOTHING = frozenset(
     | {"following", "above", "text", "states", "says", "said", "sentence", "sentences"}
     | {"end", "like", "cite", "cited", "mention", "mentions", "note", "sure"}
 )
+# Words that turn the question's own words into an answer to it: "You do not have to
+# physically move your existing spool" answers "do I have to physically move ...?".
+_POLARITY = re.compile(r"\b(?:yes|no|not|never|none|nothing|cannot)\b|n['’]t\b", re.I)
 
 
 def _strip(text: str) -> str:
@@ -286,7 +289,12 @@ def ground_answer(
         # name or path is often the question's own spelling: "UID/GID", "Debian's".)
         facts = [f for f in checkable_facts(words) if not _given(f, question, sources)]
         code_facts = [t for t in _code_tokens(code) if not occurs_in(t, question)]
-        if not facts and not code and not (content_stems(_strip(words)) - asked):
+        if (
+            not facts
+            and not code
+            and not (content_stems(_strip(words)) - asked)
+            and not _adds_polarity(words, question)
+        ):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
             # where the fact should be.
             dropped.append(statement)
@@ -415,6 +423,12 @@ def _about(statement: str, facts: list[str]) -> set[str]:
 
 
 _FILLER_STEMS = {word_stem(word) for word in _SAYS_NOTHING}
+
+
+def _adds_polarity(statement: str, question: str) -> bool:
+    """Whether ``statement`` says yes, no or not where ``question`` does not."""
+    said = {m.group(0).lower() for m in _POLARITY.finditer(_strip(statement))}
+    return bool(said - {m.group(0).lower() for m in _POLARITY.finditer(question)})
 
 
 def _shares_words(statement: str, texts: Sequence[str]) -> bool:

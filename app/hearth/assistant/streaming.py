@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hearth.engine.prompts import ChatMessage
-from hearth.engine.protocol import Engine
+from hearth.engine.protocol import Engine, GenerationStream
 from hearth.engine.types import GenerationResult, SamplingOptions
 from hearth.jobs import CancelCheck, Cancelled, check_cancelled
 
@@ -38,6 +38,30 @@ def stream_reply(
     (``on_first_piece`` runs before the first). Raises Cancelled ("<what> was cancelled")
     when the engine's stream was cancelled or ``should_cancel`` says so once it ends."""
     stream = engine.stream_chat(messages, options)
+    return _collected(stream, what, should_cancel, on_piece, on_first_piece)
+
+
+def stream_continuation(
+    engine: Engine,
+    prompt: str,
+    options: SamplingOptions,
+    what: str,
+    should_cancel: CancelCheck | None = None,
+    on_piece: Callable[[str], None] | None = None,
+) -> StreamedReply:
+    """As ``stream_reply``, for raw ``prompt`` text the model goes on from (a reply begun
+    already, as the model reads it)."""
+    stream = engine.stream_completion(prompt, options)
+    return _collected(stream, what, should_cancel, on_piece, None)
+
+
+def _collected(
+    stream: GenerationStream,
+    what: str,
+    should_cancel: CancelCheck | None,
+    on_piece: Callable[[str], None] | None,
+    on_first_piece: Callable[[], None] | None,
+) -> StreamedReply:
     pieces: list[str] = []
     first_piece_at: float | None = None
     for piece in stream:
