@@ -297,6 +297,16 @@ def test_a_number_that_no_source_holds_is_dropped_from_the_answer(
     assert (answer.answer, answer.cited) == (NOT_IN_SOURCES, [])
 
 
+def test_the_decline_written_beside_a_marker_is_left_out(
+    document_index: DocumentIndex, indexed_manual: Path
+) -> None:
+    scripted = ScriptedEngine()
+    scripted.enqueue(f"Code E119 means low water pressure [1] [{NOT_IN_SOURCES}] [2].")
+    answer = GroundedAnswerer(document_index, scripted).ask("What does E119 mean?", OPTIONS)
+    assert NOT_IN_SOURCES not in answer.answer
+    assert answer.answer.startswith("Code E119 means low water pressure [1]")
+
+
 def test_a_number_that_no_source_holds_never_survives_into_the_default_model_s_answer(
     document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_manual: Path
 ) -> None:

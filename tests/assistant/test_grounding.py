@@ -13,6 +13,7 @@ from hearth.assistant.grounded import (
 from hearth.assistant.grounding import (
     checkable_facts,
     ground_answer,
+    occurs_in,
     split_statements,
     unsupported_facts,
 )
@@ -37,6 +38,7 @@ def test_the_facts_of_a_statement_are_its_numbers_paths_options_code_and_names()
     ]
     # A capital that starts a sentence or a list item is no name; markers are no numbers.
     assert checkable_facts("Turn the valve [1].\n2. Close it again [2].") == []
+    assert checkable_facts("1. **Check** the valve [1].\n- **Close** it [2].") == []
     assert checkable_facts("The port is 5616 by default. [3]") == ["5616"]
     # A dot after a space starts a word: "the .changes file" holds no file "the.changes".
     assert checkable_facts("Mail the .changes file [1].") == []
@@ -264,6 +266,10 @@ def test_a_statement_that_only_says_the_question_back_around_a_marker_goes() -> 
     kept = ground_answer("Wishlist [1]", ["severity wishlist"], "Which severity?", NOT_IN_SOURCES)
     assert kept.answer == "Wishlist [1]"
 
+    # A sign is an answer, though it is no word.
+    question = "Which character starts a comment line in a data file?"
+    sign = "The character that starts a comment line in a data file is #. [1]"
+    assert ground_answer(sign, ["Comments start with #."], question, NOT_IN_SOURCES).answer == sign
     # A "no" in the question's own words answers its yes-or-no part.
     question = "Do I have to physically move my existing mail spool to the new location?"
     source = ["There is no requirement to physically move the mail spool to this location."]
@@ -370,3 +376,19 @@ def test_a_fact_the_question_gives_must_still_be_in_a_source() -> None:
     asked = "Does apt-cacher-ng keep packages in /var/cache/apt-cacher-ng?"
     kept = "Yes, it keeps them in /var/cache/apt-cacher-ng [1]."
     assert ground_answer(kept, [PROXY_SOURCE], asked, NOT_IN_SOURCES).answer == kept
+
+
+def test_a_path_is_in_a_source_that_lists_its_name_under_its_directory() -> None:
+    table = (
+        "The following files must be in /etc if the subsystem is installed:\n"
+        "File | Description\nexports | NFS access control list\n"
+        "securetty | TTY access control for root login (optional)"
+    )
+    assert occurs_in("/etc/securetty", table)
+    assert occurs_in("/etc/securetty/", table)
+    assert not occurs_in("/etc/passwd", table)  # no such row
+    assert not occurs_in("/usr/etc/securetty", table)  # another directory
+    assert not occurs_in("/etc/securetty", "securetty, then /etc")  # not under it
+    answer = "The file is `/etc/securetty` [1]."
+    question = "Which file in /etc controls where root may log in?"
+    assert ground_answer(answer, [table], question, NOT_IN_SOURCES).answer == answer

@@ -711,6 +711,11 @@ class GroundedAnswerer:
 _ENDS_IN_LEAD_IN = re.compile(r"(?::\s*\[\d+(?:,\s*\d+)*\]\.?|\[\d+(?:,\s*\d+)*\]\s*:)\s*$")
 
 
+# The decline written as a note beside a marker ("... "STDOUT"! [1] [I couldn't find that in
+# your documents.] [2]"): the 1.5B, once, of the sources it did not use. It says nothing.
+_DECLINE_IN_BRACKETS = re.compile(rf"\s*\[{re.escape(NOT_IN_SOURCES)}\]")
+
+
 def _checked(
     draft: str, fitted: list[_FittedSource], question: str, constrained: bool
 ) -> tuple[str, list[str]]:
@@ -719,6 +724,7 @@ def _checked(
     every fact checked against its sources (grounding.py), nothing a source dictates."""
     answer = draft
     if constrained:
+        answer = _DECLINE_IN_BRACKETS.sub("", answer)
         answer = without_uncited_tail(answer)
         if restates_question(answer, question):
             return NOT_IN_SOURCES, []  # it found no fact: say so, cite nothing

@@ -111,7 +111,8 @@ def _without_code(statement: str) -> tuple[str, str]:
 
 def checkable_facts(text: str) -> list[str]:
     """The numbers, paths, file names, options, quoted code and proper names in ``text``."""
-    plain = _LIST_MARKER.sub("", _strip(text))
+    # Bold is layout: "1. **Check** it" starts its sentence with "Check", not a name.
+    plain = _LIST_MARKER.sub("", _strip(text).replace("**", ""))
     facts: list[str] = [quoted.strip() for quoted in _BACKTICKED.findall(plain)]
     bare = _BACKTICKED.sub(" ", plain)
     for pattern in (_PATH, _FILE_NAME, _OPTION):
@@ -170,8 +171,30 @@ def _occurrences(fact: str, text: str) -> Iterator[tuple[str, int, int]]:
     else:
         # A path written with or without its trailing slash.
         pattern = re.escape(wanted.rstrip("/") or wanted)
+    found = False
     for match in re.finditer(pattern, haystack):
+        found = True
         yield haystack, match.start(), match.end()
+    if not found and (split := _IN_DIRECTORY.fullmatch(wanted.rstrip("/"))):
+        yield from _name_under_directory(split.group(1), split.group(2), haystack)
+
+
+# A path a source gives as a directory and, after it, a name in it: FHS lists the files
+# that "must be in /etc" in a table of names ("securetty | TTY access control ..."), and
+# "/etc/securetty" is that row.
+_IN_DIRECTORY = re.compile(r"(/[\w.+-]+(?:/[\w.+-]+)*)/([\w.+-]{3,})")
+
+
+def _name_under_directory(
+    directory: str, name: str, haystack: str
+) -> Iterator[tuple[str, int, int]]:
+    """Each place ``haystack`` holds ``name`` as a word of its own after ``directory``."""
+    opened = re.search(rf"(?<![\w/.-]){re.escape(directory)}(?![\w.+-])", haystack)
+    if opened is None:
+        return
+    word = rf"(?<![\w/.-]){re.escape(name)}(?![\w/-])"
+    for match in re.finditer(word, haystack[opened.end() :]):
+        yield haystack, opened.end() + match.start(), opened.end() + match.end()
 
 
 # A number a source gives bare, its unit named just before or after ("DELAYED/X-day (X
@@ -294,6 +317,7 @@ def ground_answer(
             and not code
             and not (content_stems(_strip(words)) - asked)
             and not _adds_polarity(words, question)
+            and not _new_symbols(words, question)
         ):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
             # where the fact should be.
@@ -429,6 +453,20 @@ def _adds_polarity(statement: str, question: str) -> bool:
     """Whether ``statement`` says yes, no or not where ``question`` does not."""
     said = {m.group(0).lower() for m in _POLARITY.finditer(_strip(statement))}
     return bool(said - {m.group(0).lower() for m in _POLARITY.finditer(question)})
+
+
+def _new_symbols(statement: str, question: str) -> set[str]:
+    """The signs that stand alone in ``statement`` and not in ``question``: "#" in "The
+    character that starts a comment line is #." is the answer, though it is no word."""
+
+    def signs(text: str) -> set[str]:
+        tokens = (token.strip(_SIGN_EDGES) for token in text.split())
+        return {t for t in tokens if t and not any(ch.isalnum() for ch in t)}
+
+    return signs(_strip(statement)) - signs(question)
+
+
+_SIGN_EDGES = ".,;:!?()[]\"'`*-–—"
 
 
 def _shares_words(statement: str, texts: Sequence[str]) -> bool:
