@@ -151,7 +151,7 @@ def markdown(results: dict[str, Any]) -> str:
             "| | |"
         )
     answers = results.get("answers", {})
-    if "with_retrieval" in answers:
+    if "with_retrieval" in answers and answers.get("without_retrieval"):
         with_r, without = answers["with_retrieval"], answers["without_retrieval"]
         lines.append(
             f"| answer match rate, bundled model (vs no retrieval) | {f(with_r['match_rate'])} | "
