@@ -370,13 +370,10 @@ def source_block(number: int, hit: SearchHit, text: str | None = None) -> str:
 
 
 def instructed_user_message(question: str, blocks: list[str], notes: str = "") -> ChatMessage:
-    """The question before the sources as well as after them: a model reads each source
-    knowing what it is looking for (it reads the prompt once, front to back)."""
     sources = "\n\n".join(blocks) if blocks else "(none)"
     return {
         "role": "user",
-        "content": f"{notes}Question: {question}\n\nSources:\n{sources}\n\n"
-        f"Question: {question}\n{INSTRUCTED_REMINDER}",
+        "content": f"{notes}Sources:\n{sources}\n\nQuestion: {question}\n{INSTRUCTED_REMINDER}",
     }
 
 
