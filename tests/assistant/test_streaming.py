@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hearth.assistant.streaming import stream_reply
+from hearth.assistant.streaming import looping_chars, stream_reply
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import SamplingOptions
 from hearth.jobs import Cancelled
@@ -65,3 +65,26 @@ def test_a_stop_after_the_last_piece_is_cancelled_too() -> None:
     with pytest.raises(Cancelled, match="suggesting questions was cancelled"):
         stream_reply(engine, MESSAGES, OPTIONS, "suggesting questions", should_cancel, stop)
     assert engine.streamed == ["all of it"]  # the engine finished; the reply is not kept
+
+
+def test_a_reply_that_loops_ends_where_its_loop_began() -> None:
+    # The 1.5B, its repeat penalty off, once wrote "[source 4]" to its token limit.
+    answer = "Logs go in /var/log/package [4]."
+    engine = ScriptedEngine(replies=[[answer, *[" [source 4]"] * 40]])
+    shown: list[str] = []
+    reply = stream_reply(engine, MESSAGES, OPTIONS, "answering", on_piece=shown.append)
+    assert reply.text == answer + " [source 4]"  # the repeated words kept once
+    assert reply.result.finish_reason == "looped"
+    assert len(shown) == 5  # the model was stopped at the fourth repeat, not the fortieth
+
+
+def test_repeated_marks_and_short_repeats_are_no_loop() -> None:
+    for text in (
+        "| option | default |\n|---|---|---|---|---|---|---|---|",
+        "```\n0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0\n",
+        "========================================",
+        "Yes. Yes. Yes. Yes.",
+        "It is in the attic [1]. The flue is on the roof [2].",
+    ):
+        assert looping_chars(text) == 0, text
+    assert looping_chars("Done [1]." + " see [1]" * 4) == len(" see [1]") * 3
