@@ -632,15 +632,8 @@ class GroundedAnswerer:
         count = len(sources)
         check_cancelled(should_cancel, "answering")
         report(READING, f"Reading {count} source{'s' if count != 1 else ''}…")
-        # A grounded answer never speaks as one of the sources' speakers. It copies words
-        # from its sources and the question (a path, a command, a number, a name), which a
-        # repeat penalty pushes the model to change; a loop is stopped (streaming.py).
-        options = replace(
-            options,
-            stop=[*options.stop, *GROUNDED_STOP],
-            stop_at_new_speaker=True,
-            repeat_penalty=1.0,
-        )
+        # A grounded answer never speaks as one of the sources' speakers.
+        options = replace(options, stop=[*options.stop, *GROUNDED_STOP], stop_at_new_speaker=True)
         constrained = self.engine.status().has_chat_template and options.grammar is None
         if constrained:
             options = replace(options, grammar=cited_answer_grammar(count))
