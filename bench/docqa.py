@@ -7,8 +7,8 @@ sums; they never enter the repository. The questions (docqa_questions.json besid
 file) were written for this benchmark from the documents' text, paraphrased: single facts,
 how-to and why questions that need two or three facts, facts in tables and lists,
 questions no document answers (ten a half, each a near miss: its subject is in a document,
-the fact asked for is not; checked by searching the documents' text), follow-up pairs (the second makes sense only after the
-first) and summaries of a section.
+the fact asked for is not; checked by searching the documents' text), follow-up pairs
+(the second makes sense only after the first) and summaries of a section.
 
 Every question goes through the same turn as the window, `hearth ask` and `hearth serve`
 (``answer_turn``), with the settings' defaults and the model named (else this computer's
