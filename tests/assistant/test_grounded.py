@@ -15,6 +15,7 @@ from hearth.assistant.grounded import (
     NOTHING_FOUND,
     GroundedAnswer,
     GroundedAnswerer,
+    leaves_amount_unanswered,
     restates_question,
 )
 from hearth.assistant.grounding import split_statements, unsupported_facts
@@ -305,6 +306,43 @@ def test_the_decline_written_beside_a_marker_is_left_out(
     answer = GroundedAnswerer(document_index, scripted).ask("What does E119 mean?", OPTIONS)
     assert NOT_IN_SOURCES not in answer.answer
     assert answer.answer.startswith("Code E119 means low water pressure [1]")
+
+
+def test_an_answer_that_states_no_amount_for_an_amount_question_is_declined(
+    document_index: DocumentIndex, indexed_manual: Path
+) -> None:
+    # The manual says when the boiler is serviced, not how long a service takes; the
+    # reply is grounded (every word is in the manual) but answers another question.
+    scripted = ScriptedEngine()
+    scripted.enqueue(
+        "The boiler must be serviced by a registered engineer, who stamps the service record [1].",
+        "The boiler must be serviced every 12 months by a registered engineer [1].",
+    )
+    answerer = GroundedAnswerer(document_index, scripted)
+    asked_how_long = answerer.ask("How long does a boiler service take?", OPTIONS)
+    assert (asked_how_long.answer, asked_how_long.cited) == (NOT_IN_SOURCES, [])
+    # With its amount, the same kind of answer stands.
+    asked_how_often = answerer.ask("How many months apart must the boiler be serviced?", OPTIONS)
+    assert "every 12 months" in asked_how_often.answer, asked_how_often.answer
+
+
+def test_which_questions_ask_for_an_amount_and_which_answers_give_one() -> None:
+    for question, answer in [
+        ("How long does a sponsor take to review a package?", "It takes several iterations [1]."),
+        ("What zlib compression level does pngcairo use?", "The resolution option sets it [2]."),
+        ("How large should the /boot partition be?", "Large enough for the loader [3]."),
+    ]:
+        assert leaves_amount_unanswered(answer, question), question
+    for question, answer in [
+        ("How long does a review take?", "About two weeks [1]."),  # an amount in words
+        ("Which port does it listen on?", "Port 3142 [1]."),
+        ("What is the maximum length of a name?", "30 characters [2]."),
+        ("How do I run a job weekly?", "Put it in /etc/cron.weekly [1]."),  # no amount asked
+        ("How often is it rotated?", "Weekly [1]."),  # a frequency is no number
+    ]:
+        assert not leaves_amount_unanswered(answer, question), question
+    # A citation marker is no amount.
+    assert leaves_amount_unanswered("It depends on the system [12].", "How much memory?")
 
 
 def test_a_number_that_no_source_holds_never_survives_into_the_default_model_s_answer(
