@@ -329,13 +329,13 @@ def test_an_answer_that_states_no_amount_for_an_amount_question_is_declined(
 def test_which_questions_ask_for_an_amount_and_which_answers_give_one() -> None:
     for question, answer in [
         ("How long does a sponsor take to review a package?", "It takes several iterations [1]."),
-        ("What zlib compression level does pngcairo use?", "The resolution option sets it [2]."),
         ("How large should the /boot partition be?", "Large enough for the loader [3]."),
     ]:
         assert leaves_amount_unanswered(answer, question), question
     for question, answer in [
         ("How long does a review take?", "About two weeks [1]."),  # an amount in words
         ("Which port does it listen on?", "Port 3142 [1]."),
+        ("What priority level should the package have?", "Optional [1]."),  # a name
         ("What is the maximum length of a name?", "30 characters [2]."),
         ("How do I run a job weekly?", "Put it in /etc/cron.weekly [1]."),  # no amount asked
         ("How often is it rotated?", "Weekly [1]."),  # a frequency is no number
