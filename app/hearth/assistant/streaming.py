@@ -93,10 +93,10 @@ def _collected(
 
 
 # A small model can loop until its token limit: the 1.5B, its repeat penalty off, wrote
-# "[source 4]" over and over after its answer (bench_docqa tuning, policy-07, 20 s lost).
-# A reply ends where its last piece of text has come LOOP_REPEATS times in a row, and keeps
-# it once. A unit has letters or digits and some length, so a rule of dashes, a table's
-# "---|" or a row of zeros in a code block is no loop.
+# "[source 4]" over and over after its answer, to its token limit (bench_docqa tuning,
+# policy-07). A reply ends where its last piece of text has come LOOP_REPEATS times in a
+# row, and keeps it once. A unit has a letter and some length, so a rule of dashes, a
+# table's "---|" or a row of zeros in a code block is no loop.
 LOOPED = "looped"
 LOOP_REPEATS = 4
 LOOP_MIN_UNIT_CHARS = 8
