@@ -61,3 +61,48 @@ def test_the_sampler_stands_in_for_the_chain_only_where_there_is_a_grammar(
     grammar = LlamaGrammar.from_string('root ::= "a"', verbose=False)
     assert isinstance(llama._init_sampler(grammar=grammar, temp=0.0), GrammarFirstSampler)
     assert not isinstance(llama._init_sampler(grammar=None, temp=0.0), GrammarFirstSampler)
+
+
+def grammar_allows(llama: Any, grammar_text: str, text: str) -> bool:
+    """Whether llama.cpp's grammar sampler lets ``text`` (as the model's tokens) be the
+    start of an answer under ``grammar_text``."""
+    import ctypes
+    import math
+
+    import llama_cpp
+
+    grammar = llama_cpp.llama_sampler_init_grammar(
+        llama._model.vocab, grammar_text.encode(), b"root"
+    )
+    one = (llama_cpp.llama_token_data * 1)()
+    array = llama_cpp.llama_token_data_array(
+        data=ctypes.cast(one, llama_cpp.llama_token_data_p), size=1, selected=-1, sorted=False
+    )
+    try:
+        for token in llama.tokenize(text.encode(), add_bos=False, special=False):
+            one[0] = llama_cpp.llama_token_data(id=token, logit=1.0, p=0.0)
+            array.size, array.selected = 1, -1
+            llama_cpp.llama_sampler_apply(grammar, ctypes.byref(array))
+            if math.isinf(one[0].logit):
+                return False
+            llama_cpp.llama_sampler_accept(grammar, token)
+        return True
+    finally:
+        llama_cpp.llama_sampler_free(grammar)
+
+
+def test_a_word_in_brackets_may_be_a_tag_or_option_but_not_a_source_name(
+    qwen05_file: Path,
+) -> None:
+    llama = open_llama(qwen05_file, n_ctx=256, n_threads=2)
+    grammar = cited_answer_grammar(3)
+    for allowed in (
+        "Add a [Service] section and a [Socket] one [1].",
+        "Prepend [VAC] to the subject [2]. Run it with [-v] or [/path] [3].",
+        "Sort them with [sort] [1].",
+    ):
+        assert grammar_allows(llama, grammar, allowed), allowed
+    # The markers the models looped on, counting up to the token limit.
+    for refused in ("Logs go in /var/log [1] [source 2]", "It is 5 [Source 1]", "[Sources 1"):
+        assert not grammar_allows(llama, grammar, refused), refused
+    assert not grammar_allows(llama, grammar, "It is [7].")  # no source 7
