@@ -122,9 +122,7 @@ ANSWER_WORD_CHARS = 64
 # "[Service]"), but never "[Source" or "[sources": the 1.5B wrote "[1] [source 2] [source
 # 3] ..." to its token limit (policy-07, 34 s; the loop stop misses a count that goes up),
 # and the 0.5B with flash attention answered "[Source 1] [2] [Source 3] ...".
-WORD_IN_BRACKETS_STARTS = (
-    '( [-A-RT-Za-rt-z/.<$] | [Ss] [^Oo \\[\\n] | [Ss] [Oo] [^Uu \\[\\n] )'
-)
+WORD_IN_BRACKETS_STARTS = "( [-A-RT-Za-rt-z/.<$] | [Ss] [^Oo \\[\\n] | [Ss] [Oo] [^Uu \\[\\n] )"
 MAX_STATEMENTS = 12
 MAX_CODE_LINES = 24
 
