@@ -231,10 +231,6 @@ class EngineHost:
             n_threads=int(request["n_threads"]),
             n_threads_batch=int(request["n_threads"]),
             n_gpu_layers=plan.layers,
-            # Flash attention reads a prompt faster on the CPU (2 cores, 1,300 tokens: the
-            # 0.5B 180 -> 227 tokens/s, the 1.5B 90 -> 95); on a GPU it is left to the
-            # backend's default path, which is all that was measured there.
-            flash_attn=plan.layers == 0,
             seed=int(request.get("seed", 0xC0FFEE)),
         )
         sample_grammar_first(self.llama)
