@@ -116,6 +116,11 @@ def test_list_items_stay_one_statement_each_and_stay_a_list() -> None:
     # Brackets around a word are no citation: the statement goes on after "[VAC]".
     tagged = "Mail debian-private with [VAC] before the subject [1]."
     assert split_statements(tagged) == [tagged]
+    # A dropped step leaves no gap in the numbers (fhs-10 read "follow these steps [1]:"
+    # over "2. Place ...").
+    invented = "Follow these steps [1]:\n1. Edit /etc/dch.conf [2].\n2. Run `dch -i` [1]."
+    kept = ground_answer(invented, sources, "How?", NOT_IN_SOURCES)
+    assert kept.answer == "Follow these steps [1]:\n1. Run `dch -i` [1]."
 
 
 SOURCES_LIST_SOURCE = (

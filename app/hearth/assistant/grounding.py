@@ -487,8 +487,21 @@ def _with_markers(statement: str, numbers: list[int]) -> str:
     return f"{body} {marker}{end}{code}"
 
 
+_STEP_NUMBER = re.compile(r"(\d{1,2})\. ")
+
+
 def _join(statements: list[str], original: str) -> str:
-    """The kept statements, one a line where the answer was a list, else as prose."""
+    """The kept statements, one a line where the answer was a list, else as prose. Numbered
+    steps are numbered again: a dropped step 1 left "follow these steps [1]:" over "2. ..."."""
+    step = 0
+
+    def renumbered(statement: str) -> str:
+        nonlocal step
+        if not _STEP_NUMBER.match(statement):
+            return statement
+        step += 1
+        return _STEP_NUMBER.sub(f"{step}. ", statement, count=1)
+
     if "\n" in original.strip():
-        return "\n".join(statements)
+        return "\n".join(renumbered(statement) for statement in statements)
     return " ".join(statements)
