@@ -326,6 +326,22 @@ def test_an_answer_that_states_no_amount_for_an_amount_question_is_declined(
     assert "every 12 months" in asked_how_often.answer, asked_how_often.answer
 
 
+def test_an_answer_may_name_the_document_its_source_comes_from(
+    document_index: DocumentIndex, indexed_manual: Path
+) -> None:
+    # The model reads each source under its document's name ("[1] (boiler-manual.pdf, page
+    # 2)"); naming it invents nothing (the FHS's "fhs-3.0.html" for "the FHS").
+    scripted = ScriptedEngine()
+    scripted.enqueue(
+        "According to boiler-manual.pdf, the boiler must be serviced every 12 months [1].",
+        "According to boiler-guide.pdf, the boiler must be serviced every 12 months [1].",
+    )
+    answerer = GroundedAnswerer(document_index, scripted)
+    question = "How often must the boiler be serviced?"
+    assert "boiler-manual.pdf" in answerer.ask(question, OPTIONS).answer
+    assert answerer.ask(question, OPTIONS).answer == NOT_IN_SOURCES  # a name it never read
+
+
 def test_which_questions_ask_for_an_amount_and_which_answers_give_one() -> None:
     for question, answer in [
         ("How long does a sponsor take to review a package?", "It takes several iterations [1]."),

@@ -44,6 +44,20 @@ def test_the_facts_of_a_statement_are_its_numbers_paths_options_code_and_names()
     assert checkable_facts("Mail the .changes file [1].") == []
 
 
+def test_a_file_name_with_versions_is_one_fact_and_code_is_spelt_as_in_the_question() -> None:
+    # Not the number "1" (devref-22's dropped "dcut cancel foo_1.2-1.1_all.changes").
+    statement = "Run dcut cancel foo_1.2-1.1_all.changes to cancel the upload [1]."
+    assert checkable_facts(statement) == ["foo_1.2-1.1_all.changes"]
+    # A file name the question has only as an adjective is the answer, not the question
+    # back; the question's own spelling, backticked, still is.
+    question = "If I add a Danish word list, what should its file be called?"
+    source = ["Word lists go in /usr/share/dict, named by language: english, danish, welsh."]
+    named = "The file should be called `danish` [1]."
+    assert ground_answer(named, source, question, NOT_IN_SOURCES).answer == named
+    back = "The Danish word list file should be called `Danish` [1]."
+    assert ground_answer(back, source, question, NOT_IN_SOURCES).answer == NOT_IN_SOURCES
+
+
 def test_a_number_is_found_only_as_a_whole_number_and_with_or_without_thousands() -> None:
     assert unsupported_facts("It keeps 500 commands [1].", [HISTORY_SOURCE]) == []
     assert unsupported_facts("It keeps 50 commands [1].", [HISTORY_SOURCE]) == ["50"]

@@ -761,7 +761,9 @@ def _checked(
         return answer, []
     grounding = ground_answer(
         answer,
-        [f.full_text for f in fitted],
+        # With the document's name, as each source's heading shows it to the model: "in
+        # developers-reference.epub" or "the FHS" (fhs-3.0.txt) is no invented name.
+        [f"{Path(f.source.document).name}\n{f.full_text}" for f in fitted],
         question,
         NOT_IN_SOURCES,
         read=[f.source.text for f in fitted],

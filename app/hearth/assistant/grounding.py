@@ -41,8 +41,10 @@ _UNITS = (  # no one-letter units and no "in": "5 in the list" is not 5 inches
 _NUMBER_WITH_UNIT = re.compile(rf"(?<![\w.])(\d+(?:[.,]\d+)*)\s?({_UNITS})(?![\w])", re.IGNORECASE)
 # Paths, file names with an extension, options, versions, CamelCase and ALL-CAPS names.
 _PATH = re.compile(r"(?<![\w/])(?:~|\.{1,2})?/?[\w.+-]+(?:/[\w.+<>*-]+)+/?")
+# A file name's stem may hold versions ("foo_1.2-1.1_all.changes"), not read as a number 1.
 _FILE_NAME = re.compile(
-    r"(?<![\w/.-])[A-Za-z_][\w+-]*\.[A-Za-z][\w]{0,7}(?:\.[A-Za-z]\w{0,4})?(?![\w/])"
+    r"(?<![\w/.-])[A-Za-z_][\w+-]*(?:\.[\w+-]+)*?\.[A-Za-z][\w]{0,7}(?:\.[A-Za-z]\w{0,4})?"
+    r"(?![\w/])"
 )
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 _CAPITALISED = re.compile(r"(?<![\w'’-])([A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,}[\w]*)")
@@ -310,7 +312,8 @@ def ground_answer(
         # A fact the question gives needs no source, unless it is a number no source holds:
         # "What mode, such as 1777, does it require?" is not answered by "1777 [2]". (A
         # name or path is often the question's own spelling: "UID/GID", "Debian's".)
-        facts = [f for f in checkable_facts(words) if not _given(f, question, sources)]
+        quoted = set(_BACKTICKED.findall(words))
+        facts = [f for f in checkable_facts(words) if not _given(f, question, sources, f in quoted)]
         code_facts = [t for t in _code_tokens(code) if not occurs_in(t, question)]
         if (
             not facts
@@ -391,9 +394,13 @@ def _copied_from(statement: str, cited: list[int], read: Sequence[set[str]]) -> 
     return best + 1 if shares[best] - cited_best >= COPIED_MARGIN else None
 
 
-def _given(fact: str, question: str, sources: Sequence[str]) -> bool:
-    """Whether ``fact`` is the question's own, and if a number, some source holds it."""
+def _given(fact: str, question: str, sources: Sequence[str], code: bool = False) -> bool:
+    """Whether ``fact`` is the question's own, and if a number, some source holds it. Code
+    (a backticked file or command name) is the question's only as spelt there: "called
+    `danish`" answers "If I add a Danish word list, what should its file be called?"."""
     if not occurs_in(fact, question):
+        return False
+    if code and not re.search(rf"(?<![\w-]){re.escape(fact)}(?![\w-])", question):
         return False
     measured = _NUMBER.fullmatch(fact) or _NUMBER_WITH_UNIT.fullmatch(fact)
     return not measured or any(occurs_in(fact, text) for text in sources)
