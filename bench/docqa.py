@@ -201,6 +201,7 @@ def run(
 ) -> dict[str, Any]:
     os.environ["HEARTH_HOME"] = str(home)
     from hearth.assistant.chat import TurnRequest, answer_turn, run_tools, tool_could_help
+    from hearth.assistant.grounded import as_checked
     from hearth.assistant.grounding import unsupported_facts
     from hearth.assistant.workspace import Workspace
     from hearth.engine.prompts import ChatMessage
@@ -248,7 +249,9 @@ def run(
             seconds = time.perf_counter() - asked_at
             turns[question.id] = (question.question, turn.text)
             texts = [s.text for s in turn.sources]
-            cited_texts = [s.text for s in turn.sources if s.n in turn.cited]
+            # As the answer's own check reads them: under each document's name.
+            checked = [as_checked(s.document, s.text) for s in turn.sources]
+            cited = [as_checked(s.document, s.text) for s in turn.sources if s.n in turn.cited]
             row = {
                 "id": question.id,
                 "kind": question.kind,
@@ -262,9 +265,7 @@ def run(
                 "cited_right": cites_right_source(turn.sources, turn.cited, question),
                 # Retrieval's share: the right page was among the sources the model read.
                 "found": cites_right_source(turn.sources, [s.n for s in turn.sources], question),
-                "grounded": not unsupported_facts(
-                    turn.text, cited_texts or texts, question.question
-                ),
+                "grounded": not unsupported_facts(turn.text, cited or checked, question.question),
                 "unsupported": turn.unsupported,
                 "search_query": turn.search_query,
                 "tools": [call["tool"] for call in turn.tool_calls],

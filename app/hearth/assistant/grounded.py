@@ -395,6 +395,13 @@ def is_navigation_page(text: str) -> bool:
     return rising >= 0.8 * (len(numbers) - 1) and len(set(numbers)) >= 0.3 * len(numbers)
 
 
+def as_checked(document: str, text: str) -> str:
+    """A source's text as an answer's facts are looked for in it: under its document's name,
+    as the source's heading shows it to the model ("in developers-reference.epub" or "the
+    FHS" of fhs-3.0.html is no invented name)."""
+    return f"{Path(document).name}\n{text}"
+
+
 def source_block(number: int, hit: SearchHit, text: str | None = None) -> str:
     where = Path(hit.document).name + (f", page {hit.page}" if hit.page else "")
     return f"[{number}] ({where})\n{text if text is not None else hit.chunk.text}"
@@ -761,9 +768,7 @@ def _checked(
         return answer, []
     grounding = ground_answer(
         answer,
-        # With the document's name, as each source's heading shows it to the model: "in
-        # developers-reference.epub" or "the FHS" (fhs-3.0.txt) is no invented name.
-        [f"{Path(f.source.document).name}\n{f.full_text}" for f in fitted],
+        [as_checked(f.source.document, f.full_text) for f in fitted],
         question,
         NOT_IN_SOURCES,
         read=[f.source.text for f in fitted],
