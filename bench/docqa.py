@@ -251,7 +251,8 @@ def run(
             texts = [s.text for s in turn.sources]
             # As the answer's own check reads them: under each document's name.
             checked = [as_checked(s.document, s.text) for s in turn.sources]
-            cited = [as_checked(s.document, s.text) for s in turn.sources if s.n in turn.cited]
+            pairs = zip(turn.sources, checked, strict=True)
+            cited = [text for source, text in pairs if source.n in turn.cited]
             row = {
                 "id": question.id,
                 "kind": question.kind,

@@ -64,31 +64,20 @@ def test_the_sampler_stands_in_for_the_chain_only_where_there_is_a_grammar(
 
 
 def grammar_allows(llama: Any, grammar_text: str, text: str) -> bool:
-    """Whether llama.cpp's grammar sampler lets ``text`` (as the model's tokens) be the
-    start of an answer under ``grammar_text``."""
-    import ctypes
-    import math
-
+    """Whether the engine's grammar check lets ``text`` (as the model's tokens) be the start
+    of an answer under ``grammar_text``."""
     import llama_cpp
+    from llama_cpp.llama_grammar import LlamaGrammar
 
-    grammar = llama_cpp.llama_sampler_init_grammar(
-        llama._model.vocab, grammar_text.encode(), b"root"
-    )
-    one = (llama_cpp.llama_token_data * 1)()
-    array = llama_cpp.llama_token_data_array(
-        data=ctypes.cast(one, llama_cpp.llama_token_data_p), size=1, selected=-1, sorted=False
-    )
+    sampler = GrammarFirstSampler(llama, None, LlamaGrammar.from_string(grammar_text, False))
     try:
         for token in llama.tokenize(text.encode(), add_bos=False, special=False):
-            one[0] = llama_cpp.llama_token_data(id=token, logit=1.0, p=0.0)
-            array.size, array.selected = 1, -1
-            llama_cpp.llama_sampler_apply(grammar, ctypes.byref(array))
-            if math.isinf(one[0].logit):
+            if not sampler.allows(token):
                 return False
-            llama_cpp.llama_sampler_accept(grammar, token)
+            llama_cpp.llama_sampler_accept(sampler.grammar, token)
         return True
     finally:
-        llama_cpp.llama_sampler_free(grammar)
+        sampler.close()
 
 
 def test_a_word_in_brackets_may_be_a_tag_or_option_but_not_a_source_name(

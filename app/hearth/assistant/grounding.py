@@ -11,6 +11,7 @@ source is kept but reported as unsupported (the window marks it).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -494,20 +495,16 @@ def _with_markers(statement: str, numbers: list[int]) -> str:
     return f"{body} {marker}{end}{code}"
 
 
-_STEP_NUMBER = re.compile(r"(\d{1,2})\. ")
+_STEP_NUMBER = re.compile(r"^\d{1,2}\. ")
 
 
 def _join(statements: list[str], original: str) -> str:
     """The kept statements, one a line where the answer was a list, else as prose. Numbered
     steps are numbered again: a dropped step 1 left "follow these steps [1]:" over "2. ..."."""
-    step = 0
+    steps = itertools.count(1)
 
     def renumbered(statement: str) -> str:
-        nonlocal step
-        if not _STEP_NUMBER.match(statement):
-            return statement
-        step += 1
-        return _STEP_NUMBER.sub(f"{step}. ", statement, count=1)
+        return _STEP_NUMBER.sub(lambda _: f"{next(steps)}. ", statement, count=1)
 
     if "\n" in original.strip():
         return "\n".join(renumbered(statement) for statement in statements)

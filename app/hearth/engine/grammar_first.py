@@ -60,7 +60,7 @@ class GrammarFirstSampler:
             native.llama_get_logits_ith(ctx.ctx, idx), shape=(self.n_vocab,)
         )
         token = self._pick(logits, constrained=False)
-        if not self._allowed(token):
+        if not self.allows(token):
             token = self._pick(logits, constrained=True)
         native.llama_sampler_accept(self.grammar, token)
         native.llama_sampler_accept(self.chain.sampler, token)
@@ -77,7 +77,8 @@ class GrammarFirstSampler:
         self._native.llama_sampler_apply(self.chain.sampler, ctypes.byref(array))
         return int(array.data[array.selected].id)
 
-    def _allowed(self, token: int) -> bool:
+    def allows(self, token: int) -> bool:
+        """Whether the grammar lets ``token`` come next."""
         self.one[0] = self._native.llama_token_data(id=token, logit=1.0, p=0.0)
         self.one_array.size = 1
         self.one_array.selected = -1
