@@ -1,5 +1,5 @@
-"""One turn (answer_turn) with the scripted engine: when the tool step runs, and how a
-follow-up reaches the search and the prompt."""
+"""One turn (answer_turn): when the tool step runs, how a follow-up reaches the search and
+the prompt (scripted engine), and that an answer's draw is its own (the 0.5B)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hearth.assistant.chat import TurnRequest, answer_turn, tool_could_help
+from hearth.assistant.chat import ANSWER_SEED, TurnRequest, answer_turn, tool_could_help
 from hearth.assistant.workspace import Workspace
 from hearth.engine.prompts import ChatMessage
+from hearth.index.embedder import Embedder
 from tests.fakes import ScriptedEngine
 
 
@@ -70,3 +71,42 @@ def test_a_follow_up_is_searched_with_its_subject(
     assert messages is not None
     assert "Question: How must that file be named?" in messages[-1]["content"]
     assert not any("/etc/cron.d [1]" in m["content"] for m in messages)
+
+
+def test_every_answer_is_drawn_with_the_answer_seed_unless_the_turn_names_another(
+    policy_workspace: Workspace, scripted_engine: ScriptedEngine
+) -> None:
+    answer_turn(policy_workspace, TurnRequest("Where does a package put its cron job?"))
+    answer_turn(policy_workspace, TurnRequest("Where does a package put its cron job?", seed=7))
+    seeds = [r.options.seed for r in scripted_engine.requests if r.messages]
+    assert seeds == [ANSWER_SEED, 7]
+
+
+def test_the_same_question_gets_the_same_answer_whatever_was_asked_before(
+    hearth_home: Path, qwen05_model: Path, shared_embedder: Embedder, tmp_path: Path
+) -> None:
+    # Hot sampling, so that two draws of a long answer all but never agree by chance; the
+    # third answer came out different when every answer was the next draw of one generator.
+    workspace = Workspace(embedder=shared_embedder)
+    try:
+        workspace.settings.temperature = 1.0
+        workspace.settings.tools_enabled = False
+        notes = tmp_path / "heating-notes.txt"
+        notes.write_text(
+            "Bleeding the radiators\n\nAir trapped in a radiator leaves its top cold. Turn the "
+            "heating off and let the radiators cool for 30 minutes. Put a cloth under the "
+            "bleed valve, turn it a quarter turn with the radiator key until water appears, "
+            "then close it. Check that the boiler's pressure gauge reads between 1.0 and 1.5 "
+            "bar, and top it up with the filling loop if it reads lower.\n\n"
+            "Servicing\n\nThe boiler must be serviced every 12 months by a registered "
+            "engineer, who stamps the service record.\n",
+            "utf-8",
+        )
+        workspace.index.index_paths([notes])
+        question = "How do I bleed a radiator, step by step?"
+        first = answer_turn(workspace, TurnRequest(question)).text
+        answer_turn(workspace, TurnRequest("How often must the boiler be serviced?"))
+        again = answer_turn(workspace, TurnRequest(question)).text
+        assert again == first
+    finally:
+        workspace.close()

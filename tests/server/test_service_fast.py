@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 from fastapi.testclient import TestClient
 
+from hearth.assistant.chat import ANSWER_SEED
 from hearth.engine.remote import _sse_data
 from hearth.server.app import LOOPBACK_HOSTS, create_app
 from hearth.server.service import DOCUMENTS_MODEL, EMBEDDING_MODEL, HearthService
@@ -369,6 +370,10 @@ def test_a_whole_answer_comes_back_in_the_openai_shape(
         "CPU : scripted",
     )
     assert counts["engine_queue"]["completed"] == 1
+    # Without a seed, the one every answer of Hearth's is drawn with (as in the window).
+    scripted_engine.enqueue("Encore.")
+    assert client.post("/v1/chat/completions", json={"model": MODEL, "messages": USER}).is_success
+    assert scripted_engine.requests[-1].options.seed == ANSWER_SEED
 
 
 def sse_lines(reply: Reply) -> list[str]:

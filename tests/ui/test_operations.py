@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+from hearth.assistant.chat import ANSWER_SEED
 from hearth.assistant.message_status import MessageStatus
 from hearth.assistant.workspace import Workspace
 from hearth.jobs import Cancelled
@@ -239,6 +240,9 @@ def test_regenerate_answers_the_question_before_that_reply(
         ("user", "first question"),
         ("assistant", "a new first reply"),
     ]
+    # Another draw than the first answer's: with its seed it would be the same answer.
+    [request] = [r for r in scripted_engine.requests if r.messages]
+    assert request.options.seed not in (None, ANSWER_SEED)
 
 
 def test_a_failed_batch_marks_only_its_own_files(

@@ -324,7 +324,7 @@ class HearthService:
             temperature=base.temperature if request.temperature is None else request.temperature,
             top_p=base.top_p if request.top_p is None else request.top_p,
             stop=[*base.stop, *stop],
-            seed=request.seed,
+            seed=base.seed if request.seed is None else request.seed,
         )
 
     def answer(

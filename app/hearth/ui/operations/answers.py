@@ -13,6 +13,7 @@ sent meanwhile cancels that work first.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -87,9 +88,10 @@ class AnswerController(QObject):
         return self.task is not None and self.task.running
 
     # -- asking ----------------------------------------------------------------------------
-    def send(self, conversation: Conversation, question: str) -> bool:
-        """Store the question and start its answer; False when a reply is being written."""
-        from hearth.assistant.chat import history_from
+    def send(self, conversation: Conversation, question: str, seed: int | None = None) -> bool:
+        """Store the question and start its answer; False when a reply is being written.
+        ``seed``: the answer's draw (None: the one every answer has, chat.ANSWER_SEED)."""
+        from hearth.assistant.chat import ANSWER_SEED, history_from
 
         question = question.strip()
         if not question or self.busy:
@@ -100,15 +102,19 @@ class AnswerController(QObject):
             store.rename(conversation.id, question[:48])
         message = store.add_message(conversation.id, "user", question)
         self.user_message_added.emit(message)
-        self._answer(store.get(conversation.id), question, history)
+        self._answer(
+            store.get(conversation.id), question, history, ANSWER_SEED if seed is None else seed
+        )
         return True
 
-    def resend_from(self, conversation: Conversation, message_id: int, question: str) -> bool:
+    def resend_from(
+        self, conversation: Conversation, message_id: int, question: str, seed: int | None = None
+    ) -> bool:
         """Drop the message ``message_id`` and everything after it, then ask ``question``."""
         if self.busy:
             return False
         self.workspace.conversations.delete_messages_from(conversation.id, message_id)
-        return self.send(conversation, question)
+        return self.send(conversation, question, seed)
 
     def regenerate(self, conversation: Conversation, reply_id: int) -> bool:
         """Answer again the question before the reply ``reply_id``."""
@@ -116,9 +122,13 @@ class AnswerController(QObject):
         asked = [m for m in messages if m.role == "user" and m.id < reply_id]
         if not asked:
             return False
-        return self.resend_from(conversation, asked[-1].id, asked[-1].content)
+        # Another draw: with the same seed the same question gets the same answer.
+        seed = random.randrange(1, 2**31)
+        return self.resend_from(conversation, asked[-1].id, asked[-1].content, seed)
 
-    def _answer(self, conversation: Conversation, question: str, history: list[Any]) -> None:
+    def _answer(
+        self, conversation: Conversation, question: str, history: list[Any], seed: int
+    ) -> None:
         workspace = self.workspace
 
         def answer(context: TaskContext) -> Any:
@@ -126,7 +136,7 @@ class AnswerController(QObject):
 
             return answer_turn(
                 workspace,
-                TurnRequest.in_conversation(conversation, question, history),
+                TurnRequest.in_conversation(conversation, question, history, seed),
                 context.piece,
                 context.stage,
                 context.cancel_token,
