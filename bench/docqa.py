@@ -198,9 +198,16 @@ def run(
     questions: list[DocQuestion],
     home: Path,
     time_tool_step: bool = False,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     os.environ["HEARTH_HOME"] = str(home)
-    from hearth.assistant.chat import TurnRequest, answer_turn, run_tools, tool_could_help
+    from hearth.assistant.chat import (
+        ANSWER_SEED,
+        TurnRequest,
+        answer_turn,
+        run_tools,
+        tool_could_help,
+    )
     from hearth.assistant.grounded import as_checked
     from hearth.assistant.grounding import unsupported_facts
     from hearth.assistant.workspace import Workspace
@@ -245,7 +252,10 @@ def run(
                 run_tools(workspace, question.question)
                 tool_step_seconds = time.perf_counter() - started
             asked_at = time.perf_counter()
-            turn = answer_turn(workspace, TurnRequest(question.question, history), note_first)
+            request = TurnRequest(
+                question.question, history, seed=ANSWER_SEED if seed is None else seed
+            )
+            turn = answer_turn(workspace, request, note_first)
             seconds = time.perf_counter() - asked_at
             turns[question.id] = (question.question, turn.text)
             texts = [s.text for s in turn.sources]
@@ -289,6 +299,7 @@ def run(
         workspace.close()
     return {
         "model": str(model),
+        "seed": seed,  # None: Hearth's own (chat.ANSWER_SEED)
         "questions": len(rows),
         "index_seconds": index_seconds,
         "chunks": chunks,
@@ -407,6 +418,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help="a HEARTH_HOME to keep (the index is reused)")
     parser.add_argument("--half", choices=[*HALVES, "both"], default="both")
     parser.add_argument("--kind", choices=KINDS, action="append", help="only these kinds")
+    parser.add_argument(
+        "--question", action="append", metavar="ID", help="only these questions (ids)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="draw every answer with this seed instead of Hearth's own (another draw of the "
+        "same code: how far two draws differ is the benchmark's noise)",
+    )
     parser.add_argument("--out", type=Path)
     parser.add_argument(
         "--time-tool-step",
@@ -433,15 +453,19 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [
         q
         for q in questions
-        if (args.half == "both" or q.half == args.half) and (not args.kind or q.kind in args.kind)
+        if (args.half == "both" or q.half == args.half)
+        and (not args.kind or q.kind in args.kind)
+        and (not args.question or q.id in args.question)
     ]
+    if args.question and len(chosen) < len(set(args.question)):
+        parser.error(f"no such question in the {args.half} half: {', '.join(args.question)}")
     # A follow-up is asked after its first question, which is asked too.
     needed = {q.follows for q in chosen if q.follows}
     chosen = [q for q in questions if q in chosen or q.id in needed]
     del by_id
     with tempfile.TemporaryDirectory(prefix="hearth-docqa-") as temporary:
         home = args.home or Path(temporary)
-        result = run(documents, model, chosen, home, args.time_tool_step)
+        result = run(documents, model, chosen, home, args.time_tool_step, args.seed)
     summary = result["summary"]
     rows = []
     for half in [*HALVES, "all"]:
