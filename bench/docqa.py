@@ -457,8 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         and (not args.kind or q.kind in args.kind)
         and (not args.question or q.id in args.question)
     ]
-    if args.question and len(chosen) < len(set(args.question)):
-        parser.error(f"no such question in the {args.half} half: {', '.join(args.question)}")
+    missing = sorted(set(args.question or []) - {q.id for q in chosen})
+    if missing:
+        parser.error(f"no such question in the {args.half} half: {', '.join(missing)}")
     # A follow-up is asked after its first question, which is asked too.
     needed = {q.follows for q in chosen if q.follows}
     chosen = [q for q in questions if q in chosen or q.id in needed]
