@@ -176,6 +176,10 @@ def test_an_answer_that_only_says_the_question_back_is_not_an_answer() -> None:
     assert not restates_question("Keeper [1]", "Who is the lighthouse's keeper?")
     assert not restates_question("He slept there [1].", "Did the keeper sleep at the inn?")
     assert not restates_question("Friday [1]", "Was the lamp lit on Thursday or Friday?")
+    # A sign is an answer though it is no word.
+    comment = "Which character starts a comment line in a data file?"
+    assert restates_question("The comment character in a data file is [1].", comment)
+    assert not restates_question('The comment character in a data file is "#" [1].', comment)
 
 
 def test_a_restated_question_is_answered_with_the_decline_and_cites_nothing(

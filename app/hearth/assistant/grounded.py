@@ -28,7 +28,7 @@ from typing import Any
 
 from hearth.assistant.citations import CITATION_MARKER, cited_numbers, supporting_numbers
 from hearth.assistant.follow_up import standalone_question
-from hearth.assistant.grounding import FENCED_CODE, ground_answer, without_statements
+from hearth.assistant.grounding import FENCED_CODE, ground_answer, new_symbols, without_statements
 from hearth.assistant.injection import dictated, without_instructions
 from hearth.assistant.query_step import plan_search
 from hearth.assistant.sources import Source
@@ -188,8 +188,12 @@ def restates_question(answer: str, question: str) -> bool:
     question and it repeats at least half of the question's ("The restaurant where they
     had dinner is [1]."). The 1.5B model wrote such an answer where the sources lacked
     the fact; a yes-or-no or a choice question is answered by its own words, so it is
-    never one, nor is a short answer that picks words out ("Wukong [1]")."""
+    never one, nor is a short answer that picks words out ("Wukong [1]"), nor one that
+    adds a sign the question lacks (the 1.5B's 'The default comment character ... is "#".
+    [1]' was declined as one)."""
     if YES_NO_QUESTION.match(question) or CHOICE_QUESTION.search(question):
+        return False
+    if new_symbols(CITATION_MARKER.sub(" ", answer), question):
         return False
     said = set(content_words(CITATION_MARKER.sub(" ", answer)))
     asked = set(content_words(question))

@@ -321,7 +321,7 @@ def ground_answer(
             and not code
             and not (content_stems(_strip(words)) - asked)
             and not _adds_polarity(words, question)
-            and not _new_symbols(words, question)
+            and not new_symbols(words, question)
         ):
             # "The option to stop dpkg-source is [2].": the question back, with a marker
             # where the fact should be.
@@ -463,7 +463,7 @@ def _adds_polarity(statement: str, question: str) -> bool:
     return bool(said - {m.group(0).lower() for m in _POLARITY.finditer(question)})
 
 
-def _new_symbols(statement: str, question: str) -> set[str]:
+def new_symbols(statement: str, question: str) -> set[str]:
     """The signs that stand alone in ``statement`` and not in ``question``: "#" in "The
     character that starts a comment line is #." is the answer, though it is no word."""
 
