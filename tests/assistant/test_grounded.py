@@ -23,6 +23,7 @@ from hearth.engine.client import EngineClient
 from hearth.engine.prompts import ChatMessage
 from hearth.engine.types import SamplingOptions
 from hearth.index.document_index import DocumentIndex
+from hearth.models.bundled import QWEN_05B, QWEN_15B
 from tests.fakes import ScriptedEngine
 from tests.models.test_catalogue import run_hearth
 
@@ -55,6 +56,26 @@ def test_answer_cites_the_right_page(
     assert answer.sources[0].n == 1
     assert (answer.sources[0].document, answer.sources[0].page) == (str(report), 2)
     assert "48,500" in answer.sources[0].text
+
+
+def test_a_grounded_answer_is_drawn_with_its_model_s_repeat_penalty(
+    document_index: DocumentIndex, indexed_report: Path, tmp_path: Path
+) -> None:
+    question = "How much did the restoration of the lantern room cost?"
+    penalties: dict[str, float] = {}
+    for name in (QWEN_15B.filename, QWEN_05B.filename, "my-own-model.gguf"):
+        engine = ScriptedEngine(default_reply="It cost £48,500 [1].")
+        engine.load(tmp_path / name)
+        GroundedAnswerer(document_index, engine).ask(question, OPTIONS)
+        penalties[name] = engine.requests[-1].options.repeat_penalty
+    # The 1.5B copies its sources' words better without one; the 0.5B, and a model the
+    # user added, keep the engine's.
+    assert OPTIONS.repeat_penalty == 1.1
+    assert penalties == {
+        QWEN_15B.filename: 1.0,
+        QWEN_05B.filename: 1.1,
+        "my-own-model.gguf": 1.1,
+    }
 
 
 def test_sources_fit_the_context_window(

@@ -41,6 +41,7 @@ from hearth.index.document_index import DocumentIndex
 from hearth.index.keywords import content_stems, content_words
 from hearth.index.retrieve import SearchHit
 from hearth.jobs import CancelCheck, check_cancelled
+from hearth.models.bundled import answer_repeat_penalty
 from hearth.tools.registry import ToolCall
 
 log = logging.getLogger(__name__)
@@ -674,9 +675,16 @@ class GroundedAnswerer:
         count = len(sources)
         check_cancelled(should_cancel, "answering")
         report(READING, f"Reading {count} source{'s' if count != 1 else ''}…")
-        # A grounded answer never speaks as one of the sources' speakers.
-        options = replace(options, stop=[*options.stop, *GROUNDED_STOP], stop_at_new_speaker=True)
-        constrained = self.engine.status().has_chat_template and options.grammar is None
+        # A grounded answer never speaks as one of the sources' speakers, and is drawn with
+        # its model's repeat penalty (models/bundled.py).
+        status = self.engine.status()
+        options = replace(
+            options,
+            stop=[*options.stop, *GROUNDED_STOP],
+            stop_at_new_speaker=True,
+            repeat_penalty=answer_repeat_penalty(status.model_path, options.repeat_penalty),
+        )
+        constrained = status.has_chat_template and options.grammar is None
         if constrained:
             options = replace(options, grammar=cited_answer_grammar(count))
         reply = stream_reply(

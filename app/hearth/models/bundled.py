@@ -40,6 +40,11 @@ class BundledModel:
     # What choosing it trades, in the picker's words, from bench_docqa on this kind of
     # computer ("" where not measured).
     trade_off: str = ""
+    # The repeat penalty its grounded answers are drawn with; None: the engine's (1.1). An
+    # answer copies its sources' and the question's words (a path, a command, "<username>"),
+    # which a penalty pushes a model to change; but a model that needs it to keep its
+    # markers apart keeps it (grounded.py).
+    answer_repeat_penalty: float | None = None
 
     @property
     def filename(self) -> str:
@@ -97,6 +102,7 @@ QWEN_15B = BundledModel(
     instruction_tuned=True,
     licence="Apache-2.0",
     trade_off="far more right answers on manuals (73% against 27%), first words about 1.7x later",
+    answer_repeat_penalty=1.0,
 )
 GEMMA_270M = BundledModel(
     id="gemma-3-270m-q4_k_m",
@@ -138,9 +144,16 @@ def bundled_model(model_id: str) -> BundledModel | None:
     return next((model for model in BUNDLED_MODELS if model.id == model_id), None)
 
 
-def assemble(
-    model: BundledModel, folder: Path, progress: ProgressCallback | None = None
-) -> Path:
+def answer_repeat_penalty(model_path: Path | None, default: float) -> float:
+    """The repeat penalty a grounded answer of the model at ``model_path`` is drawn with: a
+    bundled model's own, else ``default``."""
+    bundled = bundled_model(model_path.stem) if model_path is not None else None
+    if bundled is None or bundled.answer_repeat_penalty is None:
+        return default
+    return bundled.answer_repeat_penalty
+
+
+def assemble(model: BundledModel, folder: Path, progress: ProgressCallback | None = None) -> Path:
     """Concatenate ``model``'s parts into ``folder``, verified against the pinned size and
     SHA-256 while writing; a partial file is renamed into place only when both match."""
     target = folder / model.filename
