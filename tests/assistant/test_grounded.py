@@ -277,6 +277,24 @@ def test_a_how_to_question_is_answered_in_several_cited_sentences(
     assert unsupported_facts(answer.answer, [s.text for s in answer.sources]) == []
 
 
+def test_the_1_5b_answers_a_how_to_question_with_its_source_s_steps(
+    document_index: DocumentIndex, engine: EngineClient, qwen15_file: Path, indexed_manual: Path
+) -> None:
+    # The default model on a 2-core laptop, drawn without a repeat penalty (bundled.py).
+    engine.load(qwen15_file, n_ctx=4096, n_threads=2)
+    answer = GroundedAnswerer(document_index, engine).ask(
+        "How do I bleed a radiator?", HOW_TO_OPTIONS
+    )
+    statements = split_statements(answer.answer)
+    assert len(statements) >= 2, answer.answer
+    assert all(re.search(r"\[\d\]\.?$", statement) for statement in statements), answer.answer
+    # The steps as the manual gives them, numbers and all.
+    for step in ("30 minutes", "quarter turn", "radiator key"):
+        assert step in answer.answer, answer.answer
+    assert (str(indexed_manual), 3) in cited_pages(answer), answer.answer
+    assert unsupported_facts(answer.answer, [s.text for s in answer.sources]) == []
+
+
 def test_a_question_the_manual_does_not_answer_is_declined_citing_nothing(
     document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_manual: Path
 ) -> None:
