@@ -261,38 +261,38 @@ def indexed_manual(document_index: DocumentIndex, tmp_path: Path) -> Path:
     return manual
 
 
-def test_a_how_to_question_is_answered_in_several_cited_sentences(
-    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_manual: Path
-) -> None:
-    engine.load(qwen05_model, n_ctx=4096, n_threads=2)
+def cited_how_to_answer(
+    document_index: DocumentIndex, engine: EngineClient, model: Path, manual: Path
+) -> GroundedAnswer:
+    """``model``'s answer to how to bleed a radiator, from the manual's page 3, in several
+    statements that each end in a citation, every fact of it in the sources it read."""
+    engine.load(model, n_ctx=4096, n_threads=2)
     answer = GroundedAnswerer(document_index, engine).ask(
         "How do I bleed a radiator?", HOW_TO_OPTIONS
     )
     statements = split_statements(answer.answer)
     assert len(statements) >= 2, answer.answer
     assert all(re.search(r"\[\d\]\.?$", statement) for statement in statements), answer.answer
-    assert (str(indexed_manual), 3) in cited_pages(answer), answer.answer
-    assert 1 not in {s.page for s in answer.sources}  # the contents page is no source
-    # Every number, path and name it states is in the sources it read.
+    assert (str(manual), 3) in cited_pages(answer), answer.answer
     assert unsupported_facts(answer.answer, [s.text for s in answer.sources]) == []
+    return answer
+
+
+def test_a_how_to_question_is_answered_in_several_cited_sentences(
+    document_index: DocumentIndex, engine: EngineClient, qwen05_model: Path, indexed_manual: Path
+) -> None:
+    answer = cited_how_to_answer(document_index, engine, qwen05_model, indexed_manual)
+    assert 1 not in {s.page for s in answer.sources}  # the contents page is no source
 
 
 def test_the_1_5b_answers_a_how_to_question_with_its_source_s_steps(
     document_index: DocumentIndex, engine: EngineClient, qwen15_file: Path, indexed_manual: Path
 ) -> None:
     # The default model on a 2-core laptop, drawn without a repeat penalty (bundled.py).
-    engine.load(qwen15_file, n_ctx=4096, n_threads=2)
-    answer = GroundedAnswerer(document_index, engine).ask(
-        "How do I bleed a radiator?", HOW_TO_OPTIONS
-    )
-    statements = split_statements(answer.answer)
-    assert len(statements) >= 2, answer.answer
-    assert all(re.search(r"\[\d\]\.?$", statement) for statement in statements), answer.answer
+    answer = cited_how_to_answer(document_index, engine, qwen15_file, indexed_manual)
     # The steps as the manual gives them, numbers and all.
     for step in ("30 minutes", "quarter turn", "radiator key"):
         assert step in answer.answer, answer.answer
-    assert (str(indexed_manual), 3) in cited_pages(answer), answer.answer
-    assert unsupported_facts(answer.answer, [s.text for s in answer.sources]) == []
 
 
 def test_a_question_the_manual_does_not_answer_is_declined_citing_nothing(
