@@ -194,9 +194,10 @@ def restates_question(answer: str, question: str) -> bool:
     [1]' was declined as one)."""
     if YES_NO_QUESTION.match(question) or CHOICE_QUESTION.search(question):
         return False
-    if new_symbols(CITATION_MARKER.sub(" ", answer), question):
+    unmarked = CITATION_MARKER.sub(" ", answer)
+    if new_symbols(unmarked, question):
         return False
-    said = set(content_words(CITATION_MARKER.sub(" ", answer)))
+    said = set(content_words(unmarked))
     asked = set(content_words(question))
     return said <= asked and len(said) >= RESTATED_MIN_WORDS and 2 * len(said) >= len(asked)
 
