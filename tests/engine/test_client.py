@@ -185,3 +185,25 @@ def test_a_kept_prompt_opening_gives_the_same_answer_as_reading_it_again(
     with EngineClient() as fresh:
         fresh.load(qwen05_model, n_ctx=2048, n_threads=2)
         assert fresh.stream_chat(query_messages("Where is the bakery?"), options).text() == kept
+
+
+def test_a_question_is_read_from_its_kept_opening_whatever_was_asked_before(
+    engine: EngineClient, qwen05_model: Path
+) -> None:
+    from hearth.assistant.grounded import grounded_messages
+
+    engine.load(qwen05_model, n_ctx=2048, n_threads=2)
+    options = SamplingOptions(max_tokens=24, temperature=1.0, seed=7)
+    notes = ["[1] (notes.txt)\n" + "The bakery on Mill Lane opens at 7 am and closes at 5 pm. " * 6]
+    asked = grounded_messages("When does the bakery close?", notes)
+    tide = grounded_messages("When is high tide?", ["[1] (tide.txt)\nHigh tide is at 6 am."])
+    engine.stream_chat(tide, options).text()
+    first = engine.stream_chat(asked, options).text()
+    opening = engine.status().reused_tokens  # the instructions, kept (prefix_cache.py)
+    assert opening > 0
+    # A question over the same sources leaves them in llama.cpp's cache: the next prompt is
+    # read from the kept opening all the same, so its answer is the one it had before.
+    engine.stream_chat(grounded_messages("When does the bakery open?", notes), options).text()
+    again = engine.stream_chat(asked, options).text()
+    assert engine.status().reused_tokens == opening
+    assert again == first

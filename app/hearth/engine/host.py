@@ -164,6 +164,7 @@ class EngineHost:
         self.eos_token = ""
         self.grammar_cache: dict[str, Any] = {}
         self.prefixes = PrefixCache()
+        self.reused_tokens = 0  # of the last prompt, not read again
         self._last_format: tuple[str, list[int]] = ("", [])
 
     # -- loop ---------------------------------------------------------------------------
@@ -297,6 +298,7 @@ class EngineHost:
             "has_chat_template": self.chat_template is not None,
             "native_tool_calls": template_has_tool_calls(self.chat_template),
             "prefix_hits": self.prefixes.hits,
+            "reused_tokens": self.reused_tokens,
             "gpu_layers": self.gpu_layers,
             "offloadable_layers": self.offloadable_layers,
             "gpu_devices": self.gpu_device_names if self.gpu_layers else [],
@@ -404,7 +406,18 @@ class EngineHost:
         generated: list[str] = []
         finish_reason = "stop"
         cancelled = False
+        if prefix and common_prefix_length(list(llama._input_ids), tokens) < len(tokens) - 1:
+            # A chat is read from its kept opening in an emptied cache, never on from what
+            # the last prompt left there: so read, the same question over the same sources
+            # drew another answer from the same seed (the 1.5B, bench_docqa policy-07:
+            # "[ref: policy.txt]" to its token limit after policy-05). A prompt held whole
+            # (a regenerate) is still reused.
+            llama._ctx.kv_cache_clear()
+            llama.n_tokens = 0
         self.prefixes.restore(llama, tokens)
+        self.reused_tokens = min(
+            common_prefix_length(list(llama._input_ids), tokens), len(tokens) - 1
+        )
         try:
             iterator = llama.create_completion(
                 prompt=tokens,

@@ -7,7 +7,9 @@ state of each fixed opening (a sequence's KV cells, a few MB) and puts it back w
 prompt starts with it: a follow-up question's first token comes sooner.
 
 The fixed opening of a chat prompt is everything before its last user turn: the system
-prompt (with the tool list, or the worked examples), and the conversation so far.
+prompt (with the tool list, or the worked examples), and the conversation so far. The host
+reads every chat from its kept opening (host.py), never on from what the last prompt left
+in llama.cpp's cache, so that an answer does not depend on the question before it.
 """
 
 from __future__ import annotations

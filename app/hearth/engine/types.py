@@ -33,6 +33,8 @@ class EngineStatus:
     native_tool_calls: bool = False
     # How often a kept prompt opening was put back instead of read again (prefix_cache.py).
     prefix_hits: int = 0
+    # Of the last prompt, the tokens not read again (its kept opening, or all of it).
+    reused_tokens: int = 0
     # Layers llama.cpp put on a GPU, of those it could (the blocks and the output layer);
     # the devices; why so many, or why the GPU was given up for the CPU.
     gpu_layers: int = 0
@@ -58,6 +60,7 @@ class EngineStatus:
             has_chat_template=bool(reply["has_chat_template"]),
             native_tool_calls=bool(reply.get("native_tool_calls")),
             prefix_hits=int(reply.get("prefix_hits", 0)),
+            reused_tokens=int(reply.get("reused_tokens", 0)),
             pid=int(reply["pid"]),
             rss_bytes=int(reply["rss_bytes"]),
             load_seconds=reply.get("load_seconds"),
