@@ -406,18 +406,10 @@ class EngineHost:
         generated: list[str] = []
         finish_reason = "stop"
         cancelled = False
-        if prefix and common_prefix_length(list(llama._input_ids), tokens) < len(tokens) - 1:
-            # A chat is read from its kept opening in an emptied cache, never on from what
-            # the last prompt left there: so read, the same question over the same sources
-            # drew another answer from the same seed (the 1.5B, bench_docqa policy-07:
-            # "[ref: policy.txt]" to its token limit after policy-05). A prompt held whole
-            # (a regenerate) is still reused.
-            llama._ctx.kv_cache_clear()
-            llama.n_tokens = 0
-        self.prefixes.restore(llama, tokens)
-        self.reused_tokens = min(
-            common_prefix_length(list(llama._input_ids), tokens), len(tokens) - 1
-        )
+        # A chat is read from its kept opening, so that an answer does not depend on the
+        # question before it (prefix_cache.py).
+        held = self.prefixes.restore(llama, tokens, afresh=bool(prefix))
+        self.reused_tokens = min(held, len(tokens) - 1)
         try:
             iterator = llama.create_completion(
                 prompt=tokens,

@@ -44,12 +44,19 @@ class PrefixCache:
     def clear(self) -> None:
         self._states.clear()
 
-    def restore(self, llama: Any, tokens: list[int]) -> int:
+    def restore(self, llama: Any, tokens: list[int], afresh: bool = False) -> int:
         """Put back the longest kept opening of ``tokens`` if it beats what the cache holds
-        already; the number of tokens that will not be read again."""
+        already; the number of tokens that will not be read again. ``afresh``: read on from
+        a kept opening in an emptied cache, never from what the last prompt left there,
+        unless it holds the whole prompt (a regenerate): read on from a prompt that shared
+        its sources, the same question drew another answer from the same seed (the 1.5B,
+        bench_docqa policy-07: "[ref: policy.txt]" to its token limit after policy-05)."""
         import llama_cpp
 
         current = common_prefix_length(list(llama._input_ids), tokens)
+        if afresh and current < len(tokens) - 1:
+            llama._ctx.kv_cache_clear()
+            llama.n_tokens = current = 0
         best: tuple[int, ...] | None = None
         for prefix in self._states:
             longer = best is None or len(prefix) > len(best)
@@ -61,9 +68,7 @@ class PrefixCache:
         state = self._states[best]
         self._states.move_to_end(best)
         llama._ctx.kv_cache_seq_rm(SEQUENCE, -1, -1)
-        restored = llama_cpp.llama_state_seq_set_data(
-            llama._ctx.ctx, state, len(state), SEQUENCE
-        )
+        restored = llama_cpp.llama_state_seq_set_data(llama._ctx.ctx, state, len(state), SEQUENCE)
         if not restored:
             log.warning("could not restore a kept prompt prefix; reading it again")
             llama.n_tokens = 0
