@@ -27,11 +27,13 @@ class Request:
 
 
 class ScriptedStream(GenerationStream):
-    """Streams one scripted reply piece by piece; a cancel ends it before the next piece."""
+    """Streams one scripted reply piece by piece; a cancel ends it before the next piece.
+    A piece is a token: a reply longer than ``max_tokens`` ends there ("length")."""
 
-    def __init__(self, engine: ScriptedEngine, pieces: list[str]) -> None:
+    def __init__(self, engine: ScriptedEngine, pieces: list[str], max_tokens: int) -> None:
         self._engine = engine
         self._pieces = pieces
+        self._max_tokens = max_tokens
         self.result = GenerationResult()
         self._generator = self._run()
 
@@ -59,6 +61,9 @@ class ScriptedStream(GenerationStream):
                 engine.piece_budget.acquire(timeout=10)
             if engine.cancel_requested.is_set():
                 finish = "cancelled"
+                break
+            if produced == self._max_tokens:
+                finish = "length"
                 break
             produced += 1
             yield piece
@@ -125,7 +130,7 @@ class ScriptedEngine(Engine):
         self.requests.append(request)
         reply = self.replies.pop(0) if self.replies else self.default_reply
         pieces = [reply] if isinstance(reply, str) else list(reply)
-        return ScriptedStream(self, pieces)
+        return ScriptedStream(self, pieces, request.options.max_tokens)
 
     def stream_chat(
         self,
@@ -149,6 +154,13 @@ class ScriptedEngine(Engine):
 
     def close(self) -> None:
         self.loaded = None
+
+
+def boiler_notes(folder: Path) -> Path:
+    """A one-fact note for the fast answer tests: the boiler pressure, 1.5 bar."""
+    notes = folder / "notes.md"
+    notes.write_text("# Boiler\n\nThe boiler pressure should be 1.5 bar when cold.\n", "utf-8")
+    return notes
 
 
 def tiny_gguf(path: Path, name: str = "Tiny test model", template: bool = True) -> Path:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from hearth.assistant.message_status import CUT_NOTE, MessageStatus
+from hearth.assistant.workspace import Workspace
 from hearth.cli import run_cli
-from tests.fakes import ScriptedEngine
+from tests.fakes import ScriptedEngine, boiler_notes
 
 
 @pytest.fixture
@@ -43,8 +45,7 @@ def test_summarising_a_document_that_is_not_indexed_is_one_line(
 def test_ask_json_has_answer_sources_and_citations(
     scripted_cli: ScriptedEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    notes = tmp_path / "notes.md"
-    notes.write_text("# Boiler\n\nThe boiler pressure should be 1.5 bar when cold.\n", "utf-8")
+    notes = boiler_notes(tmp_path)
     assert run_cli(["index", str(notes)]) == 0
     scripted_cli.enqueue("It should be 1.5 bar [1].")
     capsys.readouterr()
@@ -58,6 +59,34 @@ def test_ask_json_has_answer_sources_and_citations(
     [request] = [r for r in scripted_cli.requests if r.messages]
     assert request.messages is not None
     assert "1.5 bar when cold" in request.messages[-1]["content"]
+
+
+def test_ask_says_when_the_answer_reached_its_length_limit(
+    scripted_cli: ScriptedEngine,
+    scripted_workspace: Workspace,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    notes = boiler_notes(tmp_path)
+    assert run_cli(["index", str(notes)]) == 0
+    pieces = ["It should be ", "1.5 bar [1]. ", "Check it ", "when the boiler ", "is cold [1]."]
+    scripted_cli.enqueue(pieces, pieces)
+    question = "What should the boiler pressure be?"
+    capsys.readouterr()
+    assert run_cli(["ask", question, "--json", "--no-tools", "--max-tokens", "3"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["cut"] is True
+    assert answer["answer"] == "It should be 1.5 bar [1]."
+    [request] = [r for r in scripted_cli.requests if r.messages]
+    assert request.options.max_tokens == 3
+    stored = scripted_workspace.conversations.messages(answer["conversation"])
+    assert stored[-1].status is MessageStatus.CUT
+    # Told in words too, and not when the answer ended where the model ended it.
+    assert run_cli(["ask", question, "--no-tools", "--max-tokens", "3"]) == 0
+    assert CUT_NOTE in capsys.readouterr().out
+    scripted_cli.enqueue(pieces)
+    assert run_cli(["ask", question, "--json", "--no-tools"]) == 0
+    assert json.loads(capsys.readouterr().out)["cut"] is False
 
 
 def test_ask_continue_follows_up_in_the_latest_conversation(
@@ -110,8 +139,7 @@ def test_ask_shows_the_answer_as_kept_not_the_draft_it_streamed(
 ) -> None:
     from hearth.assistant.grounded import NOT_IN_SOURCES
 
-    notes = tmp_path / "notes.md"
-    notes.write_text("# Boiler\n\nThe boiler pressure should be 1.5 bar when cold.\n", "utf-8")
+    notes = boiler_notes(tmp_path)
     assert run_cli(["index", str(notes)]) == 0
     draft = "The colour of the boiler in the cellar is [1]."  # the question said back
     scripted_cli.enqueue([draft[:25], draft[25:]])

@@ -130,7 +130,9 @@ def test_cli_index_search_ask_json(gemma_model: Path, tmp_path: Path) -> None:
         "tool_calls",
         "conversation",
         "search_query",
+        "cut",
     }
+    assert answer["cut"] is False
     for call in answer["tool_calls"]:  # tools are on by default; each call has this shape
         assert set(call) == {"tool", "arguments", "result"}
     assert answer["sources"][0]["n"] == 1
@@ -145,6 +147,10 @@ def test_cli_index_search_ask_json(gemma_model: Path, tmp_path: Path) -> None:
     assert follow_up["conversation"] == answer["conversation"]
     assert "museum" in follow_up["search_query"]
     assert any(s["page"] == 4 for s in follow_up["sources"])
+    # An answer that reaches its length limit says so: its end may be missing.
+    short = run_hearth("ask", "Who opened the museum of fog signals?", "--max-tokens", "4")
+    assert short.returncode == 0, short.stderr
+    assert "reached its length limit" in short.stdout
 
     listed = json.loads(run_hearth("docs", "list", "--json").stdout)
     assert [d["path"] for d in listed] == [str(report)]

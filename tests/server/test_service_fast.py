@@ -18,9 +18,11 @@ from hearth.assistant.chat import ANSWER_SEED
 from hearth.engine.remote import _sse_data
 from hearth.server.app import LOOPBACK_HOSTS, create_app
 from hearth.server.service import DOCUMENTS_MODEL, EMBEDDING_MODEL, HearthService
+from tests.fakes import boiler_notes
 
 if TYPE_CHECKING:
     from collections.abc import Collection
+    from pathlib import Path
 
     from hearth.assistant.workspace import Workspace
     from hearth.index.embedder import Embedder
@@ -374,6 +376,29 @@ def test_a_whole_answer_comes_back_in_the_openai_shape(
     scripted_engine.enqueue("Encore.")
     assert client.post("/v1/chat/completions", json={"model": MODEL, "messages": USER}).is_success
     assert scripted_engine.requests[-1].options.seed == ANSWER_SEED
+
+
+def test_a_documents_answer_cut_at_max_tokens_finishes_with_length(
+    client: TestClient,
+    scripted_engine: ScriptedEngine,
+    scripted_workspace: Workspace,
+    tmp_path: Path,
+) -> None:
+    notes = boiler_notes(tmp_path)
+    scripted_workspace.index.index_paths([notes])
+    scripted_workspace.settings.tools_enabled = False
+    question = [{"role": "user", "content": "What should the boiler pressure be?"}]
+    pieces = ["It should be ", "1.5 bar [1]. ", "Check it ", "when the boiler ", "is cold [1]."]
+    for max_tokens, finish in ((3, "length"), (16, "stop")):
+        scripted_engine.enqueue(pieces)
+        reply = client.post(
+            "/v1/chat/completions",
+            json={"model": DOCUMENTS_MODEL, "messages": question, "max_tokens": max_tokens},
+        )
+        assert reply.status_code == 200, reply.text
+        choice = reply.json()["choices"][0]
+        assert choice["finish_reason"] == finish, choice
+        assert choice["message"]["content"].startswith("It should be 1.5 bar [1].")
 
 
 def sse_lines(reply: Reply) -> list[str]:

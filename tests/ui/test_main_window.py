@@ -350,6 +350,23 @@ def test_summarise_action_adds_a_summary(
     assert window.chat_view.messages[-2].text == "Summarise report.pdf"
 
 
+def test_an_answer_cut_at_its_length_limit_says_so_under_it(
+    qtbot: QtBot, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    window.use_documents.setChecked(False)
+    window.workspace.settings.tools_enabled = False
+    window.workspace.settings.max_answer_tokens = 16
+    window.send("Write a long story about a storm at sea.")
+    wait_for_answer(qtbot, window)
+    cut = window.chat_view.messages[-1]
+    assert cut.status == "cut"
+    assert cut.text  # what was written is kept
+    assert cut.error_label.isVisibleTo(window)
+    assert "reached its length limit" in cut.error_label.text()
+    assert "Max answer tokens" in cut.error_label.text()
+
+
 def test_engine_crash_mid_answer_is_an_error_on_that_message_only(
     qtbot: QtBot, make_window: WindowFactory
 ) -> None:

@@ -19,7 +19,7 @@ from hearth.ui.operations.answers import AnswerController
 from hearth.ui.operations.conversations import ConversationController
 from hearth.ui.operations.library import DocumentState, LibraryController
 from hearth.ui.tasks import BackgroundTask, TaskContext
-from tests.fakes import ScriptedEngine
+from tests.fakes import ScriptedEngine, boiler_notes
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -77,6 +77,23 @@ def test_a_task_runs_until_its_finish_reaches_the_gui_thread(qtbot: QtBot) -> No
     assert not task.running
 
 
+def asked_about_the_boiler(
+    qtbot: QtBot, answers: tuple[AnswerController, Runner], folder: Path
+) -> tuple[Any, Any, Path]:
+    """(the stored reply, its conversation, the note indexed): the boiler question sent
+    through the controller, without tools, over a note written in ``folder``."""
+    controller, runner = answers
+    controller.workspace.settings.tools_enabled = False
+    notes = boiler_notes(folder)
+    controller.workspace.index.index_paths([notes])
+    stored = finished_replies(controller)
+    conversation = controller.workspace.conversations.create()
+    assert controller.send(conversation, "What should the boiler pressure be?")
+    qtbot.waitUntil(runner.idle, timeout=30_000)
+    [reply] = stored
+    return reply, conversation, notes
+
+
 def test_an_answer_is_stored_complete_with_its_sources_and_citations(
     qtbot: QtBot,
     answers: tuple[AnswerController, Runner],
@@ -84,17 +101,8 @@ def test_an_answer_is_stored_complete_with_its_sources_and_citations(
     scripted_engine: ScriptedEngine,
     tmp_path: Path,
 ) -> None:
-    controller, runner = answers
-    scripted_workspace.settings.tools_enabled = False
-    notes = tmp_path / "notes.md"
-    notes.write_text("# Boiler\n\nThe boiler pressure should be 1.5 bar when cold.\n", "utf-8")
-    scripted_workspace.index.index_paths([notes])
     scripted_engine.enqueue(["The pressure ", "is 1.5 bar [1]."])
-    stored = finished_replies(controller)
-    conversation = scripted_workspace.conversations.create()
-    assert controller.send(conversation, "What should the boiler pressure be?")
-    qtbot.waitUntil(runner.idle, timeout=30_000)
-    [reply] = stored
+    reply, conversation, notes = asked_about_the_boiler(qtbot, answers, tmp_path)
     assert reply.status is MessageStatus.COMPLETE
     assert reply.content == "The pressure is 1.5 bar [1]."
     assert reply.cited == [1]
@@ -105,6 +113,25 @@ def test_an_answer_is_stored_complete_with_its_sources_and_citations(
         ("assistant", MessageStatus.COMPLETE),
     ]
     assert messages[-1].cited == [1]
+
+
+def test_an_answer_cut_at_its_length_limit_is_stored_as_cut(
+    qtbot: QtBot,
+    answers: tuple[AnswerController, Runner],
+    scripted_workspace: Workspace,
+    scripted_engine: ScriptedEngine,
+    tmp_path: Path,
+) -> None:
+    scripted_workspace.settings.max_answer_tokens = 16
+    steps = [f"Then check valve {n} [1]. " for n in range(2, 22)]  # no loop: each differs
+    scripted_engine.enqueue(["The pressure is 1.5 bar [1]. ", *steps])
+    reply, conversation, _ = asked_about_the_boiler(qtbot, answers, tmp_path)
+    assert reply.status is MessageStatus.CUT
+    assert reply.content.startswith("The pressure is 1.5 bar [1].")
+    assert scripted_engine.streamed[-1].count("Then check valve") == 15
+    assert "reached its length limit" in scripted_workspace.conversations.export_markdown(
+        conversation.id
+    )
 
 
 def test_stop_during_the_tool_step_stops_the_whole_turn(

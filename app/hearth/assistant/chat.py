@@ -86,6 +86,11 @@ class TurnResult:
     first_token_seconds: float = 0.0
     seconds: float = 0.0
 
+    @property
+    def cut(self) -> bool:
+        """Whether the answer ended at its length limit (its end may be missing)."""
+        return self.finish_reason == "length"
+
 
 def history_from(messages: list[Message]) -> list[ChatMessage]:
     """Completed user/assistant turns, most recent last (failed answers are left out)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.assistant.citations import numbered_source_label
-from hearth.assistant.message_status import MessageStatus
+from hearth.assistant.message_status import CUT_NOTE, MessageStatus
 from hearth.assistant.sources import Source
 from hearth.migrations import Migrations, apply_migrations
 from hearth.paths import hearth_paths
@@ -280,4 +280,6 @@ class ConversationStore:
                 lines.append("")
             if message.status is MessageStatus.ERROR:
                 lines += [f"_(failed: {message.error})_", ""]
+            elif message.status is MessageStatus.CUT:
+                lines += [f"_({CUT_NOTE})_", ""]
         return "\n".join(lines).rstrip() + "\n"

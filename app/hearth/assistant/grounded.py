@@ -698,10 +698,13 @@ class GroundedAnswerer:
             on_first_piece=lambda: report(WRITING, "Writing…"),
         )
         text, completion_tokens = reply.text, reply.result.completion_tokens
-        if constrained and reply.result.finish_reason == "stop" and _ENDS_IN_LEAD_IN.search(text):
+        finish_reason = reply.result.finish_reason
+        if constrained and finish_reason == "stop" and _ENDS_IN_LEAD_IN.search(text):
             block = self._lines_after_lead_in(messages, text, options, should_cancel, on_piece)
             text += block.text
             completion_tokens += block.result.completion_tokens
+            if block.result.finish_reason == "length":
+                finish_reason = "length"  # the block was cut at its own limit
         report(CHECKING, "Checking the answer against your sources…")
         answer, unsupported = _checked(text.strip(), fitted, question, constrained)
         cited, cited_by = cited_sources(answer, sources)
@@ -720,7 +723,7 @@ class GroundedAnswerer:
             tool_calls=[call.to_json() for call in calls],
             prompt_tokens=reply.result.prompt_tokens,
             completion_tokens=completion_tokens,
-            finish_reason=reply.result.finish_reason,
+            finish_reason=finish_reason,
             cited=cited,
             cited_by=cited_by,
             first_token_seconds=first_token_seconds,

@@ -59,8 +59,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from hearth.assistant.chat import TurnRequest, answer_turn, history_from
+    from hearth.assistant.chat import TurnRequest, answer_options, answer_turn, history_from
     from hearth.assistant.citations import numbered_source_label
+    from hearth.assistant.message_status import CUT_NOTE, MessageStatus
 
     status = StageLine()
     streamed = StreamedAnswer()
@@ -81,6 +82,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         request = TurnRequest.in_conversation(conversation, args.question, history)
         if args.no_tools:
             request = replace(request, tools=False)
+        if args.max_tokens:
+            options = answer_options(workspace.settings, args.max_tokens, seed=request.seed)
+            request = replace(request, options=options)
         result = answer_turn(workspace, request, show, status.show)
         store.add_message(conversation.id, "user", args.question)
         store.add_message(
@@ -91,6 +95,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             tool_calls=result.tool_calls,
             cited=result.cited,
             unsupported=result.unsupported,
+            status=MessageStatus.CUT if result.cut else MessageStatus.COMPLETE,
         )
     if args.json:
         print_json(
@@ -102,6 +107,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 "tool_calls": result.tool_calls,
                 "conversation": conversation.id,
                 "search_query": result.search_query,
+                "cut": result.cut,
             }
         )
         return 0
@@ -115,6 +121,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"  {for_terminal(numbered_source_label(source))}")
     for statement in result.unsupported:
         print(f"  (not found in the sources: {for_terminal(statement)})")
+    if result.cut:
+        print(f"  ({CUT_NOTE} Ask again with a higher --max-tokens for all of it.)")
     others = len(result.sources) - len(cited)
     if others:
         print(f"  ({others} other source{'s' if others != 1 else ''} read: ask --json lists all)")

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help="model id (default: the default model)")
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--no-tools", action="store_true", help="answer without tools")
+    ask.add_argument(
+        "--max-tokens", type=int, default=0, help="answer length limit (default: the settings')"
+    )
     follow = ask.add_mutually_exclusive_group()
     follow.add_argument(
         "-c",

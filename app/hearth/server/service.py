@@ -401,7 +401,7 @@ class HearthService:
         )
         return ChatOutcome(
             turn.text,
-            "length" if turn.finish_reason == "length" else "stop",
+            "length" if turn.cut else "stop",
             turn.prompt_tokens,
             turn.completion_tokens,
             hearth={

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from hearth import __version__
-from hearth.assistant.message_status import MessageStatus
+from hearth.assistant.message_status import CUT_NOTE, MessageStatus
 from hearth.assistant.workspace import Workspace
 from hearth.ui.accessibility import announce
 from hearth.ui.chat_view import ChatView, Composer
@@ -453,6 +453,8 @@ class MainWindow(QMainWindow):
             announce(self.toolbar.label, "Answer stopped")
         elif message.status is MessageStatus.ERROR:
             announce(self.toolbar.label, f"The answer failed: {message.error}", assertive=True)
+        elif message.status is MessageStatus.CUT:
+            announce(self.toolbar.label, f"Answer ready. {CUT_NOTE}")
         else:
             announce(self.toolbar.label, "Answer ready")
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from hearth.assistant.citations import CITATION_MARKER, numbered_source_label
 from hearth.assistant.conversations import Message
-from hearth.assistant.message_status import MessageStatus
+from hearth.assistant.message_status import CUT_NOTE, MessageStatus
 from hearth.assistant.sources import Source
 from hearth.documents.safe_files import shown_name
 from hearth.ui.flow_layout import FlowLayout
@@ -36,6 +36,7 @@ from hearth.ui.flow_layout import FlowLayout
 # After a statement whose facts were not found in the sources (assistant/grounding.py).
 UNSUPPORTED_MARK = "*(not found in your documents)*"
 SPEAKERS = {"user": "You", "assistant": "Hearth"}
+CUT_REMEDY = "Raise “Max answer tokens” in Settings, then Regenerate, for all of it."
 
 
 def spoken_source(source: Source) -> str:
@@ -226,6 +227,9 @@ class MessageWidget(QFrame):
             self.error_label.show()
         elif message.status is MessageStatus.ERROR:
             self.error_label.setText(f"⚠ {message.error}")
+            self.error_label.show()
+        elif message.status is MessageStatus.CUT:
+            self.error_label.setText(f"{CUT_NOTE} {CUT_REMEDY}")
             self.error_label.show()
         # Read after the text: what became of it.
         self.body.setAccessibleDescription(
