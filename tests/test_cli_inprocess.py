@@ -89,6 +89,18 @@ def test_ask_says_when_the_answer_reached_its_length_limit(
     assert json.loads(capsys.readouterr().out)["cut"] is False
 
 
+def test_a_negative_answer_length_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # llama.cpp reads a negative limit as none: the answer would run to the context's end.
+    for command in (["ask", "What?"], ["chat", "Hello"]):
+        with pytest.raises(SystemExit) as exited:
+            run_cli([*command, "--max-tokens", "-3"])
+        assert exited.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].endswith("argument --max-tokens: '-3' is not a number of tokens (0 or more)")
+
+
 def test_ask_continue_follows_up_in_the_latest_conversation(
     scripted_cli: ScriptedEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

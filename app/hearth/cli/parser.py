@@ -17,6 +17,18 @@ from hearth.cli.models import (
 from hearth.cli.serve import cmd_serve
 
 
+def answer_length(text: str) -> int:
+    """A --max-tokens value: 0 (the settings') or more; a negative one would let llama.cpp
+    write until the context is full."""
+    try:
+        tokens = int(text)
+    except ValueError:
+        tokens = -1
+    if tokens < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens (0 or more)")
+    return tokens
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearth",
@@ -66,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="one chat turn with a model (no documents)")
     chat.add_argument("prompt")
     chat.add_argument("--model", help="model id (default: the default model)")
-    chat.add_argument("--max-tokens", type=int, default=0, help="answer length limit")
+    chat.add_argument(
+        "--max-tokens", type=answer_length, default=0, help="answer length limit (tokens)"
+    )
     chat.add_argument("--json", action="store_true", help="print JSON")
     chat.set_defaults(handler=cmd_chat)
 
@@ -108,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--no-tools", action="store_true", help="answer without tools")
     ask.add_argument(
-        "--max-tokens", type=int, default=0, help="answer length limit (default: the settings')"
+        "--max-tokens",
+        type=answer_length,
+        default=0,
+        help="answer length limit in tokens (default: the settings')",
     )
     follow = ask.add_mutually_exclusive_group()
     follow.add_argument(
