@@ -98,7 +98,9 @@ def test_a_negative_answer_length_is_refused_in_one_line(
             run_cli([*command, "--max-tokens", "-3"])
         assert exited.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert err[-1].endswith("argument --max-tokens: '-3' is not a number of tokens (0 or more)")
+        assert err[-1].endswith(
+            "argument --max-tokens: '-3' is not a number of tokens from 0 to 8192"
+        )
 
 
 def test_ask_continue_follows_up_in_the_latest_conversation(

@@ -23,6 +23,8 @@ DEFAULT_SYSTEM_PROMPT = (
 
 THEMES = ("system", "light", "dark")
 TEXT_SIZE_RANGE = (80, 200)  # percent
+# An answer's length limit at most (settings, `hearth ask --max-tokens`, the API's max_tokens).
+MAX_ANSWER_TOKENS = 8192
 
 
 class InvalidSetting(HearthError, ValueError):
@@ -123,8 +125,8 @@ class Settings:
             ("top_p", 0.0 < self.top_p <= 1.0, "top-p must be above 0 and at most 1"),
             (
                 "max_answer_tokens",
-                16 <= self.max_answer_tokens <= 8192,
-                "answer tokens must be between 16 and 8192",
+                16 <= self.max_answer_tokens <= MAX_ANSWER_TOKENS,
+                f"answer tokens must be between 16 and {MAX_ANSWER_TOKENS}",
             ),
             (
                 "sources_per_answer",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from bench.sample_documents import report_pages, write_pdf
 from hearth.assistant.grounded import (
     CODE_BLOCK_GRAMMAR,
+    CODE_BLOCK_TOKENS,
     NOT_IN_SOURCES,
     NOTHING_FOUND,
     GroundedAnswer,
@@ -495,6 +497,17 @@ def test_an_answer_that_stops_at_its_lead_in_goes_on_with_the_lines_it_introduce
     assert continuation.prompt is not None
     assert continuation.prompt.endswith(f"{LEAD_IN}\n\n```")
     assert continuation.options.grammar == CODE_BLOCK_GRAMMAR
+    assert answer.finish_reason == "stop"
+    # The block may take what the answer's limit leaves (a piece is a token here), so a
+    # block cut at it makes the answer cut, and a higher limit gives it more room.
+    long_options = replace(HOW_TO_OPTIONS, max_tokens=1000)
+    scripted.enqueue(LEAD_IN, ["\n", lines, "```"])
+    GroundedAnswerer(document_index, scripted).ask(question, long_options)
+    assert scripted.requests[-1].options.max_tokens == 999
+    scripted.enqueue(LEAD_IN, ["\n"] + [f"deb line {n}\n" for n in range(CODE_BLOCK_TOKENS)])
+    cut = GroundedAnswerer(document_index, scripted).ask(question, HOW_TO_OPTIONS)
+    assert scripted.requests[-1].options.max_tokens == CODE_BLOCK_TOKENS
+    assert cut.finish_reason == "length"
     # Lines that the source does not hold are dropped with their lead-in.
     scripted.enqueue(LEAD_IN, "\ndeb http://mirror.invalid/debian unstable contrib\n```")
     answer = GroundedAnswerer(document_index, scripted).ask(question, HOW_TO_OPTIONS)
@@ -517,7 +530,7 @@ def test_the_default_model_writes_the_lines_a_lead_in_introduces(
     question = "What do I add to sources.list to get packages from experimental?"
     sources, messages = answerer.fit_sources(question, document_index.search(question), 256)
     assert "experimental main" in sources[0].text
-    block = answerer._lines_after_lead_in(messages, LEAD_IN, HOW_TO_OPTIONS, None, None)
+    block = answerer._lines_after_lead_in(messages, LEAD_IN, HOW_TO_OPTIONS, 0, None, None)
     assert block.text.startswith("\n\n```"), block.text
     assert block.text.endswith("```"), block.text
     assert "deb http://deb.example.org/debian experimental main" in block.text, block.text

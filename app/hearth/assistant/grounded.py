@@ -700,7 +700,9 @@ class GroundedAnswerer:
         text, completion_tokens = reply.text, reply.result.completion_tokens
         finish_reason = reply.result.finish_reason
         if constrained and finish_reason == "stop" and _ENDS_IN_LEAD_IN.search(text):
-            block = self._lines_after_lead_in(messages, text, options, should_cancel, on_piece)
+            block = self._lines_after_lead_in(
+                messages, text, options, reply.result.completion_tokens, should_cancel, on_piece
+            )
             text += block.text
             completion_tokens += block.result.completion_tokens
             if block.result.finish_reason == "length":
@@ -737,16 +739,20 @@ class GroundedAnswerer:
         messages: list[ChatMessage],
         reply: str,
         options: SamplingOptions,
+        reply_tokens: int,
         should_cancel: CancelCheck | None,
         on_piece: Callable[[str], None] | None,
     ) -> StreamedReply:
         """The code block that a ``reply`` which stopped after its lead-in introduces, its
-        opening fence included: the model goes on from the fence, as if it had written it."""
+        opening fence included: the model goes on from the fence, as if it had written it.
+        It may take what the answer's limit leaves, CODE_BLOCK_TOKENS at least: a block cut
+        there makes the answer cut, and a higher limit must then give it more room."""
         reply = reply.rstrip()
         if on_piece:
             on_piece(CODE_FENCE)
         prompt = self.engine.format_chat(messages) + reply + CODE_FENCE
-        block_options = replace(options, grammar=CODE_BLOCK_GRAMMAR, max_tokens=CODE_BLOCK_TOKENS)
+        room = max(CODE_BLOCK_TOKENS, options.max_tokens - reply_tokens)
+        block_options = replace(options, grammar=CODE_BLOCK_GRAMMAR, max_tokens=room)
         block = stream_continuation(
             self.engine, prompt, block_options, "answering", should_cancel, on_piece
         )

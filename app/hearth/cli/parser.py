@@ -15,17 +15,20 @@ from hearth.cli.models import (
     cmd_models_remove,
 )
 from hearth.cli.serve import cmd_serve
+from hearth.settings import MAX_ANSWER_TOKENS
 
 
 def answer_length(text: str) -> int:
-    """A --max-tokens value: 0 (the settings') or more; a negative one would let llama.cpp
-    write until the context is full."""
+    """A --max-tokens value: 0 (the settings') up to MAX_ANSWER_TOKENS; a negative one would
+    let llama.cpp write until the context is full."""
     try:
         tokens = int(text)
     except ValueError:
         tokens = -1
-    if tokens < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens (0 or more)")
+    if not 0 <= tokens <= MAX_ANSWER_TOKENS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of tokens from 0 to {MAX_ANSWER_TOKENS}"
+        )
     return tokens
 
 

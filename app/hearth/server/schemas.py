@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_ANSWER_TOKENS = 8192
+from hearth.settings import MAX_ANSWER_TOKENS
+
 MAX_EMBEDDING_INPUTS = 2048
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.settings import TEXT_SIZE_RANGE, InvalidSetting, Settings
+from hearth.settings import MAX_ANSWER_TOKENS, TEXT_SIZE_RANGE, InvalidSetting, Settings
 from hearth.ui.accessibility import announce
 from hearth.ui.theme import current as current_theme
 
@@ -49,7 +49,7 @@ class SettingsDialog(QDialog):
         )
         self.temperature = self._double(0.0, 2.0, settings.temperature, 0.05)
         self.top_p = self._double(0.01, 1.0, settings.top_p, 0.05)
-        self.max_tokens = self._spin(16, 8192, settings.max_answer_tokens, step=16)
+        self.max_tokens = self._spin(16, MAX_ANSWER_TOKENS, settings.max_answer_tokens, step=16)
         self.sources = self._spin(1, 20, settings.sources_per_answer)
         self.tools = QCheckBox("Let the model use tools (search, calculator, …)")
         self.tools.setChecked(settings.tools_enabled)
