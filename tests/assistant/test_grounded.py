@@ -519,6 +519,19 @@ def test_an_answer_that_stops_at_its_lead_in_goes_on_with_the_lines_it_introduce
     assert len(scripted.requests) == asked + 1
 
 
+def test_an_answer_limit_near_the_context_size_leaves_the_sources_room(
+    document_index: DocumentIndex, indexed_suite_notes: Path
+) -> None:
+    # 8192 answer tokens (the settings' most) in a 4096-token context left no room for
+    # sources, and an answer without sources is not checked against any.
+    scripted = ScriptedEngine(n_ctx=4096)
+    question = "What do I add to sources.list to get packages from experimental?"
+    answerer = GroundedAnswerer(document_index, scripted)
+    sources, _ = answerer.fit_sources(question, document_index.search(question), 8192)
+    assert sources
+    assert "experimental main" in sources[0].text
+
+
 def test_the_default_model_writes_the_lines_a_lead_in_introduces(
     document_index: DocumentIndex,
     engine: EngineClient,

@@ -559,7 +559,11 @@ class GroundedAnswerer:
         ``question`` from."""
         status = self.engine.status()
         instructed = status.has_chat_template
-        budget = status.n_ctx - answer_tokens - PROMPT_SAFETY_TOKENS
+        # The sources keep half the context at least: an answer limit near the context's
+        # size left room for none, and an answer without sources goes unchecked. (The
+        # engine ends an answer at the context's end; it is then cut, and says so.)
+        reserved = min(answer_tokens, status.n_ctx // 2)
+        budget = status.n_ctx - reserved - PROMPT_SAFETY_TOKENS
         blocks: list[str] = []
         fitted: list[_FittedSource] = []
         used = self.engine.count_chat_tokens(grounded_messages(question, [], notes, instructed))
