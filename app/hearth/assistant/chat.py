@@ -21,6 +21,7 @@ from hearth.assistant.grounded import (
     StageCallback,
     tool_notes,
 )
+from hearth.assistant.message_status import MessageStatus
 from hearth.assistant.sources import Source
 from hearth.assistant.streaming import stream_reply
 from hearth.assistant.workspace import Workspace
@@ -90,6 +91,11 @@ class TurnResult:
     def cut(self) -> bool:
         """Whether the answer ended at its length limit (its end may be missing)."""
         return self.finish_reason == "length"
+
+    @property
+    def status(self) -> MessageStatus:
+        """What the answer is stored as: cut, or complete."""
+        return MessageStatus.CUT if self.cut else MessageStatus.COMPLETE
 
 
 def history_from(messages: list[Message]) -> list[ChatMessage]:

@@ -705,7 +705,7 @@ class GroundedAnswerer:
         finish_reason = reply.result.finish_reason
         if constrained and finish_reason == "stop" and _ENDS_IN_LEAD_IN.search(text):
             block = self._lines_after_lead_in(
-                messages, text, options, reply.result.completion_tokens, should_cancel, on_piece
+                messages, text, options, completion_tokens, should_cancel, on_piece
             )
             text += block.text
             completion_tokens += block.result.completion_tokens

@@ -61,7 +61,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from hearth.assistant.chat import TurnRequest, answer_options, answer_turn, history_from
     from hearth.assistant.citations import numbered_source_label
-    from hearth.assistant.message_status import CUT_NOTE, MessageStatus
+    from hearth.assistant.message_status import CUT_NOTE
 
     status = StageLine()
     streamed = StreamedAnswer()
@@ -95,7 +95,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             tool_calls=result.tool_calls,
             cited=result.cited,
             unsupported=result.unsupported,
-            status=MessageStatus.CUT if result.cut else MessageStatus.COMPLETE,
+            status=result.status,
         )
     if args.json:
         print_json(

@@ -153,7 +153,7 @@ class AnswerController(QObject):
         self._store(
             reply,
             result.text or reply.text,
-            MessageStatus.CUT if result.cut else MessageStatus.COMPLETE,
+            result.status,
             sources=result.sources,
             tool_calls=result.tool_calls,
             cited=result.cited,
